@@ -1,0 +1,36 @@
+"""Histogram of recent image scores, with draggable OK / NG limit lines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from app.widgets.plot_lines import ThresholdLines
+
+
+class HistogramPlot(pg.PlotWidget):
+    def __init__(self, parent=None, bins: int = 40) -> None:
+        super().__init__(parent)
+        self.bins = bins
+        self._range = (0.0, 1.0)
+        self.setMinimumHeight(120)
+        self.setMenuEnabled(False)
+        item = self.getPlotItem()
+        item.setLabel("bottom", "score")
+        item.setLabel("left", "frames")
+        self.bars = pg.PlotDataItem([0.0, 1.0], [0.0], stepMode="center", fillLevel=0,
+                                    brush=pg.mkBrush(138, 180, 248, 150), pen=pg.mkPen("#8ab4f8"))
+        self.addItem(self.bars)
+        self.lines = ThresholdLines(item, angle=90)
+        self.setMouseEnabled(x=True, y=False)
+
+    def set_score_range(self, lo: float, hi: float) -> None:
+        self._range = (float(lo), float(hi))
+        self.setXRange(lo, hi, padding=0.02)
+
+    def set_scores(self, scores: np.ndarray) -> None:
+        lo, hi = self._range
+        if len(scores):
+            lo, hi = min(lo, float(np.min(scores))), max(hi, float(np.max(scores)))
+        counts, edges = np.histogram(np.asarray(scores, dtype=float), bins=self.bins, range=(lo, hi))
+        self.bars.setData(edges, counts.astype(float))

@@ -1,0 +1,55 @@
+"""`lineinspect eval MODEL DATA [--json FILE]`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from core.cli.main import CliError
+
+ORDER = ("image_auroc", "image_ap", "image_f1", "image_threshold", "f1_at_ok_limit", "f1_at_ng_limit",
+         "pixel_auroc", "pixel_ap", "aupro", "pixel_f1", "pixel_threshold")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("eval", help="evaluate a model on a test set (MVTec layout)")
+    p.add_argument("model", type=Path, help="model bundle (.limodel)")
+    p.add_argument("data", type=Path, help="dataset root (test/<type>/..., optional ground_truth/)")
+    p.add_argument("--json", type=Path, help="also write the metrics as JSON")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from core.cli.progress import ProgressBar
+    from core.evaluation.evaluate import evaluate
+    from core.inference.bundle import BundleError
+    from core.inference.inferencer import Inferencer
+
+    if not args.data.exists():
+        raise CliError(f"data folder not found: {args.data}")
+    try:
+        inf = Inferencer.from_bundle(args.model, args.device)
+    except BundleError as exc:
+        raise CliError(str(exc)) from None
+    bar = ProgressBar("eval")
+    try:
+        report = evaluate(inf, args.data, progress=lambda d, t: bar.update(d, t, force=d == t))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    bar.close()
+    for path, why in report.skipped:
+        print(f"skipped {path}: {why}")
+    m = report.metrics
+    print(f"{m['images']} images ({m['defective']} defective), {report.ms_per_image:.1f} ms/image")
+    for key in ORDER:
+        if m.get(key) is not None:
+            print(f"  {key:<16} {m[key]:.4f}")
+    if args.json:
+        from core.atomic import atomic_write_text
+        payload = {"model": str(args.model), "data": str(args.data), "metrics": m,
+                   "ms_per_image": report.ms_per_image, "per_image": report.per_image,
+                   "skipped": [[str(p), w] for p, w in report.skipped]}
+        atomic_write_text(args.json, json.dumps(payload, indent=2))
+        print(f"wrote {args.json}")
+    return 0 if m["images"] else 1

@@ -1,0 +1,131 @@
+"""Model bundles: one pickle-free file holding the weights and the metadata.
+
+On disk a bundle is a safetensors file; our metadata is a JSON document stored in the
+safetensors header under the key ``lineinspector``. Reading the metadata only parses the
+header, so listing many bundles is cheap. Writes are atomic (temporary file, fsync,
+rename), so a crash never leaves a half-written bundle behind.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from core import __version__
+from core.atomic import atomic_write_bytes
+
+FORMAT_VERSION = 1
+META_KEY = "lineinspector"
+SUFFIX = ".limodel"
+REQUIRED_META = ("format_version", "preset", "recon_width", "disc_width", "image_size")
+
+
+class BundleError(ValueError):
+    """A bundle could not be read; the message names the file and the problem."""
+
+
+@dataclass
+class ModelBundle:
+    path: Path
+    meta: dict
+    state_dict: dict[str, torch.Tensor]
+
+    def build_model(self):
+        """Instantiate the DRAEM model described by the metadata and load the weights."""
+        from core.model.draem import DraemModel
+
+        model = DraemModel(int(self.meta["recon_width"]), int(self.meta["disc_width"]),
+                           int(self.meta.get("channels", 3)))
+        try:
+            model.load_state_dict(self.state_dict, strict=True)
+        except RuntimeError as exc:
+            first = str(exc).splitlines()[0]
+            raise BundleError(f"{self.path}: weights do not match the metadata ({first})") from exc
+        return model.eval()
+
+
+def save_bundle(path: str | os.PathLike, state_dict: dict[str, torch.Tensor], meta: dict) -> Path:
+    """Write a bundle atomically; fills in format_version, created and software_version."""
+    from safetensors.torch import save as st_save
+
+    path = Path(path)
+    full = {"format_version": FORMAT_VERSION, "software_version": __version__,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    full.update(meta)
+    full["format_version"] = FORMAT_VERSION
+    missing = [k for k in REQUIRED_META if k not in full]
+    if missing:
+        raise ValueError(f"bundle metadata lacks {', '.join(missing)}")
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
+    data = st_save(tensors, metadata={META_KEY: json.dumps(full)})
+    return atomic_write_bytes(path, data)
+
+
+def _read_header(path: Path) -> tuple[dict, int]:
+    if not path.exists():
+        raise BundleError(f"{path}: model file not found")
+    if not path.is_file():
+        raise BundleError(f"{path}: not a file")
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        raw = fh.read(8)
+        if len(raw) < 8:
+            raise BundleError(f"{path}: truncated or empty file ({size} bytes), not a model bundle")
+        (n,) = struct.unpack("<Q", raw)
+        if n <= 0 or n > 100_000_000 or 8 + n > size:
+            raise BundleError(f"{path}: not a model bundle (bad header; corrupt, truncated or foreign file)")
+        try:
+            header = json.loads(fh.read(n))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BundleError(f"{path}: corrupt bundle header ({exc})") from exc
+    if not isinstance(header, dict):
+        raise BundleError(f"{path}: corrupt bundle header")
+    data_len = max((int(v["data_offsets"][1]) for k, v in header.items()
+                    if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v), default=0)
+    if 8 + n + data_len > size:
+        raise BundleError(f"{path}: truncated bundle ({size} bytes, header promises {8 + n + data_len})")
+    return header, n
+
+
+def read_bundle_meta(path: str | os.PathLike) -> dict:
+    """Read and validate only the metadata of a bundle (cheap)."""
+    path = Path(path)
+    header, _ = _read_header(path)
+    raw = (header.get("__metadata__") or {}).get(META_KEY)
+    if raw is None:
+        raise BundleError(f"{path}: a safetensors file but not a LineInspector model bundle "
+                          f"(no '{META_KEY}' metadata)")
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"{path}: corrupt bundle metadata ({exc})") from exc
+    version = meta.get("format_version")
+    if not isinstance(version, int):
+        raise BundleError(f"{path}: bundle metadata has no valid format_version")
+    if version > FORMAT_VERSION:
+        raise BundleError(f"{path}: bundle format {version} is newer than this software supports "
+                          f"({FORMAT_VERSION}); update LineInspector")
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise BundleError(f"{path}: bundle metadata lacks {', '.join(missing)}")
+    return meta
+
+
+def load_bundle(path: str | os.PathLike) -> ModelBundle:
+    """Load metadata and weights (no pickle involved)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    meta = read_bundle_meta(path)
+    try:
+        state = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise BundleError(f"{path}: cannot read weights ({exc})") from exc
+    return ModelBundle(path=path, meta=meta, state_dict=state)

@@ -1,0 +1,109 @@
+"""Run a model on a frame (recipe preprocessing, ROI crop) and apply the thresholds."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from typing import Protocol
+
+import numpy as np
+
+from core.camera.frame import Frame
+from core.inspection.preprocess import apply_preprocessing, check_roi
+from core.inspection.result import InspectionResult
+from core.store.recipe import Preprocessing, Recipe, Roi, Thresholds
+from core.store.thresholds import check_limits, verdict_for
+
+
+class PredictionLike(Protocol):
+    score: float
+    anomaly_map: np.ndarray
+
+
+class InferencerLike(Protocol):
+    """What the inspector needs from :class:`core.inference.inferencer.Inferencer`."""
+
+    meta: dict
+
+    def predict(self, image: np.ndarray) -> PredictionLike: ...
+
+
+class Inspector:
+    """Inspects frames one at a time; thresholds can be changed from any thread."""
+
+    def __init__(self, inferencer: InferencerLike, thresholds: Thresholds, *, recipe: str = "",
+                 model_version: int | None = None, roi: Roi | None = None,
+                 preprocessing: Preprocessing | None = None) -> None:
+        self.inferencer = inferencer
+        self.recipe = recipe
+        self.model_version = model_version
+        self.roi = roi
+        self.preprocessing = preprocessing
+        self._lock = threading.Lock()
+        self._thresholds = _checked(thresholds)
+
+    @classmethod
+    def from_recipe(cls, inferencer: InferencerLike, recipe: Recipe) -> Inspector:
+        """Use the recipe's thresholds, falling back to the model bundle's calibrated ones."""
+        t = recipe.thresholds
+        if t is None:
+            meta_t = (getattr(inferencer, "meta", None) or {}).get("thresholds")
+            if not meta_t:
+                raise ValueError(f"recipe '{recipe.name}' has no thresholds and the model bundle "
+                                 f"carries none either; calibrate or set thresholds first")
+            try:
+                t = Thresholds(float(meta_t["ok_limit"]), float(meta_t["ng_limit"]), float(meta_t["pixel"]))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"model bundle thresholds are malformed ({exc!r})") from None
+        return cls(inferencer, t, recipe=recipe.name, model_version=recipe.active_version,
+                   roi=recipe.roi, preprocessing=recipe.preprocessing)
+
+    @property
+    def thresholds(self) -> Thresholds:
+        with self._lock:
+            return self._thresholds
+
+    def set_thresholds(self, thresholds: Thresholds) -> None:
+        """Thresholds for the next frames (a frame being inspected keeps the old ones)."""
+        t = _checked(thresholds)
+        with self._lock:
+            self._thresholds = t
+
+    def inspect(self, frame: Frame, seq: int = 0) -> InspectionResult:
+        """Preprocess, crop to the ROI, run the model, place the map back and judge the score."""
+        t_start = time.monotonic()
+        thresholds = self.thresholds
+        image = apply_preprocessing(frame.image, self.preprocessing)
+        if self.roi is None:
+            pred = self.inferencer.predict(image)
+            amap = _as_map(pred.anomaly_map, image.shape[:2])
+        else:
+            r = self.roi
+            check_roi(r, image.shape)
+            pred = self.inferencer.predict(image[r.y:r.y + r.h, r.x:r.x + r.w])
+            amap = np.zeros(image.shape[:2], np.float32)
+            amap[r.y:r.y + r.h, r.x:r.x + r.w] = _as_map(pred.anomaly_map, (r.h, r.w))
+        score = float(pred.score)
+        t_done = time.monotonic()
+        return InspectionResult(
+            frame=frame, image=image, score=score, anomaly_map=amap,
+            verdict=verdict_for(score, thresholds.ok_limit, thresholds.ng_limit),
+            thresholds=thresholds, latency_ms=(t_done - t_start) * 1000.0,
+            model_version=self.model_version, recipe=self.recipe, roi=self.roi,
+            t_start=t_start, t_done=t_done, seq=seq)
+
+
+def _checked(t: Thresholds) -> Thresholds:
+    check_limits(t.ok_limit, t.ng_limit)
+    if not np.isfinite(t.pixel):
+        raise ValueError(f"thresholds.pixel must be a finite number, got {t.pixel!r}")
+    return dataclasses.replace(t)  # a private copy: later edits of the caller's object do nothing
+
+
+def _as_map(amap: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    amap = np.asarray(amap, dtype=np.float32)
+    if amap.shape != tuple(shape):
+        raise ValueError(f"inferencer returned an anomaly map of shape {amap.shape}, expected {tuple(shape)} "
+                         f"(the input's resolution)")
+    return amap

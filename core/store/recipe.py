@@ -1,0 +1,218 @@
+"""The recipe data model (one inspected part) and its validation.
+
+A recipe converts to and from a plain dict that is written as TOML. ``Recipe.from_dict``
+checks every field and raises :class:`RecipeError` naming the recipe and the field, e.g.
+``recipe 'bottle': thresholds.ok_limit must be a number, got 'abc'``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.store.errors import RecipeError
+from core.store.thresholds import Verdict, check_limits, verdict_for
+
+FORMAT_VERSION = 1
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SettingValue = str | int | float | bool
+
+
+def check_name(name: object) -> str:
+    """Return ``name`` if it is a valid recipe name (it becomes a folder name)."""
+    if not isinstance(name, str) or not NAME_RE.match(name) or ".." in name:
+        raise RecipeError(f"invalid recipe name {name!r}: use 1-64 letters, digits, '_', '-' "
+                          f"or '.', starting with a letter or digit")
+    return name
+
+
+@dataclass
+class CameraConfig:
+    """Camera source (e.g. ``genicam:SERIAL`` or a folder of images) and GenICam settings."""
+
+    source: str = ""
+    settings: dict[str, SettingValue] = field(default_factory=dict)
+
+
+@dataclass
+class Roi:
+    """Region of interest in pixels of the (preprocessed) frame."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+@dataclass
+class Preprocessing:
+    """Applied to each frame before the ROI crop: rotate (clockwise degrees), flips, grayscale."""
+
+    rotate: int = 0
+    flip_horizontal: bool = False
+    flip_vertical: bool = False
+    grayscale: bool = False
+
+
+@dataclass
+class Thresholds:
+    """Image-level limits (REVIEW band between them) and the pixel threshold for heat maps."""
+
+    ok_limit: float
+    ng_limit: float
+    pixel: float
+
+
+@dataclass
+class Recipe:
+    name: str
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    roi: Roi | None = None
+    preprocessing: Preprocessing = field(default_factory=Preprocessing)
+    thresholds: Thresholds | None = None  # None until a model is calibrated / activated
+    false_reject_target: float = 0.01
+    active_version: int | None = None
+
+    def verdict(self, score: float) -> Verdict:
+        """Verdict for an image score under this recipe's thresholds."""
+        if self.thresholds is None:
+            raise RecipeError(f"recipe '{self.name}': no thresholds set (activate a model first)")
+        return verdict_for(score, self.thresholds.ok_limit, self.thresholds.ng_limit)
+
+    def to_dict(self) -> dict[str, Any]:
+        """TOML-ready dict (fields that are None are left out)."""
+        out: dict[str, Any] = {"format_version": FORMAT_VERSION, "name": self.name}
+        if self.active_version is not None:
+            out["active_version"] = self.active_version
+        out["false_reject_target"] = self.false_reject_target
+        out["camera"] = {"source": self.camera.source, "settings": dict(self.camera.settings)}
+        if self.roi is not None:
+            out["roi"] = {"x": self.roi.x, "y": self.roi.y, "w": self.roi.w, "h": self.roi.h}
+        p = self.preprocessing
+        out["preprocessing"] = {"rotate": p.rotate, "flip_horizontal": p.flip_horizontal,
+                                "flip_vertical": p.flip_vertical, "grayscale": p.grayscale}
+        if self.thresholds is not None:
+            t = self.thresholds
+            out["thresholds"] = {"ok_limit": t.ok_limit, "ng_limit": t.ng_limit, "pixel": t.pixel}
+        return out
+
+    @classmethod
+    def from_dict(cls, name: str, data: dict[str, Any]) -> Recipe:
+        """Build and validate a recipe; ``name`` is the folder name it was loaded from."""
+        return _Parser(name).recipe(data)
+
+    def validated(self) -> Recipe:
+        """Return a validated copy (round trip through the dict form)."""
+        return Recipe.from_dict(self.name, self.to_dict())
+
+
+class _Parser:
+    """Field-by-field validation; every message names the recipe and the dotted field."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def fail(self, msg: str) -> RecipeError:
+        return RecipeError(f"recipe '{self.name}': {msg}")
+
+    def table(self, data: dict, key: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()
+              ) -> dict:
+        value = data.get(key, {}) if key else data
+        if not isinstance(value, dict):
+            raise self.fail(f"{key} must be a table, got {value!r}")
+        prefix = f"{key}." if key else ""
+        for k in value:
+            if k not in allowed:
+                raise self.fail(f"unknown key {prefix}{k} (expected one of: {', '.join(allowed)})")
+        for k in required:
+            if k not in value:
+                raise self.fail(f"missing key {prefix}{k}")
+        return value
+
+    def number(self, value: object, where: str, *, finite: bool = True) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(f"{where} must be a number, got {value!r}")
+        if finite and not math.isfinite(value):
+            raise self.fail(f"{where} must be a finite number, got {value!r}")
+        return float(value)
+
+    def integer(self, value: object, where: str, minimum: int | None = None) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"{where} must be an integer, got {value!r}")
+        if minimum is not None and value < minimum:
+            raise self.fail(f"{where} must be >= {minimum}, got {value!r}")
+        return value
+
+    def boolean(self, value: object, where: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(f"{where} must be true or false, got {value!r}")
+        return value
+
+    def recipe(self, data: dict[str, Any]) -> Recipe:
+        top = self.table(data, "", ("format_version", "name", "active_version",
+                                    "false_reject_target", "camera", "roi", "preprocessing",
+                                    "thresholds"))
+        fmt = self.integer(top.get("format_version", FORMAT_VERSION), "format_version", 1)
+        if fmt > FORMAT_VERSION:
+            raise self.fail(f"format_version {fmt} is newer than this software supports "
+                            f"({FORMAT_VERSION}); update LineInspector")
+        stored_name = top.get("name", self.name)
+        if stored_name != self.name:
+            raise self.fail(f"name {stored_name!r} does not match its folder name '{self.name}'")
+        active = top.get("active_version")
+        if active is not None:
+            active = self.integer(active, "active_version", 1)
+        frt = self.number(top.get("false_reject_target", 0.01), "false_reject_target")
+        if not 0.0 < frt < 1.0:
+            raise self.fail(f"false_reject_target must be between 0 and 1 (exclusive), got {frt}")
+        return Recipe(name=check_name(self.name), camera=self.camera(top),
+                      roi=self.roi(top), preprocessing=self.preprocessing(top),
+                      thresholds=self.thresholds(top), false_reject_target=frt,
+                      active_version=active)
+
+    def camera(self, top: dict) -> CameraConfig:
+        cam = self.table(top, "camera", ("source", "settings"))
+        source = cam.get("source", "")
+        if not isinstance(source, str):
+            raise self.fail(f"camera.source must be a string, got {source!r}")
+        settings = cam.get("settings", {})
+        if not isinstance(settings, dict):
+            raise self.fail(f"camera.settings must be a table, got {settings!r}")
+        for key, value in settings.items():
+            if not isinstance(value, (str, int, float, bool)):
+                raise self.fail(f"camera.settings.{key} must be a string, number or boolean, "
+                                f"got {value!r}")
+        return CameraConfig(source=source, settings=dict(settings))
+
+    def roi(self, top: dict) -> Roi | None:
+        if "roi" not in top:
+            return None
+        roi = self.table(top, "roi", ("x", "y", "w", "h"), required=("x", "y", "w", "h"))
+        x, y = (self.integer(roi[k], f"roi.{k}", 0) for k in ("x", "y"))
+        w, h = (self.integer(roi[k], f"roi.{k}", 1) for k in ("w", "h"))
+        return Roi(x, y, w, h)
+
+    def preprocessing(self, top: dict) -> Preprocessing:
+        pre = self.table(top, "preprocessing",
+                         ("rotate", "flip_horizontal", "flip_vertical", "grayscale"))
+        rotate = self.integer(pre.get("rotate", 0), "preprocessing.rotate")
+        if rotate not in (0, 90, 180, 270):
+            raise self.fail(f"preprocessing.rotate must be 0, 90, 180 or 270, got {rotate}")
+        return Preprocessing(
+            rotate=rotate,
+            **{k: self.boolean(pre.get(k, False), f"preprocessing.{k}")
+               for k in ("flip_horizontal", "flip_vertical", "grayscale")})
+
+    def thresholds(self, top: dict) -> Thresholds | None:
+        if "thresholds" not in top:
+            return None
+        keys = ("ok_limit", "ng_limit", "pixel")
+        t = self.table(top, "thresholds", keys, required=keys)
+        ok, ng, px = (self.number(t[k], f"thresholds.{k}") for k in keys)
+        try:
+            check_limits(ok, ng)
+        except ValueError as exc:
+            raise self.fail(str(exc)) from None
+        return Thresholds(ok_limit=ok, ng_limit=ng, pixel=px)

@@ -1,0 +1,231 @@
+"""Numbered model versions of one recipe.
+
+Each version lives in ``models/vNNNN/`` with the bundle (``model.limodel``) and
+``version.json`` (when and from what it was trained, validation figures, who deployed it,
+checksum). A version folder is assembled under a temporary name and renamed into place, so
+a half-copied bundle never shows up as a version. Deleting a version removes its bundle but
+keeps ``version.json`` (marked deleted) so results that name it stay traceable, and its
+number is never reused. ``activations.json`` holds the activation stack used by rollback
+and an append-only log of who activated what and when.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import getpass
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.atomic import atomic_write_text, fsync_dir
+from core.store.errors import VersionError
+
+BUNDLE_NAME = "model.limodel"
+INFO_NAME = "version.json"
+ACTIVATIONS_NAME = "activations.json"
+_DIR_RE = re.compile(r"^v(\d{4,})$")
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment (some containers, services)
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One deployed model bundle of a recipe."""
+
+    version: int
+    bundle_path: Path
+    deployed_at: str
+    deployed_by: str
+    trained_at: str | None = None
+    trained_from: str | None = None
+    validation: dict[str, Any] = field(default_factory=dict)
+    preset: str | None = None
+    software_version: str | None = None
+    bundle_thresholds: dict[str, float] | None = None
+    sha256: str = ""
+    source_path: str = ""
+    deleted: bool = False
+    deleted_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["bundle_path"] = self.bundle_path.name
+        return out
+
+
+def read_bundle_meta_checked(path: Path) -> dict:
+    """Header-only validation of a bundle; raises VersionError with the bundle's message."""
+    from core.inference.bundle import BundleError, read_bundle_meta
+
+    try:
+        meta = read_bundle_meta(path)
+    except BundleError as exc:
+        raise VersionError(str(exc)) from None
+    thresholds_from_meta(meta, path)  # malformed calibration is refused up front
+    return meta
+
+
+def thresholds_from_meta(meta: dict, path: Path | str) -> dict[str, float] | None:
+    """The bundle's calibrated thresholds, or None when it has none; VersionError if malformed."""
+    t = meta.get("thresholds")
+    if t is None:
+        return None
+    try:
+        out = {k: float(t[k]) for k in ("ok_limit", "ng_limit", "pixel")}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise VersionError(f"{path}: bundle thresholds are malformed ({t!r}): {exc}") from None
+    if not out["ok_limit"] <= out["ng_limit"]:
+        raise VersionError(f"{path}: bundle thresholds have ok_limit > ng_limit ({t!r})")
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class VersionRegistry:
+    """The ``models/`` folder of one recipe."""
+
+    def __init__(self, models_dir: Path, recipe_name: str) -> None:
+        self.dir = Path(models_dir)
+        self.recipe = recipe_name
+
+    def _fail(self, msg: str) -> VersionError:
+        return VersionError(f"recipe '{self.recipe}': {msg}")
+
+    def version_dir(self, version: int) -> Path:
+        return self.dir / f"v{version:04d}"
+
+    def _numbers(self) -> list[int]:
+        if not self.dir.is_dir():
+            return []
+        return sorted(int(m.group(1)) for p in self.dir.iterdir() if (m := _DIR_RE.match(p.name)))
+
+    def list(self) -> list[ModelVersion]:
+        """All versions, oldest first, deleted ones included (``deleted=True``)."""
+        return [self.get(n) for n in self._numbers()]
+
+    def get(self, version: int) -> ModelVersion:
+        info_path = self.version_dir(version) / INFO_NAME
+        if not info_path.is_file():
+            known = ", ".join(str(n) for n in self._numbers()) or "none"
+            raise self._fail(f"no model version {version} (versions: {known})")
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+            info["bundle_path"] = self.version_dir(version) / BUNDLE_NAME
+            return ModelVersion(**info)
+        except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
+            raise self._fail(f"{info_path} is corrupt ({exc})") from None
+
+    def add(self, bundle: str | os.PathLike, *, trained_from: str | None = None,
+            validation: dict | None = None, deployed_by: str | None = None) -> ModelVersion:
+        """Validate ``bundle``, copy it in as the next version number and return it."""
+        src = Path(bundle)
+        meta = read_bundle_meta_checked(src)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.dir))
+        try:
+            dst = staging / BUNDLE_NAME
+            with src.open("rb") as fin, dst.open("wb") as fout:
+                shutil.copyfileobj(fin, fout, 1 << 20)
+                fout.flush()
+                os.fsync(fout.fileno())
+            read_bundle_meta_checked(dst)  # the copy, not just the source, must be readable
+            training = meta.get("training_data")
+            info = ModelVersion(
+                version=0, bundle_path=dst, deployed_at=now_iso(),
+                deployed_by=deployed_by or current_user(),
+                trained_at=meta.get("created"),
+                trained_from=trained_from if trained_from is not None else (
+                    None if training is None else
+                    training if isinstance(training, str) else json.dumps(training)),
+                validation=dict(validation if validation is not None
+                                else meta.get("validation") or {}),
+                preset=meta.get("preset"), software_version=meta.get("software_version"),
+                bundle_thresholds=thresholds_from_meta(meta, src),
+                sha256=_sha256(dst), source_path=str(src.resolve()))
+            return self._publish(staging, info)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _publish(self, staging: Path, info: ModelVersion) -> ModelVersion:
+        """Rename the staging folder to the next free vNNNN (retrying if another writer won)."""
+        for _ in range(100):
+            number = max(self._numbers(), default=0) + 1
+            record = ModelVersion(**{**asdict(info), "version": number,
+                                     "bundle_path": self.version_dir(number) / BUNDLE_NAME})
+            atomic_write_text(staging / INFO_NAME, json.dumps(record.to_json(), indent=2) + "\n")
+            try:
+                os.rename(staging, self.version_dir(number))
+            except OSError:
+                if self.version_dir(number).exists():
+                    continue  # taken concurrently: try the next number
+                raise
+            fsync_dir(self.dir)
+            return record
+        raise self._fail("could not allocate a version number")
+
+    def verify(self, version: int) -> dict:
+        """Check that a stored version can be loaded (present, not deleted, checksum, header)."""
+        mv = self.get(version)
+        if mv.deleted:
+            raise self._fail(f"model version {version} was deleted on {mv.deleted_at}")
+        if not mv.bundle_path.is_file():
+            raise self._fail(f"model version {version}: model file {mv.bundle_path} is missing")
+        if mv.sha256 and _sha256(mv.bundle_path) != mv.sha256:
+            raise self._fail(f"model version {version}: {mv.bundle_path} is corrupt "
+                             f"(checksum mismatch)")
+        return read_bundle_meta_checked(mv.bundle_path)
+
+    def mark_deleted(self, version: int) -> None:
+        """Remove the bundle of ``version`` but keep its record (marked deleted)."""
+        mv = self.get(version)
+        if mv.deleted:
+            return
+        rec = {**mv.to_json(), "deleted": True, "deleted_at": now_iso()}
+        atomic_write_text(self.version_dir(version) / INFO_NAME, json.dumps(rec, indent=2) + "\n")
+        mv.bundle_path.unlink(missing_ok=True)
+
+    # --- activation stack and log -------------------------------------------------------
+
+    def _activations(self) -> dict[str, list]:
+        path = self.dir / ACTIVATIONS_NAME
+        if not path.is_file():
+            return {"stack": [], "log": []}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return {"stack": list(data.get("stack", [])), "log": list(data.get("log", []))}
+        except (json.JSONDecodeError, AttributeError, UnicodeDecodeError) as exc:
+            raise self._fail(f"{path} is corrupt ({exc})") from None
+
+    def activation_stack(self) -> list[int]:
+        return [int(v) for v in self._activations()["stack"]]
+
+    def activation_log(self) -> list[dict]:
+        return self._activations()["log"]
+
+    def record_activation(self, version: int, by: str, action: str, stack: list[int]) -> None:
+        data = self._activations()
+        data["stack"] = stack
+        data["log"].append({"version": version, "at": now_iso(), "by": by, "action": action})
+        self.dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.dir / ACTIVATIONS_NAME, json.dumps(data, indent=2) + "\n")
