@@ -90,12 +90,11 @@ class LiveImageView(QWidget):
         self.mode_group.button(MODES.index(mode)).setChecked(True)
         self._apply_mode()
 
-    def show_frame(self, image: np.ndarray, anomaly_map: np.ndarray | None, pixel: float,
-                   bit_depth: int | None = None) -> None:
+    def show_frame(self, image: np.ndarray, anomaly_map: np.ndarray | None, pixel: float) -> None:
         """Display a camera image (uint8/uint16, BGR or gray) and its anomaly map (HxW, [0, 1])."""
         first = self._image is None or self._image.shape[:2] != image.shape[:2]
         self._image, self._amap, self._pixel = image, anomaly_map, float(pixel)
-        disp = to_display_rgb(image, bit_depth)
+        disp = to_display_rgb(image)
         self.image_item.setImage(disp, autoLevels=False, levels=(0, 255))
         if anomaly_map is None:
             self.heat_item.clear()

@@ -235,6 +235,11 @@ class CameraSource(ABC):
         raise FeatureError(f"{self.source_id}: digital outputs are not supported")
 
     @property
+    def exhausted(self) -> bool:
+        """True when a finite source (non-looping replay) has delivered everything."""
+        return False
+
+    @property
     def free_running(self) -> bool:
         """True when frames come without triggers (the watchdog only applies then)."""
         try:

@@ -52,7 +52,6 @@ class HarvesterHub:
         self._lock = threading.RLock()
         self._harvester: Any = None
         self._active: list[Any] = []
-        self._fresh = False  # True right after an enumeration, until a device is opened
         self.report = ProducerReport()
 
     # -- set-up -------------------------------------------------------------------------
@@ -69,7 +68,6 @@ class HarvesterHub:
                 _log.warning("%s", problem)
             self.report = report
             harvester.update()
-            self._fresh = True
             self._harvester = harvester
         return self._harvester
 
@@ -81,12 +79,12 @@ class HarvesterHub:
     def refresh(self) -> bool:
         """Re-enumerate devices; refused (returns False) while any acquirer exists."""
         with self._lock:
-            harvester = self._ensure()
+            first = self._harvester is None
+            harvester = self._ensure()  # the first use enumerates already
             if self._active:
                 return False
-            if not self._fresh:
+            if not first:
                 harvester.update()
-                self._fresh = True
             return True
 
     # -- discovery ------------------------------------------------------------------------
@@ -94,7 +92,6 @@ class HarvesterHub:
         """GenICam devices; the list is the last enumeration while devices are open."""
         with self._lock:
             if refresh:
-                self._fresh = False
                 self.refresh()
             harvester = self._ensure()
             return [self._to_info(d) for d in harvester.device_info_list]
@@ -125,8 +122,8 @@ class HarvesterHub:
         return None
 
     # -- acquirers ------------------------------------------------------------------------
-    def create(self, key: str | None) -> Any:
-        """Create an image acquirer for the device with serial or id ``key`` (None: first)."""
+    def create(self, key: str | None) -> tuple[Any, DeviceInfo]:
+        """Image acquirer and device info for serial or id ``key`` (None: the first device)."""
         with self._lock:
             self.refresh()  # a device that came back is only seen after re-enumeration
             index = self._find(key)
@@ -142,8 +139,7 @@ class HarvesterHub:
             except Exception as exc:
                 raise CameraError(f"cannot open GenICam device {key!r}: {exc}") from exc
             self._active.append(acquirer)
-            self._fresh = False
-            return acquirer
+            return acquirer, self._to_info(self._harvester.device_info_list[index])
 
     def release(self, acquirer: Any) -> None:
         """Stop and destroy an acquirer; errors are logged, the device is forgotten anyway."""
@@ -166,7 +162,6 @@ class HarvesterHub:
                     self._harvester.reset()
                 finally:
                     self._harvester = None
-                    self._fresh = False
 
     def configure(self, extra_paths: Iterable[str | os.PathLike[str]], include_bundled: bool = True) -> None:
         """Change the settings' producer paths; takes effect at the next enumeration."""

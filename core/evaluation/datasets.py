@@ -111,7 +111,8 @@ def test_samples(root: str | os.PathLike) -> list[Sample]:
             if defect_type == GOOD:
                 samples.append(Sample(image, 0, GOOD, None))
             else:
-                samples.append(Sample(image, 1, defect_type, _find_mask(ground_truth, defect_type, image)))
+                mask = _find_mask(ground_truth, defect_type, image)
+                samples.append(Sample(image, 1, defect_type, mask))
     if not samples:
         raise ValueError(f"no test images ({_EXTS}) in the sub-folders of '{test}'")
     return samples

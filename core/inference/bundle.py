@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
+from typing import TYPE_CHECKING
 
 from core import __version__
 from core.atomic import atomic_write_bytes
@@ -23,6 +23,9 @@ from core.atomic import atomic_write_bytes
 FORMAT_VERSION = 1
 META_KEY = "lineinspector"
 SUFFIX = ".limodel"
+if TYPE_CHECKING:  # torch is imported lazily: reading metadata must stay cheap
+    import torch
+
 REQUIRED_META = ("format_version", "preset", "recon_width", "disc_width", "image_size")
 
 
@@ -34,7 +37,7 @@ class BundleError(ValueError):
 class ModelBundle:
     path: Path
     meta: dict
-    state_dict: dict[str, torch.Tensor]
+    state_dict: dict[str, "torch.Tensor"]
 
     def build_model(self):
         """Instantiate the DRAEM model described by the metadata and load the weights."""
@@ -50,7 +53,7 @@ class ModelBundle:
         return model.eval()
 
 
-def save_bundle(path: str | os.PathLike, state_dict: dict[str, torch.Tensor], meta: dict) -> Path:
+def save_bundle(path: str | os.PathLike, state_dict: dict[str, "torch.Tensor"], meta: dict) -> Path:
     """Write a bundle atomically; fills in format_version, created and software_version."""
     from safetensors.torch import save as st_save
 

@@ -29,6 +29,7 @@ class ScoreHistory:
         self.capacity = int(capacity)
         self._buf = np.zeros(self.capacity, dtype=np.float64)
         self._count = 0  # scores ever added (the write position is _count % capacity)
+        self._version = 0  # changes on every add and clear
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -39,15 +40,22 @@ class ScoreHistory:
         """Scores added since creation or the last clear (also those already overwritten)."""
         return self._count
 
+    @property
+    def version(self) -> int:
+        """Changes whenever the content changes (cheap test for 'redraw needed')."""
+        return self._version
+
     def add(self, score: float) -> None:
         score = float(score)  # NaN is kept: it counts as NG, like the live verdict
         with self._lock:
             self._buf[self._count % self.capacity] = score
             self._count += 1
+            self._version += 1
 
     def clear(self) -> None:
         with self._lock:
             self._count = 0
+            self._version += 1
 
     def scores(self, last_n: int | None = None) -> np.ndarray:
         """Copy of the most recent ``last_n`` scores (all kept ones when None), oldest first."""

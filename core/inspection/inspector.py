@@ -10,8 +10,8 @@ from typing import Protocol
 import numpy as np
 
 from core.camera.frame import Frame
-from core.inspection.preprocess import apply_preprocessing, check_roi
 from core.inspection.result import InspectionResult
+from core.store.preprocess import apply_preprocessing
 from core.store.recipe import Preprocessing, Recipe, Roi, Thresholds
 from core.store.thresholds import check_limits, verdict_for
 
@@ -74,13 +74,15 @@ class Inspector:
         """Preprocess, crop to the ROI, run the model, place the map back and judge the score."""
         t_start = time.monotonic()
         thresholds = self.thresholds
-        image = apply_preprocessing(frame.image, self.preprocessing)
+        image = frame.image
+        if self.preprocessing is not None:
+            image = apply_preprocessing(image, self.preprocessing, None)
         if self.roi is None:
             pred = self.inferencer.predict(image)
             amap = _as_map(pred.anomaly_map, image.shape[:2])
         else:
             r = self.roi
-            check_roi(r, image.shape)
+            _check_roi(r, image.shape)
             pred = self.inferencer.predict(image[r.y:r.y + r.h, r.x:r.x + r.w])
             amap = np.zeros(image.shape[:2], np.float32)
             amap[r.y:r.y + r.h, r.x:r.x + r.w] = _as_map(pred.anomaly_map, (r.h, r.w))
@@ -99,6 +101,13 @@ def _checked(t: Thresholds) -> Thresholds:
     if not np.isfinite(t.pixel):
         raise ValueError(f"thresholds.pixel must be a finite number, got {t.pixel!r}")
     return dataclasses.replace(t)  # a private copy: later edits of the caller's object do nothing
+
+
+def _check_roi(roi: Roi, shape: tuple[int, ...]) -> None:
+    h, w = shape[:2]
+    if roi.x < 0 or roi.y < 0 or roi.w < 1 or roi.h < 1 or roi.x + roi.w > w or roi.y + roi.h > h:
+        raise ValueError(f"ROI x={roi.x} y={roi.y} w={roi.w} h={roi.h} does not fit in the "
+                         f"{w}x{h} frame (after preprocessing)")
 
 
 def _as_map(amap: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -210,7 +210,9 @@ def write_image_atomic(path: str | os.PathLike, image: np.ndarray) -> None:
     except cv2.error as exc:
         raise ValueError(f"cannot encode image for '{p}': {exc}") from None
     if not ok:
-        raise ValueError(f"cannot encode image for '{p}' (dtype {image.dtype}, shape {image.shape})")
+        raise ValueError(
+            f"cannot encode image for '{p}' (dtype {image.dtype}, shape {image.shape})"
+        )
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     try:

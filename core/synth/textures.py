@@ -199,7 +199,7 @@ def _fam_noise(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
 
 def _fam_stripes(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     u, _ = _coords(h, w, rng.uniform(0, np.pi))
-    period = rng.uniform(4.0, max(h, w) / 2.0)
+    period = rng.uniform(4.0, max(5.0, max(h, w) / 2.0))
     warp = _value_noise(h, w, rng, cells=int(rng.integers(2, 8))) * rng.uniform(0.0, 2.0 * period)
     phase = (u + warp) / period + rng.random()
     wave = 0.5 + 0.5 * np.sin(2.0 * np.pi * phase)
@@ -210,7 +210,7 @@ def _fam_stripes(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
 
 def _fam_checker(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     u, v = _coords(h, w, rng.uniform(0, np.pi / 2))
-    cell = rng.uniform(4.0, max(h, w) / 3.0)
+    cell = rng.uniform(4.0, max(5.0, max(h, w) / 3.0))
     cu, cv = np.floor(u / cell), np.floor(v / cell)
     if rng.random() < 0.5:
         t = np.mod(cu + cv, 2.0)
@@ -273,7 +273,7 @@ def _fam_wood(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     sy, sx = rng.uniform(0.2, 1.0, size=2)  # elliptical rings
     r = np.sqrt(((y - cy) * sy) ** 2 + ((x - cx) * sx) ** 2)
-    period = rng.uniform(4.0, max(h, w) / 6.0)
+    period = rng.uniform(4.0, max(5.0, max(h, w) / 6.0))
     distort = _value_noise(h, w, rng, cells=int(rng.integers(2, 8)), octaves=2) * rng.uniform(0.5, 3) * period
     t = np.mod((r + distort) / period, 1.0) ** rng.uniform(0.5, 3.0)
     return _palette(t.astype(np.float32), rng, n_colors=int(rng.integers(2, 4)))

@@ -40,7 +40,7 @@ PRESETS: dict[str, Preset] = {
     # The paper's recipe: meant for a GPU (about 198 GMAC per 256x256 image).
     "paper": Preset("paper", 128, 64, (256, 256), 8, epochs=700),
     # Chosen by measurement for a 2-core CPU: trains in under 20 minutes, runs live (docs/BENCHMARKS.md).
-    "fast": Preset("fast", 32, 16, (256, 256), 8, steps=3000),
+    "fast": Preset("fast", 16, 8, (256, 256), 8, steps=600),
     # For tests and smoke runs only.
     "tiny": Preset("tiny", 8, 4, (64, 64), 4, steps=20),
 }

@@ -131,53 +131,58 @@ def train(images: np.ndarray, simulator, settings: TrainSettings,
     last_ck = t0
     step = start
     frozen = start >= 0.75 * total if total < 10**9 else False
-    for batch in loader:
-        if cancel is not None and cancel.is_set():
-            if ck_path:
-                _save_checkpoint(ck_path, model, opt, step, total, settings, history,
-                                 prior_elapsed + time.monotonic() - t0)
-            raise TrainingCancelled(f"cancelled at step {step} of {total}")
-        lr = lr_at(step, total, preset.lr, preset.milestones, preset.gamma)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        x = batch["augmented"].to(device, non_blocking=True)
-        target = batch["image"].to(device, non_blocking=True)
-        mask = batch["mask"].to(device, non_blocking=True)
-        if cuda:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.float16, enabled=cuda):
-            rec, logits = model(x)
-        loss, parts = draem_loss(rec.float(), target, logits.float(), mask)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss became {float(loss)} at step {step}")
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-        step += 1
+    try:
+        for batch in loader:
+            if cancel is not None and cancel.is_set():
+                raise TrainingCancelled(f"cancelled at step {step} of {total}")
+            lr = lr_at(step, total, preset.lr, preset.milestones, preset.gamma)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            x = batch["augmented"].to(device, non_blocking=True)
+            target = batch["image"].to(device, non_blocking=True)
+            mask = batch["mask"].to(device, non_blocking=True)
+            if cuda:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=torch.float16, enabled=cuda):
+                rec, logits = model(x)
+            loss, parts = draem_loss(rec.float(), target, logits.float(), mask)
+            loss_value = float(loss.detach())
+            if not np.isfinite(loss_value):
+                raise FloatingPointError(f"training diverged: loss became {loss_value} at step {step}")
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            step += 1
 
-        now = time.monotonic()
-        elapsed = now - t0
-        if planner is not None and not frozen:
-            total = planner.total(step, total)
-            if total < 10**9 and step >= 0.75 * total:
-                frozen = True
-        if planner is not None and planner.expired():
-            total = step
-        rec_entry = {"step": step, "loss": float(loss), **parts, "lr": lr}
-        history.append(rec_entry)
-        if progress is not None and (step % settings.log_every == 0 or step >= total):
-            done = step - start
-            rate = elapsed / done
-            eta = rate * (total - step) if total < 10**9 else None
-            progress(Progress(step, total, {"loss": float(loss), **parts}, lr, prior_elapsed + elapsed,
-                              eta, preset.batch_size / rate))
-        if ck_path and now - last_ck >= settings.checkpoint_every_s and step < total:
-            _save_checkpoint(ck_path, model, opt, step, total, settings, history, prior_elapsed + elapsed)
-            last_ck = now
-        if step >= total:
-            break
-    del loader
+            now = time.monotonic()
+            elapsed = now - t0
+            if planner is not None and not frozen:
+                total = planner.total(step, total)
+                if total < 10**9 and step >= 0.75 * total:
+                    frozen = True
+            if planner is not None and planner.expired():
+                total = step
+            rec_entry = {"step": step, "loss": loss_value, **parts, "lr": lr}
+            history.append(rec_entry)
+            if progress is not None and (step % settings.log_every == 0 or step >= total):
+                done = step - start
+                rate = elapsed / done
+                eta = rate * (total - step) if total < 10**9 else None
+                progress(Progress(step, total, {"loss": loss_value, **parts}, lr, prior_elapsed + elapsed,
+                                  eta, preset.batch_size / rate))
+            if ck_path and now - last_ck >= settings.checkpoint_every_s and step < total:
+                _save_checkpoint(ck_path, model, opt, step, total, settings, history, prior_elapsed + elapsed)
+                last_ck = now
+            if step >= total:
+                break
+    except (KeyboardInterrupt, TrainingCancelled):
+        if ck_path and step > start:
+            _save_checkpoint(ck_path, model, opt, step, total, settings, history,
+                             prior_elapsed + time.monotonic() - t0)
+        raise
+    finally:
+        del loader
     seconds = time.monotonic() - t0
     model.eval()
     done = max(1, step - start)

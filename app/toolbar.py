@@ -1,0 +1,51 @@
+"""The window's actions (start, stop, freeze, snapshot, operator mode) and the recipe selector."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QComboBox, QLabel, QToolBar, QWidget
+
+
+class MainToolBar(QToolBar):
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__("Inspection", parent)
+        self.setMovable(False)
+        self.setObjectName("mainToolBar")
+        self.addWidget(QLabel(" Recipe "))
+        self.recipe_combo = QComboBox()
+        self.recipe_combo.setMinimumContentsLength(14)
+        self.recipe_combo.setToolTip("Recipe to inspect (switching restarts inspection)")
+        self.addWidget(self.recipe_combo)
+        self.addSeparator()
+        self.start_action = self._action("Start", "F5", "Start inspecting")
+        self.stop_action = self._action("Stop", "Shift+F5", "Stop inspecting and release the camera")
+        self.freeze_action = self._action("Freeze", "Space", "Freeze the displayed frame", checkable=True)
+        self.snapshot_action = self._action("Snapshot", "Ctrl+S",
+                                            "Save the displayed image, overlay and result")
+        self.addSeparator()
+        self.operator_action = self._action("Operator mode", "F11",
+                                            "Full screen with image, verdict and counters only",
+                                            checkable=True)
+        self.stop_action.setEnabled(False)
+
+    def _action(self, text: str, key: str, tip: str, checkable: bool = False) -> QAction:
+        action = QAction(text, self.parent())
+        action.setShortcut(QKeySequence(key))
+        action.setToolTip(f"{tip} ({key})")
+        action.setCheckable(checkable)
+        self.parent().addAction(action)  # shortcuts work even when the toolbar is hidden
+        self.addAction(action)
+        return action
+
+    def set_recipes(self, names: list[str], current: str | None) -> None:
+        self.recipe_combo.blockSignals(True)
+        self.recipe_combo.clear()
+        self.recipe_combo.addItems(names)
+        if current in names:
+            self.recipe_combo.setCurrentText(current)
+        self.recipe_combo.blockSignals(False)
+
+    def set_state(self, running: bool, busy: bool) -> None:
+        self.start_action.setEnabled(not busy and not running)
+        self.stop_action.setEnabled(not busy and running)
+        self.recipe_combo.setEnabled(not busy)

@@ -1,0 +1,153 @@
+"""`lineinspect results ...`: summary, last results, CSV export, archive retention."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import math
+from pathlib import Path
+
+from core.cli.main import CliError
+
+TIME_HELP = "ISO date/time (2024-05-01, 2024-05-01T08:30), 'today', or ago: 30m, 24h, 7d"
+
+
+def _common(with_range: bool = True, with_recipe: bool = True) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="data folder (default: $LINEINSPECTOR_DATA or the platform's user "
+                        "data folder)")
+    if with_recipe:
+        p.add_argument("--recipe", metavar="NAME", help="only this recipe")
+    if with_range:
+        p.add_argument("--since", metavar="TIME", help=f"from (inclusive): {TIME_HELP}")
+        p.add_argument("--until", metavar="TIME", help=f"to (exclusive): {TIME_HELP}")
+    return p
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("results", help="inspection results: summary, export",
+                                   description="Query and export recorded inspection results.")
+    sub = parser.add_subparsers(dest="results_command", metavar="ACTION", required=True)
+
+    p = sub.add_parser("summary", parents=[_common()], help="counts and yield per recipe")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("last", parents=[_common(False)], help="the most recent results")
+    p.add_argument("-n", type=int, default=20, help="how many (default 20)")
+    p.set_defaults(func=cmd_last)
+
+    p = sub.add_parser("export", parents=[_common()], help="export results to CSV")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE.csv")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("prune", parents=[_common(False, False)],
+                       help="delete old archived images (database rows are kept)")
+    p.add_argument("--max-age-days", type=float, help="remove images older than this")
+    p.add_argument("--max-size-mb", type=float, help="keep the archive under this size")
+    p.set_defaults(func=cmd_prune)
+
+
+def _time(text: str | None, option: str) -> float | None:
+    from core.store.timespec import parse_time
+
+    if text is None:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise CliError(f"{option}: {exc}") from None
+
+
+def _query(args: argparse.Namespace):
+    from core.store import ResultsQuery, paths
+
+    return ResultsQuery(paths.results_db_path(paths.data_dir(args.data_dir)))
+
+
+def _local(t: float | None) -> str:
+    return "-" if t is None else _dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from core.store import ResultsError
+
+    since, until = _time(args.since, "--since"), _time(args.until, "--until")
+    query = _query(args)
+    if not query.db_path.exists():
+        print(f"no results recorded yet ({query.db_path})")
+        return 0
+    try:
+        rows = query.summary(args.recipe, since, until)
+    except ResultsError as exc:
+        raise CliError(str(exc)) from None
+    if not rows:
+        print("no results in this range")
+        return 0
+    print(f"{'recipe':<24} {'total':>8} {'OK':>8} {'REVIEW':>8} {'NG':>8} {'yield':>7}  "
+          f"first / last")
+    for r in rows:
+        print(f"{r.recipe:<24} {r.total:>8} {r.ok:>8} {r.review:>8} {r.ng:>8} "
+              f"{_pct(r.yield_ratio):>7}  {_local(r.first_time)} / {_local(r.last_time)}")
+    if len(rows) > 1:
+        tot = [sum(getattr(r, k) for r in rows) for k in ("total", "ok", "review", "ng")]
+        print(f"{'(all)':<24} {tot[0]:>8} {tot[1]:>8} {tot[2]:>8} {tot[3]:>8} "
+              f"{_pct(tot[1] / tot[0]):>7}")
+    return 0
+
+
+def _pct(ratio: float) -> str:
+    return "-" if math.isnan(ratio) else f"{100 * ratio:.1f}%"
+
+
+def cmd_last(args: argparse.Namespace) -> int:
+    from core.store import ResultsError
+
+    query = _query(args)
+    if not query.db_path.exists():
+        print(f"no results recorded yet ({query.db_path})")
+        return 0
+    try:
+        records = query.last(args.n, args.recipe)
+    except ResultsError as exc:
+        raise CliError(str(exc)) from None
+    for r in records:
+        print(f"{r.id:>8} {_local(r.time)} {r.recipe:<20} v{r.model_version or '-':<4} "
+              f"{r.verdict:<6} score {r.score:.4g} "
+              f"[{r.ok_limit:g}, {r.ng_limit:g}] {r.latency_ms or 0:.1f} ms "
+              f"frame {r.frame_id if r.frame_id is not None else '-'}"
+              f"{'  ' + r.image_path if r.image_path else ''}"
+              f"{' (pruned)' if r.archive_pruned else ''}")
+    if not records:
+        print("no results")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from core.store import ResultsError
+
+    since, until = _time(args.since, "--since"), _time(args.until, "--until")
+    try:
+        n = _query(args).export_csv(args.out, args.recipe, since, until)
+    except ResultsError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot write {args.out}: {exc}") from None
+    print(f"wrote {n} result(s) to {args.out}")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from core.store import ResultsError, ResultsStore
+
+    if args.max_age_days is None and args.max_size_mb is None:
+        raise CliError("give --max-age-days and/or --max-size-mb")
+    try:
+        with ResultsStore(args.data_dir) as store:
+            report = store.apply_retention(max_age_days=args.max_age_days,
+                                           max_total_mb=args.max_size_mb)
+    except ResultsError as exc:
+        raise CliError(str(exc)) from None
+    print(f"removed {len(report.removed)} archived file(s), freed "
+          f"{report.bytes_freed / 1e6:.1f} MB, {report.bytes_left / 1e6:.1f} MB left")
+    return 0

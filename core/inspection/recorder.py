@@ -1,0 +1,93 @@
+"""Sends inspection results to the results store from its own thread.
+
+Archiving an NG / REVIEW frame means encoding and syncing two PNG files; doing that in the
+inspection worker would stall the model, so results are queued here (bounded) and written
+by one thread. If the queue stays full for ``put_timeout`` seconds the result is counted in
+``lost`` and reported through ``last_error``: never dropped without a trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import Protocol
+
+import numpy as np
+
+from core.inspection.result import InspectionResult
+from core.store.records import ResultRecord
+
+_log = logging.getLogger(__name__)
+
+
+class ResultsSink(Protocol):
+    """What the recorder needs from :class:`core.store.results.ResultsStore`."""
+
+    def record(self, record: ResultRecord, image: np.ndarray | None = None,
+               heatmap: np.ndarray | None = None) -> ResultRecord: ...
+
+
+def to_record(result: InspectionResult) -> ResultRecord:
+    """The results-store row of an inspection result."""
+    t = result.thresholds
+    return ResultRecord(
+        time=result.frame.wall_time, recipe=result.recipe, model_version=result.model_version,
+        ok_limit=t.ok_limit, ng_limit=t.ng_limit, pixel_threshold=t.pixel, score=result.score,
+        verdict=str(result.verdict), latency_ms=result.latency_ms, frame_id=result.frame.frame_id,
+        source=result.frame.source_id)
+
+
+class ResultRecorder:
+    """A worker consumer (call it with each result) that records them in a results store."""
+
+    def __init__(self, store: ResultsSink, capacity: int = 256, put_timeout: float = 2.0) -> None:
+        self.store = store
+        self.put_timeout = put_timeout
+        self._queue: queue.Queue[InspectionResult | None] = queue.Queue(maxsize=capacity)
+        self._lock = threading.Lock()
+        self.recorded = 0
+        self.lost = 0  # results that could not be queued or written
+        self.last_error = ""
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="results-recorder", daemon=True)
+        self._thread.start()
+
+    def __call__(self, result: InspectionResult) -> None:
+        if self._closed:
+            self._fail(f"recorder closed, result of frame {result.frame.frame_id} not recorded")
+            return
+        try:
+            self._queue.put(result, timeout=self.put_timeout)
+        except queue.Full:
+            self._fail(f"results store too slow: result of frame {result.frame.frame_id} not recorded")
+
+    def close(self, timeout: float = 30.0) -> bool:
+        """Write what is queued, then stop the thread; True when it has ended."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def _fail(self, message: str) -> None:
+        _log.error("%s", message)
+        with self._lock:
+            self.lost += 1
+            self.last_error = message
+
+    def _run(self) -> None:
+        while True:
+            result = self._queue.get()
+            if result is None:
+                return
+            try:
+                self.store.record(to_record(result), result.image, result.anomaly_map)
+            except Exception as exc:
+                self._fail(f"recording frame {result.frame.frame_id} failed: {type(exc).__name__}: {exc}")
+                continue
+            with self._lock:
+                self.recorded += 1

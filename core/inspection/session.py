@@ -1,0 +1,179 @@
+"""A live inspection session: camera grabber thread + inspection worker + results recorder.
+
+:meth:`LiveSession.open` loads the model, opens the camera and starts the threads; it blocks
+(seconds), so GUIs call it off their GUI thread. :meth:`LiveSession.close` stops every thread
+it started. The results store, score history and shift counters are passed in, so they
+outlive a session (stop / start, recipe change).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.camera.base import CameraSource
+from core.camera.grabber import Grabber
+from core.inspection.counters import ShiftCounters
+from core.inspection.fault_text import FaultTracker
+from core.inspection.history import ScoreHistory
+from core.inspection.inspector import InferencerLike, Inspector
+from core.inspection.recorder import ResultRecorder, ResultsSink
+from core.inspection.result import InspectionResult
+from core.inspection.worker import InspectionWorker
+from core.store.recipe import Recipe, Thresholds
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    """What the camera status line shows."""
+
+    source: str = "-"
+    state: str = "stopped"  # stopped / loading model / opening camera / streaming / reconnecting / failed
+    camera_fps: float = 0.0  # frames received per second
+    inspected_fps: float = 0.0
+    received: int = 0
+    dropped: int = 0  # frames the camera side lost: triggered-mode overruns and incomplete frames
+    skipped: int = 0  # live mode: frames replaced by a newer one before the model took them
+    latency_ms: float | None = None  # preprocessing + model time of the last frame
+    fault: str = ""  # plain words; empty when all is well
+    inspection_errors: int = 0
+    unrecorded: int = 0  # results the results store could not take
+    last_error: str = ""
+
+
+class _GrabberFeed:
+    """The grabber as the worker's frame feed, with its skip counters."""
+
+    def __init__(self, grabber: Grabber) -> None:
+        self.grabber = grabber
+
+    def next_frame(self, timeout: float | None = None):
+        return self.grabber.next_frame(timeout)
+
+    @property
+    def skipped(self) -> int:
+        s = self.grabber.stats()
+        return s.dropped - s.overruns
+
+    @property
+    def overruns(self) -> int:
+        return self.grabber.stats().overruns
+
+
+def _default_inferencer(path: Path, device: str) -> InferencerLike:
+    from core.inference.inferencer import Inferencer
+
+    inf = Inferencer.from_bundle(path, device=device)
+    inf.warmup(1)
+    return inf
+
+
+def _default_opener(spec: str) -> CameraSource:
+    from core.camera.registry import open_source
+
+    return open_source(spec)
+
+
+class LiveSession:
+    def __init__(self, recipe: Recipe, bundle_path: str | Path | None, source_spec: str, *,
+                 mode: str = "live", device: str = "auto", results: ResultsSink | None = None,
+                 history: ScoreHistory | None = None, counters: ShiftCounters | None = None,
+                 inferencer: InferencerLike | None = None,
+                 inferencer_factory: Callable[[Path, str], InferencerLike] = _default_inferencer,
+                 source_opener: Callable[[str], CameraSource] = _default_opener,
+                 queue_size: int = 32, stall_timeout: float = 3.0) -> None:
+        """``inferencer`` (already loaded) wins over ``bundle_path`` + ``inferencer_factory``."""
+        if mode not in ("live", "triggered"):
+            raise ValueError(f"session mode must be 'live' or 'triggered', got {mode!r}")
+        if inferencer is None and bundle_path is None:
+            raise ValueError(f"recipe '{recipe.name}' has no active model version (nothing to inspect with)")
+        self.recipe = recipe
+        self.bundle_path = None if bundle_path is None else Path(bundle_path)
+        self.source_spec = source_spec
+        self.mode = mode
+        self.device = device
+        self.results = results
+        self.history = history if history is not None else ScoreHistory()
+        self.counters = counters if counters is not None else ShiftCounters()
+        self.inferencer = inferencer
+        self._factory, self._opener = inferencer_factory, source_opener
+        self._queue_size, self._stall_timeout = queue_size, stall_timeout
+        self.faults = FaultTracker()
+        self.source: CameraSource | None = None
+        self.grabber: Grabber | None = None
+        self.worker: InspectionWorker | None = None
+        self.recorder: ResultRecorder | None = None
+        self.phase = "stopped"
+
+    # --- life cycle -------------------------------------------------------------------------
+    def open(self) -> None:
+        """Load the model, open the camera, start the threads (blocking). On failure everything
+        opened so far is released and the error is raised."""
+        try:
+            if self.inferencer is None:
+                self.phase = "loading model"
+                self.inferencer = self._factory(self.bundle_path, self.device)
+            inspector = Inspector.from_recipe(self.inferencer, self.recipe)
+            self.phase = "opening camera"
+            self.source = self._opener(self.source_spec)
+            self.grabber = Grabber(self.source, self.mode, queue_size=self._queue_size,
+                                   stall_timeout=self._stall_timeout)
+            self.grabber.events.add_listener(self.faults)
+            if self.results is not None:
+                self.recorder = ResultRecorder(self.results)
+            self.worker = InspectionWorker(
+                inspector, feed=_GrabberFeed(self.grabber), mode=self.mode, history=self.history,
+                counters=self.counters, consumers=[self.recorder] if self.recorder else [])
+            self.worker.start()
+            self.grabber.start()
+            self.phase = "running"
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Stop the grabber, the worker and the recorder; True when every thread has ended."""
+        ok = True
+        if self.grabber is not None:
+            self.grabber.stop(timeout)
+            ok &= not self.grabber.running
+        elif self.source is not None:
+            self.source.close()
+        if self.worker is not None:
+            ok &= self.worker.stop(timeout)
+        if self.recorder is not None:
+            ok &= self.recorder.close(timeout)
+        self.phase = "stopped"
+        return ok
+
+    # --- use --------------------------------------------------------------------------------
+    @property
+    def inspector(self) -> Inspector | None:
+        return None if self.worker is None else self.worker.inspector
+
+    def latest(self) -> InspectionResult | None:
+        return None if self.worker is None else self.worker.latest()
+
+    def set_thresholds(self, thresholds: Thresholds) -> None:
+        """Put thresholds in force for the next frames (saving them is the recipe store's job)."""
+        if self.worker is not None:
+            self.worker.inspector.set_thresholds(thresholds)
+        self.recipe.thresholds = Thresholds(thresholds.ok_limit, thresholds.ng_limit, thresholds.pixel)
+
+    def status(self) -> SessionStatus:
+        if self.grabber is None or self.worker is None:
+            return SessionStatus(source=self.source_spec, state=self.phase)
+        g, w = self.grabber.stats(), self.worker.stats()
+        rec = self.recorder
+        state = g.state if self.phase == "running" else self.phase
+        errors = [e for e in (w.last_error, rec.last_error if rec else "") if e]
+        return SessionStatus(
+            source=g.source_id, state=state, camera_fps=g.fps, inspected_fps=w.inspected_fps,
+            received=g.received, dropped=g.overruns + g.incomplete,
+            skipped=g.dropped - g.overruns if self.mode == "live" else 0,
+            latency_ms=w.last_latency_ms, fault=self.faults.text, inspection_errors=w.errors,
+            unrecorded=rec.lost if rec else 0, last_error=errors[-1] if errors else "")

@@ -1,0 +1,250 @@
+"""RecipeStore: recipes on disk (one TOML file each) and their model versions.
+
+Saves are atomic and keep the previous file as ``recipe.toml.prev``. A broken recipe never
+stops the others from loading: :meth:`RecipeStore.list` returns the good ones plus
+``(name, message)`` for each broken one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import shutil
+import tomllib
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import tomli_w
+
+from core.atomic import atomic_write_bytes, atomic_write_text
+from core.store import paths
+from core.store.errors import RecipeError, StoreError, VersionError
+from core.store.recipe import (CameraConfig, Preprocessing, Recipe, Roi, Thresholds,
+                               check_name)
+from core.store.versions import ModelVersion, VersionRegistry, current_user
+
+RECIPE_FILE = "recipe.toml"
+PREV_SUFFIX = ".prev"
+
+
+class RecipeListing(NamedTuple):
+    recipes: list[Recipe]
+    errors: list[tuple[str, str]]  # (folder name, message) of recipes that failed to load
+
+
+class RecipeStore:
+    """All recipes under ``<data>/recipes``. ``data_dir`` None: see :func:`paths.data_dir`."""
+
+    def __init__(self, data_dir: str | os.PathLike | None = None) -> None:
+        self.data_dir = paths.data_dir(data_dir)
+        self.root = paths.recipes_dir(self.data_dir)
+
+    # --- recipes ------------------------------------------------------------------------
+
+    def recipe_dir(self, name: str) -> Path:
+        return self.root / check_name(name)
+
+    def recipe_file(self, name: str) -> Path:
+        return self.recipe_dir(name) / RECIPE_FILE
+
+    def exists(self, name: str) -> bool:
+        return self.recipe_file(name).is_file()
+
+    def names(self) -> list[str]:
+        """Folder names of all recipes (good or broken), sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir()
+                      if p.is_dir() and not p.name.startswith("."))
+
+    def list(self) -> RecipeListing:
+        good: list[Recipe] = []
+        bad: list[tuple[str, str]] = []
+        for name in self.names():
+            try:
+                good.append(self.get(name))
+            except StoreError as exc:
+                bad.append((name, str(exc)))
+        return RecipeListing(good, bad)
+
+    def get(self, name: str, *, check_model: bool = True) -> Recipe:
+        """Load and validate a recipe, including (unless ``check_model`` is False, e.g. to
+        repair it) that its active model file is present."""
+        recipe = self._load(name)
+        if check_model and recipe.active_version is not None:
+            reg = self.registry(name)
+            try:
+                mv = reg.get(recipe.active_version)
+            except VersionError as exc:
+                raise RecipeError(f"recipe '{name}': active_version {recipe.active_version}: "
+                                  f"{str(exc).split(': ', 1)[-1]}") from None
+            if mv.deleted or not mv.bundle_path.is_file():
+                raise RecipeError(f"recipe '{name}': active_version {recipe.active_version}: "
+                                  f"model file {mv.bundle_path} is missing")
+        return recipe
+
+    def _load(self, name: str) -> Recipe:
+        """Load and validate the file only (no model check): used to repair a recipe."""
+        path = self.recipe_file(name)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RecipeError(f"recipe '{name}': {path} not found") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise RecipeError(f"recipe '{name}': {path} is not valid TOML ({exc})") from None
+        except OSError as exc:
+            raise RecipeError(f"recipe '{name}': cannot read {path} ({exc})") from None
+        return Recipe.from_dict(name, data)
+
+    def save(self, recipe: Recipe) -> Recipe:
+        """Validate and write atomically, keeping the previous file as recipe.toml.prev."""
+        recipe = recipe.validated()
+        path = self.recipe_file(recipe.name)
+        data = tomli_w.dumps(recipe.to_dict())
+        if path.is_file():
+            atomic_write_bytes(path.with_name(RECIPE_FILE + PREV_SUFFIX), path.read_bytes())
+        atomic_write_text(path, data)
+        return recipe
+
+    def create(self, name: str, *, source: str = "", settings: dict[str, Any] | None = None,
+               roi: Roi | None = None, preprocessing: Preprocessing | None = None,
+               thresholds: Thresholds | None = None, false_reject_target: float = 0.01,
+               bundle: str | os.PathLike | None = None, trained_from: str | None = None,
+               validation: dict | None = None, deployed_by: str | None = None) -> Recipe:
+        """Create a new recipe; with ``bundle`` it becomes version 1 and is activated.
+
+        Explicit ``thresholds`` win over the ones calibrated in the bundle.
+        """
+        check_name(name)
+        if self.recipe_dir(name).exists():
+            raise RecipeError(f"recipe '{name}' already exists ({self.recipe_dir(name)})")
+        recipe = Recipe(name=name, camera=CameraConfig(source, dict(settings or {})), roi=roi,
+                        preprocessing=preprocessing or Preprocessing(), thresholds=thresholds,
+                        false_reject_target=false_reject_target).validated()
+        if bundle is not None:
+            from core.store.versions import read_bundle_meta_checked
+
+            read_bundle_meta_checked(Path(bundle))  # refuse before anything is written
+        self.recipe_dir(name).mkdir(parents=True)
+        try:
+            self.save(recipe)
+            if bundle is not None:
+                v = self.add_version(name, bundle, trained_from=trained_from,
+                                     validation=validation, deployed_by=deployed_by)
+                recipe = self.activate(name, v, by=deployed_by,
+                                       adopt_thresholds=thresholds is None)
+        except BaseException:
+            shutil.rmtree(self.recipe_dir(name), ignore_errors=True)
+            raise
+        return recipe
+
+    def delete(self, name: str) -> Path:
+        """Move a recipe folder (models included) to ``<data>/trash``; returns where it went."""
+        src = self.recipe_dir(name)
+        if not src.is_dir():
+            raise RecipeError(f"recipe '{name}' does not exist")
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        dst = paths.trash_dir(self.data_dir) / "recipes" / f"{name}-{stamp}"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(src), str(dst))
+        return dst
+
+    # --- model versions -----------------------------------------------------------------
+
+    def registry(self, name: str) -> VersionRegistry:
+        return VersionRegistry(self.recipe_dir(name) / "models", name)
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        self._require(name)
+        return self.registry(name).list()
+
+    def version(self, name: str, version: int) -> ModelVersion:
+        self._require(name)
+        return self.registry(name).get(version)
+
+    def add_version(self, recipe: str | Recipe, bundle_path: str | os.PathLike, *,
+                    trained_from: str | None = None, validation: dict | None = None,
+                    deployed_by: str | None = None) -> int:
+        """Copy a validated bundle in as the next version (not activated); returns its number."""
+        name = recipe.name if isinstance(recipe, Recipe) else recipe
+        self._require(name)
+        return self.registry(name).add(bundle_path, trained_from=trained_from,
+                                       validation=validation, deployed_by=deployed_by).version
+
+    def activate(self, name: str, version: int, *, by: str | None = None,
+                 adopt_thresholds: bool = True) -> Recipe:
+        """Make ``version`` the active model, after checking it loads.
+
+        With ``adopt_thresholds`` the bundle's calibrated thresholds (if it has any) replace
+        the recipe's, since limits calibrated for one model do not fit another.
+        """
+        return self._switch(name, version, by=by, adopt_thresholds=adopt_thresholds,
+                            action="activate")
+
+    def rollback(self, name: str, *, by: str | None = None,
+                 adopt_thresholds: bool = True) -> Recipe:
+        """Re-activate the version that was active before the current one.
+
+        Walks back the activation history, skipping versions that were deleted or no longer
+        load; without history, falls back to the highest older version.
+        """
+        recipe = self._load(name)
+        reg = self.registry(name)
+        stack = reg.activation_stack()
+        while stack and stack[-1] == recipe.active_version:
+            stack.pop()
+        candidates = list(reversed(stack))
+        if recipe.active_version is not None:
+            candidates += sorted((mv.version for mv in reg.list()
+                                  if mv.version < recipe.active_version), reverse=True)
+        problems = []
+        for v in dict.fromkeys(candidates):
+            if v == recipe.active_version:
+                continue
+            try:
+                reg.verify(v)
+            except VersionError as exc:
+                problems.append(str(exc))
+                continue
+            new_stack = stack[:stack.index(v) + 1] if v in stack else [v]
+            return self._switch(name, v, by=by, adopt_thresholds=adopt_thresholds,
+                                action="rollback", stack=new_stack)
+        detail = f" ({'; '.join(problems)})" if problems else ""
+        raise VersionError(f"recipe '{name}': no earlier model version to roll back to{detail}")
+
+    def _switch(self, name: str, version: int, *, by: str | None, adopt_thresholds: bool,
+                action: str, stack: list[int] | None = None) -> Recipe:
+        recipe = self._load(name)
+        reg = self.registry(name)
+        reg.verify(version)  # raises: a bundle that fails to load never becomes active
+        mv = reg.get(version)
+        recipe.active_version = version
+        if adopt_thresholds and mv.bundle_thresholds is not None:
+            recipe.thresholds = Thresholds(**mv.bundle_thresholds)
+        recipe = self.save(recipe)
+        if stack is None:
+            stack = [v for v in reg.activation_stack() if v != version] + [version]
+        reg.record_activation(version, by or current_user(), action, stack)
+        return recipe
+
+    def delete_version(self, name: str, version: int) -> None:
+        """Delete a version's bundle (record kept); refused for the active version."""
+        recipe = self._load(name)
+        if recipe.active_version == version:
+            raise VersionError(f"recipe '{name}': model version {version} is active; "
+                               f"activate or roll back to another version first")
+        reg = self.registry(name)
+        reg.mark_deleted(version)
+        stack = [v for v in reg.activation_stack() if v != version]
+        reg.record_activation(version, current_user(), "delete", stack)
+
+    def active_bundle_path(self, name: str) -> Path | None:
+        """Path of the active model bundle, None if the recipe has no active model."""
+        recipe = self.get(name)
+        if recipe.active_version is None:
+            return None
+        return self.registry(name).get(recipe.active_version).bundle_path
+
+    def _require(self, name: str) -> None:
+        if not self.recipe_file(name).is_file():
+            raise RecipeError(f"recipe '{name}' does not exist ({self.recipe_file(name)})")

@@ -1,0 +1,160 @@
+"""Read side of the results database: summaries, score distribution, last N, CSV export.
+
+Each query opens its own short-lived read-only connection, so it can run from any thread
+(the GUI, the CLI) while the writer thread commits. Time ranges are ``since`` inclusive,
+``until`` exclusive, as Unix seconds or ``datetime`` (naive = local time); None = open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as _dt
+import math
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.atomic import atomic_open
+from core.store.records import COLUMNS, ResultRecord, connect
+
+TimeLike = float | int | _dt.datetime | None
+CSV_HEADER = ("id", "time_utc", *COLUMNS)
+
+
+@dataclass(frozen=True)
+class RecipeSummary:
+    recipe: str
+    total: int
+    ok: int
+    review: int
+    ng: int
+    first_time: float | None
+    last_time: float | None
+
+    @property
+    def yield_ratio(self) -> float:
+        """First-pass yield: OK / total (REVIEW counts as not passed); NaN when total is 0."""
+        return self.ok / self.total if self.total else math.nan
+
+
+@dataclass(frozen=True)
+class ScoreHistogram:
+    edges: list[float]  # bins + 1 edges; scores outside [edges[0], edges[-1]] are clamped
+    counts: list[int]
+    total: int
+    nan_count: int  # frames whose score was NaN (not in counts)
+
+
+def _csv_value(v: object) -> object:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return int(v)
+    return v
+
+
+def to_epoch(t: TimeLike) -> float | None:
+    if t is None:
+        return None
+    if isinstance(t, _dt.datetime):
+        return t.timestamp()
+    return float(t)
+
+
+def _where(recipe: str | None, since: TimeLike, until: TimeLike) -> tuple[str, list]:
+    clauses, params = [], []
+    if recipe is not None:
+        clauses.append("recipe = ?")
+        params.append(recipe)
+    if since is not None:
+        clauses.append("time >= ?")
+        params.append(to_epoch(since))
+    if until is not None:
+        clauses.append("time < ?")
+        params.append(to_epoch(until))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+class ResultsQuery:
+    """Queries over ``db_path``; raises ResultsError if the database does not exist."""
+
+    def __init__(self, db_path: str | os.PathLike) -> None:
+        self.db_path = Path(db_path)
+
+    @contextlib.contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        conn = connect(self.db_path)
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            yield conn
+        finally:
+            conn.close()
+
+    def summary(self, recipe: str | None = None, since: TimeLike = None,
+                until: TimeLike = None) -> list[RecipeSummary]:
+        """Counts per verdict and yield, one entry per recipe, sorted by recipe name."""
+        where, params = _where(recipe, since, until)
+        sql = ("SELECT recipe, COUNT(*), SUM(verdict = 'OK'), SUM(verdict = 'REVIEW'), "
+               f"SUM(verdict = 'NG'), MIN(time), MAX(time) FROM results{where} "
+               "GROUP BY recipe ORDER BY recipe")
+        with self._conn() as conn:
+            return [RecipeSummary(*row) for row in conn.execute(sql, params)]
+
+    def score_distribution(self, recipe: str | None = None, since: TimeLike = None,
+                           until: TimeLike = None, *, bins: int = 50, lo: float | None = None,
+                           hi: float | None = None) -> ScoreHistogram:
+        """Histogram of scores, computed in SQL; the range defaults to the observed min/max."""
+        if bins < 1:
+            raise ValueError(f"bins must be >= 1, got {bins}")
+        where, params = _where(recipe, since, until)
+        with self._conn() as conn:
+            n, nans, smin, smax = conn.execute(
+                f"SELECT COUNT(*), SUM(score IS NULL), MIN(score), MAX(score) FROM results{where}",
+                params).fetchone()
+            lo = (smin if smin is not None else 0.0) if lo is None else float(lo)
+            hi = (smax if smax is not None else 1.0) if hi is None else float(hi)
+            if not hi > lo:
+                hi = lo + 1e-6 * max(1.0, abs(lo))
+            width = (hi - lo) / bins
+            counts = [0] * bins
+            score_where = where + (" AND " if where else " WHERE ") + "score IS NOT NULL"
+            sql = (f"SELECT MAX(0, MIN(?, CAST((score - ?) / ? AS INTEGER))) AS b, COUNT(*) "
+                   f"FROM results{score_where} GROUP BY b")
+            for b, c in conn.execute(sql, [bins - 1, lo, width, *params]):
+                counts[int(b)] += c
+        edges = [lo + i * width for i in range(bins)] + [hi]
+        return ScoreHistogram(edges, counts, int(n), int(nans or 0))
+
+    def last(self, n: int = 100, recipe: str | None = None) -> list[ResultRecord]:
+        """The ``n`` most recent results, newest first."""
+        where, params = _where(recipe, None, None)
+        sql = (f"SELECT id, {', '.join(COLUMNS)} FROM results{where} "
+               "ORDER BY time DESC, id DESC LIMIT ?")
+        with self._conn() as conn:
+            return [ResultRecord.from_row(r) for r in conn.execute(sql, [*params, int(n)])]
+
+    def iter_records(self, recipe: str | None = None, since: TimeLike = None,
+                     until: TimeLike = None) -> Iterator[ResultRecord]:
+        """All matching results, oldest first (streamed)."""
+        where, params = _where(recipe, since, until)
+        sql = f"SELECT id, {', '.join(COLUMNS)} FROM results{where} ORDER BY time, id"
+        with self._conn() as conn:
+            for row in conn.execute(sql, params):
+                yield ResultRecord.from_row(row)
+
+    def export_csv(self, out: str | os.PathLike, recipe: str | None = None,
+                   since: TimeLike = None, until: TimeLike = None) -> int:
+        """Write matching results to ``out`` (atomically); returns the number of rows."""
+        n = 0
+        with atomic_open(out, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(CSV_HEADER)
+            for r in self.iter_records(recipe, since, until):
+                iso = _dt.datetime.fromtimestamp(r.time, _dt.timezone.utc).isoformat(
+                    timespec="milliseconds")
+                w.writerow([r.id, iso, *(_csv_value(getattr(r, c)) for c in COLUMNS)])
+                n += 1
+        return n

@@ -1,0 +1,52 @@
+"""Shared fakes for the inspection and GUI tests (no model, no camera)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.camera.frame import Frame
+
+
+@dataclass
+class FakePrediction:
+    score: float
+    anomaly_map: np.ndarray
+
+
+class FakeInferencer:
+    """Anomaly map = first channel / 255; score = its maximum. Optional gate to hold frames."""
+
+    backend_name = "fake"
+
+    def __init__(self, thresholds: dict | None = None) -> None:
+        self.meta = {"thresholds": thresholds or {"ok_limit": 0.3, "ng_limit": 0.6, "pixel": 0.5},
+                     "image_size": [32, 32], "preset": "fake"}
+        self.calls: list[tuple[int, ...]] = []
+        self.gate: threading.Event | None = None
+        self.entered = threading.Event()
+        self.fail_on: set[int] = set()
+
+    def predict(self, image: np.ndarray) -> FakePrediction:
+        self.calls.append(image.shape)
+        self.entered.set()
+        if self.gate is not None:
+            self.gate.wait(5.0)
+        ch0 = image if image.ndim == 2 else image[:, :, 0]
+        if int(ch0.flat[0]) in self.fail_on:
+            raise RuntimeError("model exploded")
+        amap = ch0.astype(np.float32) / 255.0
+        return FakePrediction(float(amap.max()), amap)
+
+
+def make_frame(level: int, frame_id: int = 0, shape: tuple[int, int] = (24, 32),
+               defect: tuple[int, int, int, int] | None = None, base: int = 10) -> Frame:
+    """BGR frame of value ``base``; the ``defect`` box (x, y, w, h) has value ``level``.
+    Without a box the whole frame has value ``level``."""
+    img = np.full((*shape, 3), base if defect else level, np.uint8)
+    if defect:
+        x, y, w, h = defect
+        img[y:y + h, x:x + w] = level
+    return Frame(image=img, frame_id=frame_id, source_id="fake:0")

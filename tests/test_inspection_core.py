@@ -1,0 +1,93 @@
+"""ScoreHistory, ShiftCounters, FrameMailbox, rendering helpers."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from core.inspection import FrameMailbox, ScoreHistory, ShiftCounters
+from core.inspection.render import outline_rgba, to_display_rgb
+from core.store.thresholds import Verdict
+from tests.inspection_fakes import make_frame
+
+
+def test_history_keeps_last_scores_in_order():
+    h = ScoreHistory(capacity=4)
+    for s in [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]:
+        h.add(s)
+    assert len(h) == 4 and h.total_added == 6
+    np.testing.assert_allclose(h.scores(), [0.3, 0.4, 0.5, 0.6])
+    np.testing.assert_allclose(h.scores(last_n=2), [0.5, 0.6])
+    np.testing.assert_allclose(h.scores(last_n=99), [0.3, 0.4, 0.5, 0.6])
+    h.clear()
+    assert len(h) == 0 and h.scores().size == 0
+
+
+def test_history_what_if_recounts_under_other_thresholds():
+    h = ScoreHistory(capacity=100)
+    for s in [0.1, 0.2, 0.35, 0.5, 0.7, 0.9, float("nan")]:
+        h.add(s)
+    c = h.what_if(0.3, 0.6)
+    assert (c.total, c.ok, c.review, c.ng) == (7, 2, 2, 3)  # NaN counts as NG
+    c = h.what_if(0.8, 0.8)  # no REVIEW band
+    assert (c.ok, c.review, c.ng) == (5, 0, 2)
+    c = h.what_if(0.3, 0.6, last_n=3)  # 0.7, 0.9, nan
+    assert (c.total, c.ok, c.review, c.ng) == (3, 0, 0, 3)
+    with pytest.raises(ValueError, match="ok_limit"):
+        h.what_if(0.7, 0.2)
+    with pytest.raises(ValueError, match="capacity"):
+        ScoreHistory(0)
+
+
+def test_counters_add_up_and_reset():
+    c = ShiftCounters()
+    for v in [Verdict.OK, Verdict.OK, Verdict.NG, "REVIEW", Verdict.OK]:
+        c.add(v)
+    s = c.snapshot()
+    assert (s.inspected, s.ok, s.review, s.ng) == (5, 3, 1, 1)
+    assert s.inspected == s.ok + s.review + s.ng
+    assert s.yield_pct == pytest.approx(60.0)
+    with pytest.raises(ValueError, match="unknown verdict 'MAYBE'"):
+        c.add("MAYBE")
+    c.reset()
+    s = c.snapshot()
+    assert (s.inspected, s.yield_pct) == (0, None)
+
+
+def test_mailbox_live_keeps_newest_and_counts_skipped():
+    box = FrameMailbox("live")
+    for i in range(5):
+        assert box.put(make_frame(0, i))
+    assert box.skipped == 4
+    assert box.get(0.1).frame_id == 4
+    assert box.get(0.01) is None
+
+
+def test_mailbox_triggered_keeps_all_in_order_and_counts_overruns():
+    box = FrameMailbox("triggered", capacity=3)
+    for i in range(3):
+        assert box.put(make_frame(0, i))
+    assert not box.put(make_frame(0, 3), timeout=0.01)
+    assert box.overruns == 1 and box.skipped == 0
+    # a blocked put succeeds once the consumer makes room
+    t = threading.Thread(target=lambda: box.put(make_frame(0, 4), timeout=2.0))
+    t.start()
+    assert [box.get(1.0).frame_id for _ in range(4)] == [0, 1, 2, 4]
+    t.join()
+    box.close()
+    assert not box.put(make_frame(0, 5)) and box.get(0.5) is None
+    with pytest.raises(ValueError, match="mode"):
+        FrameMailbox("burst")
+
+
+def test_render_helpers():
+    bgr = np.zeros((10, 12, 3), np.uint8)
+    bgr[..., 0] = 255  # blue in BGR
+    rgb = to_display_rgb(bgr)
+    assert rgb[0, 0].tolist() == [0, 0, 255]
+    assert to_display_rgb(np.full((4, 4), 4095 << 4, np.uint16)).max() == 255
+    amap = np.zeros((10, 12), np.float32)
+    amap[3:7, 4:9] = 0.9
+    line = outline_rgba(amap, 0.5)
+    assert line[..., 3].any() and not line[0, 0, 3]  # outline drawn, background transparent
+    assert not outline_rgba(amap, 0.95)[..., 3].any()

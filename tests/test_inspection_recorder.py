@@ -1,0 +1,46 @@
+"""Results of the worker reach the results store; NG / REVIEW frames are archived with heat maps."""
+
+from core.inspection import InspectionWorker, Inspector
+from core.inspection.recorder import ResultRecorder
+from core.store.recipe import Thresholds
+from core.store.results import ResultsStore
+from tests.inspection_fakes import FakeInferencer, make_frame
+
+
+def test_every_result_recorded_and_ng_review_archived(tmp_path):
+    store = ResultsStore(tmp_path, max_delay_s=0.01)
+    recorder = ResultRecorder(store)
+    t = Thresholds(0.3, 0.6, 0.5)
+    w = InspectionWorker(Inspector(FakeInferencer(), t, recipe="demo", model_version=1),
+                         mode="triggered", consumers=[recorder])
+    w.start()
+    for i, level in enumerate([10, 120, 200, 20]):  # OK, REVIEW, NG, OK
+        w.submit(make_frame(level, i))
+    assert w.stop(drain=True)
+    assert recorder.close()
+    store.flush()
+    rows = sorted(store.iter_records(), key=lambda r: r.frame_id)
+    store.close()
+    assert [(r.frame_id, r.verdict) for r in rows] == [(0, "OK"), (1, "REVIEW"), (2, "NG"), (3, "OK")]
+    assert all(r.recipe == "demo" and r.model_version == 1 and r.ok_limit == 0.3 for r in rows)
+    assert [r.image_path is not None for r in rows] == [False, True, True, False]
+    for r in rows[1:3]:
+        assert store.image_file(r.image_path).is_file() and store.image_file(r.heatmap_path).is_file()
+    assert (recorder.recorded, recorder.lost) == (4, 0)
+
+
+def test_failures_are_counted_not_hidden():
+    class Broken:
+        def record(self, record, image=None, heatmap=None):
+            raise OSError("disk full")
+
+    rec = ResultRecorder(Broken())
+    w = InspectionWorker(Inspector(FakeInferencer(), Thresholds(0.3, 0.6, 0.5), recipe="demo"),
+                         mode="triggered", consumers=[rec])
+    w.start()
+    w.submit(make_frame(200, 0))
+    w.stop(drain=True)
+    rec.close()
+    assert (rec.recorded, rec.lost) == (0, 1) and "disk full" in rec.last_error
+    rec(w.latest())  # after close: refused, counted
+    assert rec.lost == 2
