@@ -34,6 +34,7 @@ class LivePresenter(QObject):
         self.frozen = False
         self.result: InspectionResult | None = None  # as inspected (in-force thresholds)
         self._preview: Thresholds | None = None
+        self._in_force: Thresholds | None = None
         self._seq = -1
         self._history_mark = -1
         self._ticks = 0
@@ -55,10 +56,15 @@ class LivePresenter(QObject):
         """Thresholds being tried in the panel (None when the ones in force are shown)."""
         return self._preview
 
+    def set_in_force(self, thresholds: Thresholds | None) -> None:
+        """The thresholds the worker applies (after a start or an apply)."""
+        self._in_force = thresholds
+        self.set_preview(self._preview)
+
     def set_preview(self, thresholds: Thresholds | None) -> None:
         """Show the displayed frame, the what-if counts and the lines under ``thresholds``."""
         self._preview = thresholds
-        t = thresholds or self._in_force()
+        t = thresholds or self._in_force
         if t is not None:
             self.trend.lines.set_values(t.ok_limit, t.ng_limit)
             self.histogram.lines.set_values(t.ok_limit, t.ng_limit)
@@ -68,7 +74,8 @@ class LivePresenter(QObject):
     def displayed_result(self) -> InspectionResult | None:
         if self.result is None:
             return None
-        return self.result if self._preview is None else self.result.rejudged(self._preview)
+        t = self._preview or self._in_force
+        return self.result if t is None or t == self.result.thresholds else self.result.rejudged(t)
 
     def clear(self) -> None:
         self.result, self._seq = None, -1
@@ -87,9 +94,6 @@ class LivePresenter(QObject):
         if self._ticks % STATUS_EVERY == 0:
             self.counters.show_counts(self.controller.counters.snapshot())
             self.status_bar.show_status(self.controller.status())
-
-    def _in_force(self) -> Thresholds | None:
-        return self.result.thresholds if self.result is not None else None
 
     def _paint_result(self, full: bool) -> None:
         shown = self.displayed_result()
@@ -112,6 +116,6 @@ class LivePresenter(QObject):
         scores = h.scores()
         self.trend.set_scores(scores)
         self.histogram.set_scores(scores)
-        t = self._preview or self._in_force()
+        t = self._preview or self._in_force
         if t is not None:
             self.panel.show_what_if(h.what_if(t.ok_limit, t.ng_limit))

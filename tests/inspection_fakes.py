@@ -50,3 +50,17 @@ def make_frame(level: int, frame_id: int = 0, shape: tuple[int, int] = (24, 32),
         x, y, w, h = defect
         img[y:y + h, x:x + w] = level
     return Frame(image=img, frame_id=frame_id, source_id="fake:0")
+
+
+def make_tiny_bundle(path, thresholds: dict | None = None, image_size=(64, 64)):
+    """A randomly initialised, very small DRAEM bundle (fast on CPU; detects nothing)."""
+    import torch
+
+    from core.inference.bundle import save_bundle
+    from core.model.draem import DraemModel
+
+    torch.manual_seed(0)
+    model = DraemModel(recon_width=8, disc_width=4)
+    meta = {"preset": "tiny-test", "recon_width": 8, "disc_width": 4, "image_size": list(image_size),
+            "thresholds": thresholds or {"ok_limit": 0.3, "ng_limit": 0.6, "pixel": 0.5}}
+    return save_bundle(path, model.state_dict(), meta)

@@ -83,3 +83,15 @@ def test_all_corrupt_training_images(tmp_path, capsys):
     assert main(["train", str(folder), "--preset", "tiny", "--out", str(tmp_path / "m.limodel")]) == 2
     assert "could be read" in capsys.readouterr().err
     assert not (tmp_path / "m.limodel").exists()
+
+
+def test_eval_calibrate_writes_f1_thresholds(trained, tmp_path):
+    import shutil
+    from core.inference.bundle import read_bundle_meta
+    root, model = trained
+    copy = tmp_path / "c.limodel"
+    shutil.copy(model, copy)
+    assert main(["eval", str(copy), str(root), "--calibrate"]) == 0
+    t = read_bundle_meta(copy)["thresholds"]
+    assert t["ok_limit"] <= t["ng_limit"] and 0 < t["pixel"] < 1
+    assert read_bundle_meta(copy)["recon_width"] == 8

@@ -18,11 +18,13 @@ class HistogramPlot(pg.PlotWidget):
         item = self.getPlotItem()
         item.setLabel("bottom", "score")
         item.setLabel("left", "frames")
+        item.getAxis("left").enableAutoSIPrefix(False)
         self.bars = pg.PlotDataItem([0.0, 1.0], [0.0], stepMode="center", fillLevel=0,
                                     brush=pg.mkBrush(138, 180, 248, 150), pen=pg.mkPen("#8ab4f8"))
         self.addItem(self.bars)
         self.lines = ThresholdLines(item, angle=90)
-        self.setMouseEnabled(x=True, y=False)
+        self.setMouseEnabled(x=False, y=False)
+        self.setXRange(*self._range, padding=0.02)
 
     def set_score_range(self, lo: float, hi: float) -> None:
         self._range = (float(lo), float(hi))
@@ -30,7 +32,9 @@ class HistogramPlot(pg.PlotWidget):
 
     def set_scores(self, scores: np.ndarray) -> None:
         lo, hi = self._range
-        if len(scores):
-            lo, hi = min(lo, float(np.min(scores))), max(hi, float(np.max(scores)))
-        counts, edges = np.histogram(np.asarray(scores, dtype=float), bins=self.bins, range=(lo, hi))
+        scores = np.asarray(scores, dtype=float)
+        scores = scores[np.isfinite(scores)]
+        if scores.size:
+            lo, hi = min(lo, float(scores.min())), max(hi, float(scores.max()))
+        counts, edges = np.histogram(scores, bins=self.bins, range=(lo, hi))
         self.bars.setData(edges, counts.astype(float))

@@ -3,6 +3,7 @@ latency, the camera fault in plain words, and a busy indicator."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from core.inspection.session import SessionStatus
@@ -24,11 +25,20 @@ class CameraStatusBar(QStatusBar):
         self.busy.setTextVisible(False)
         self.busy.setVisible(False)
         self.busy_label = QLabel("")
+        self.message_label = QLabel("")
+        self._message_timer = QTimer(self, singleShot=True)
+        self._message_timer.timeout.connect(lambda: self.message_label.setText(""))
         for w in (self.source_label, self.rate_label, self.drop_label, self.latency_label, self.fault_label):
             self.addWidget(w)
+        self.addWidget(self.message_label, 1)
         self.addPermanentWidget(self.busy_label)
         self.addPermanentWidget(self.busy)
         self._last: SessionStatus | None = None
+
+    def notify(self, text: str, ms: int = 6000) -> None:
+        """A passing message next to the status (the camera status stays visible)."""
+        self.message_label.setText(f"| {text}")
+        self._message_timer.start(ms)
 
     def set_busy(self, text: str) -> None:
         """Show an indeterminate progress bar with ``text``; empty text hides it."""

@@ -26,6 +26,7 @@ class ThresholdsPanel(QGroupBox):
         super().__init__("Thresholds", parent)
         self._lo, self._hi = 0.0, 1.0
         self._applied: Thresholds | None = None
+        self._value = Thresholds(0.5, 0.5, 0.5)
         self._updating = False
         grid = QGridLayout(self)
         grid.setContentsMargins(8, 6, 8, 6)
@@ -93,8 +94,8 @@ class ThresholdsPanel(QGroupBox):
         self._change(key, value)
 
     def thresholds(self) -> Thresholds:
-        v = {k: self.spins[k].value() for k, _ in NAMES}
-        return Thresholds(min(v["ok_limit"], v["ng_limit"]), max(v["ok_limit"], v["ng_limit"]), v["pixel"])
+        """The thresholds shown (applied, or being tried)."""
+        return self._value
 
     def is_locked(self) -> bool:
         return self.lock_box.isChecked()
@@ -124,6 +125,7 @@ class ThresholdsPanel(QGroupBox):
         return self._lo + (self._hi - self._lo) * pos / _STEPS
 
     def _show(self, t: Thresholds) -> None:
+        self._value = Thresholds(t.ok_limit, t.ng_limit, t.pixel)
         self._updating = True
         try:
             for key, _ in NAMES:
@@ -142,8 +144,11 @@ class ThresholdsPanel(QGroupBox):
             self._change(key, value)
 
     def _change(self, key: str, value: float) -> None:
+        if self.is_locked():  # only a programmatic change can get here: undo it
+            self._show(self.thresholds())
+            return
         value = min(max(float(value), self._lo), self._hi)
-        v = {k: self.spins[k].value() for k, _ in NAMES}
+        v = dict(self._value.__dict__)
         v[key] = value
         # keep OK limit <= NG limit: the one being moved pushes the other
         if key == "ok_limit" and v["ng_limit"] < value:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from app.first_run import DEMO_NAME, ensure_demo_recipe
 from core.inspection.counters import ShiftCounters
 from core.inspection.history import ScoreHistory
 from core.inspection.result import InspectionResult
@@ -137,6 +138,9 @@ class SessionController(QObject):
 
     def _do_start(self, recipe_name: str, source: str | None) -> None:
         self._close_session()
+        if recipe_name == DEMO_NAME and not self.recipes.exists(DEMO_NAME):
+            self.busyChanged.emit("Installing the demo recipe")
+            ensure_demo_recipe(self.recipes)
         recipe = self.recipes.get(recipe_name)
         bundle = self.recipes.active_bundle_path(recipe_name)
         spec = source or self.source_override or recipe.camera.source or DEFAULT_SOURCE

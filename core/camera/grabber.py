@@ -136,7 +136,7 @@ class Grabber:
         with self._cond:
             while not self._has_frame():
                 left = None if deadline is None else deadline - time.monotonic()
-                if (left is not None and left <= 0) or (self._stop.is_set() and not self.running):
+                if (left is not None and left <= 0) or not self.running:
                     return None
                 self._cond.wait(_SLICE if left is None else min(left, _SLICE))
             if self.mode is DeliveryMode.TRIGGERED:

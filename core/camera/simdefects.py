@@ -16,6 +16,7 @@ import numpy as np
 from core.camera.simrender import PartTemplate
 
 DEFECT_TYPES = ("scratch", "dent", "stain", "crack", "chip")
+VISIBLE_CHANGE = 6.0  # grey levels
 
 
 def _site(rng: np.random.Generator, points: np.ndarray) -> tuple[int, int]:
@@ -135,9 +136,16 @@ DEFECTS: dict[str, Callable[..., np.ndarray]] = {
 
 def apply_defect(kind: str, tex: np.ndarray, alpha: np.ndarray, part: PartTemplate,
                  rng: np.random.Generator) -> np.ndarray:
-    """Paint defect ``kind`` onto ``tex``/``alpha`` (in place); return its mask."""
+    """Paint defect ``kind`` onto ``tex``/``alpha`` (in place); return its mask.
+
+    The mask is the painter's own region plus every part pixel whose colour changed
+    by more than ``VISIBLE_CHANGE`` grey levels, so soft edges are labelled too.
+    """
     try:
         painter = DEFECTS[kind]
     except KeyError:
         raise ValueError(f"unknown defect type {kind!r}; choose from {', '.join(DEFECT_TYPES)}") from None
-    return painter(tex, alpha, part, rng)
+    before = tex.copy()
+    mask = painter(tex, alpha, part, rng)
+    changed = (np.abs(tex - before).max(axis=2) > VISIBLE_CHANGE) & (part.alpha > 0.5)
+    return np.where(changed, np.uint8(255), mask).astype(np.uint8)

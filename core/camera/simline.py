@@ -108,18 +108,20 @@ class SimLineRenderer:
 
     def render(self, index: int) -> tuple[np.ndarray, dict[str, Any]]:
         cfg = self.config
-        rng = np.random.default_rng([cfg.seed, index])
+        # Independent streams: a defect never shifts the pose, lighting or noise of frame i.
+        rng, rng_defect, rng_noise = (np.random.default_rng([cfg.seed, index, k]) for k in range(3))
         w, h, s = cfg.width, cfg.height, self.part.size
         defect = None
         if rng.random() < cfg.defect_rate:
             defect = str(cfg.defect_types[int(rng.integers(len(cfg.defect_types)))])
         dx, dy = rng.uniform(-cfg.jitter, cfg.jitter, 2) * s
         angle = float(rng.uniform(-cfg.rotation, cfg.rotation))
+        gx, gy, level = rng.uniform(-cfg.lighting, cfg.lighting, 3)
         tex, alpha = self.part.texture, self.part.alpha
         mask_part = None
         if defect is not None:
             tex, alpha = tex.copy(), alpha.copy()
-            mask_part = apply_defect(defect, tex, alpha, self.part, rng)
+            mask_part = apply_defect(defect, tex, alpha, self.part, rng_defect)
         m = cv2.getRotationMatrix2D((s / 2, s / 2), angle, 1.0)
         m[:, 2] += (w / 2 - s / 2 + dx, h / 2 - s / 2 + dy)
         part = cv2.warpAffine(np.dstack([tex, alpha]), m, (w, h), flags=cv2.INTER_LINEAR)
@@ -128,10 +130,9 @@ class SimLineRenderer:
         shadow = cv2.warpAffine(self._shadow_src, m_shadow, (w, h), flags=cv2.INTER_LINEAR)
         shift = (index * cfg.belt_speed) % self._period
         belt = self.belt[:, shift: shift + w]
-        gx, gy = rng.uniform(-cfg.lighting, cfg.lighting, 2)
-        light = 1.0 + float(rng.uniform(-cfg.lighting, cfg.lighting)) + gx * self._ramp_x + gy * self._ramp_y
+        light = 1.0 + float(level) + gx * self._ramp_x + gy * self._ramp_y
         gain = 10.0 ** (cfg.gain_db / 20.0)
-        noise = rng.standard_normal((h, w, 3), dtype=np.float32) * (cfg.noise * gain)
+        noise = rng_noise.standard_normal((h, w, 3), dtype=np.float32) * np.float32(cfg.noise * gain)
         image = compose(belt, part[:, :, :3], part[:, :, 3], shadow, light,
                         noise, cfg.exposure_us / BASE_EXPOSURE_US * gain)
         if not cfg.color:

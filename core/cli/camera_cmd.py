@@ -138,6 +138,8 @@ def _grab(args: argparse.Namespace) -> int:
 
 def _info(args: argparse.Namespace) -> int:
     _configure_genicam(args)
+    from core.camera import Feature
+
     source = _open(args.source)
     try:
         identity = source.identity
@@ -149,7 +151,7 @@ def _info(args: argparse.Namespace) -> int:
             "support": info.support.value, "value": info.value, "min": info.minimum, "max": info.maximum,
             "inc": info.increment, "choices": list(info.choices), "unit": info.unit, "node": info.node,
         }
-        for name, info in caps.features.items()
+        for name, info in ((f, caps.info(f)) for f in Feature)
     }
     if args.json:
         print(json.dumps({"source": identity.spec, "kind": identity.kind, "id": identity.id,

@@ -17,6 +17,9 @@ def register(sub) -> None:
     p.add_argument("data", type=Path, help="dataset root (test/<type>/..., optional ground_truth/)")
     p.add_argument("--json", type=Path, help="also write the metrics as JSON")
     p.add_argument("--device", default="auto")
+    p.add_argument("--calibrate", action="store_true",
+                   help="write F1-optimal thresholds from this labelled set into the bundle "
+                        "(NG limit and pixel threshold; the OK limit keeps its false-reject calibration)")
     p.set_defaults(func=run)
 
 
@@ -45,6 +48,8 @@ def run(args) -> int:
     for key in ORDER:
         if m.get(key) is not None:
             print(f"  {key:<16} {m[key]:.4f}")
+    if args.calibrate:
+        _calibrate(args.model, inf, report)
     if args.json:
         from core.atomic import atomic_write_text
         payload = {"model": str(args.model), "data": str(args.data), "metrics": m,
@@ -53,3 +58,24 @@ def run(args) -> int:
         atomic_write_text(args.json, json.dumps(payload, indent=2))
         print(f"wrote {args.json}")
     return 0 if m["images"] else 1
+
+
+def _calibrate(model: Path, inf, report) -> None:
+    from core.inference.bundle import load_bundle, save_bundle
+    from core.inference.calibration import calibrate
+
+    rows = report.per_image
+    good = [r["score"] for r in rows if r["label"] == 0]
+    bad = [r["score"] for r in rows if r["label"] == 1]
+    if not good or not bad:
+        raise CliError("--calibrate needs both good and defective test images")
+    meta = dict(inf.meta)
+    old = meta.get("thresholds") or {}
+    fr = old.get("false_reject_target", 0.01)
+    new = calibrate(good, fr, defect_scores=bad, pixel_threshold=report.metrics.get("pixel_threshold"))
+    if old.get("ok_limit") is not None:  # keep the held-out good calibration of the OK limit
+        new["ok_limit"] = min(old["ok_limit"], new["ng_limit"])
+    meta["thresholds"] = new
+    save_bundle(model, load_bundle(model).state_dict, meta)  # the stored fp32 weights, unchanged
+    print(f"updated thresholds in {model}: OK {new['ok_limit']:.4f}, NG {new['ng_limit']:.4f}, "
+          f"pixel {new['pixel']:.4f}")

@@ -40,7 +40,8 @@ def train_to_bundle(data: str | Path | list[Path], out: str | Path, settings: Tr
                     textures: str | Path | None = None, holdout: float = 0.1,
                     false_reject: float = DEFAULT_FALSE_REJECT,
                     progress: Callable[[Progress], None] | None = None,
-                    cancel: threading.Event | None = None) -> PipelineResult:
+                    cancel: threading.Event | None = None,
+                    preview: Callable[[int, dict], None] | None = None) -> PipelineResult:
     """Train, calibrate on held-out good images and write the bundle atomically.
 
     ``data`` is a folder (MVTec layout or plain) or a list of image paths. Nothing is
@@ -58,7 +59,7 @@ def train_to_bundle(data: str | Path | list[Path], out: str | Path, settings: Tr
     log.info("training on %d images (%d held out, %d skipped)", len(train_set), len(val_paths),
              len(train_set.skipped))
     sim = make_simulator(textures, grayscale=train_set.grayscale)
-    outcome = train(train_set.images, sim, settings, progress=progress, cancel=cancel)
+    outcome = train(train_set.images, sim, settings, progress=progress, cancel=cancel, preview=preview)
 
     meta = {
         "preset": preset.name, "preset_settings": preset.to_dict(),

@@ -84,10 +84,24 @@ def load_checkpoint(path: Path) -> dict:
     return ck
 
 
+def _preview_sample(batch: dict, rec: torch.Tensor, logits: torch.Tensor) -> dict:
+    def hwc(t):
+        return t[0].detach().float().cpu().permute(1, 2, 0).clamp(0, 1).numpy()
+    return {"image": hwc(batch["image"]), "augmented": hwc(batch["augmented"]),
+            "mask": batch["mask"][0, 0].numpy(), "reconstruction": hwc(rec),
+            "anomaly_map": torch.softmax(logits[:1].detach().float(), 1)[0, 1].cpu().numpy()}
+
+
 def train(images: np.ndarray, simulator, settings: TrainSettings,
           progress: Callable[[Progress], None] | None = None,
-          cancel: threading.Event | None = None) -> TrainOutcome:
-    """Train DRAEM on pre-decoded good images (N, H, W, 3 uint8 at the preset's size)."""
+          cancel: threading.Event | None = None,
+          preview: Callable[[int, dict], None] | None = None, preview_every_s: float = 10.0) -> TrainOutcome:
+    """Train DRAEM on pre-decoded good images (N, H, W, 3 uint8 at the preset's size).
+
+    ``preview(step, sample)`` receives, every ``preview_every_s`` seconds, the first sample
+    of the current batch as numpy arrays: ``image``, ``augmented`` (HxWx3 float),
+    ``mask``, ``reconstruction`` and ``anomaly_map`` (HxW), for a live view of training.
+    """
     preset = settings.preset
     device = select_device(settings.device)
     cuda = device.type == "cuda"
@@ -128,7 +142,7 @@ def train(images: np.ndarray, simulator, settings: TrainSettings,
 
     model.train()
     t0 = time.monotonic()
-    last_ck = t0
+    last_ck = last_preview = t0
     step = start
     frozen = start >= 0.75 * total if total < 10**9 else False
     try:
@@ -171,6 +185,9 @@ def train(images: np.ndarray, simulator, settings: TrainSettings,
                 eta = rate * (total - step) if total < 10**9 else None
                 progress(Progress(step, total, {"loss": loss_value, **parts}, lr, prior_elapsed + elapsed,
                                   eta, preset.batch_size / rate))
+            if preview is not None and (now - last_preview >= preview_every_s or step == start + 1):
+                last_preview = now
+                preview(step, _preview_sample(batch, rec, logits))
             if ck_path and now - last_ck >= settings.checkpoint_every_s and step < total:
                 _save_checkpoint(ck_path, model, opt, step, total, settings, history, prior_elapsed + elapsed)
                 last_ck = now

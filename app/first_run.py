@@ -1,0 +1,47 @@
+"""First run: install the demo recipe (model trained on the simulated line) into the data folder."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from core.store.recipe import Recipe
+from core.store.recipes import RecipeStore
+
+DEMO_NAME = "demo"
+RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "demo"
+BUNDLE_FILE = "model.limodel"
+RECIPE_FILE = "recipe.toml"
+
+
+def demo_available(resources: Path = RESOURCES) -> bool:
+    return (resources / BUNDLE_FILE).is_file()
+
+
+def ensure_demo_recipe(store: RecipeStore, resources: Path = RESOURCES, name: str = DEMO_NAME) -> bool:
+    """Create recipe ``name`` from ``resources`` unless it exists; True when it was created.
+
+    ``resources`` holds ``model.limodel`` and optionally ``recipe.toml`` (camera source, ROI,
+    preprocessing, thresholds; its name and active version are ignored).
+    """
+    if store.exists(name):
+        return False
+    bundle = resources / BUNDLE_FILE
+    if not bundle.is_file():
+        raise FileNotFoundError(f"the demo model {bundle} is missing; train it with the command in the "
+                                f"README, or start with --recipe NAME")
+    template = Recipe(name=name)
+    recipe_file = resources / RECIPE_FILE
+    if recipe_file.is_file():
+        try:
+            data = tomllib.loads(recipe_file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{recipe_file}: not valid TOML ({exc})") from None
+        data = {k: v for k, v in data.items() if k not in ("name", "active_version")}
+        template = Recipe.from_dict(name, data)
+    store.create(name, source=template.camera.source, settings=template.camera.settings,
+                 roi=template.roi, preprocessing=template.preprocessing,
+                 thresholds=template.thresholds, false_reject_target=template.false_reject_target,
+                 bundle=bundle, trained_from=f"{resources} (simulated line, see README)",
+                 deployed_by="first run")
+    return True

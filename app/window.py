@@ -1,0 +1,180 @@
+"""The operator's main window, assembled from widgets; behaviour lives in the presenter
+(painting) and the session controller (everything slow, off the GUI thread)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget)
+
+from app.presenter import LivePresenter
+from app.toolbar import MainToolBar
+from app.widgets.counters import CountersPanel
+from app.widgets.histogram_plot import HistogramPlot
+from app.widgets.image_view import MODES, LiveImageView
+from app.widgets.status_bar import CameraStatusBar
+from app.widgets.style import APP_QSS
+from app.widgets.thresholds_panel import ThresholdsPanel
+from app.widgets.trend_plot import TrendPlot
+from app.widgets.verdict_tile import VerdictTile
+from app.workers.session_controller import SessionController
+from core.store.recipe import Recipe, Thresholds
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: SessionController, recipe: str | None = None) -> None:
+        super().__init__()
+        self.controller = controller
+        self.recipe_name = recipe
+        self.setWindowTitle("LineInspector")
+        self.setStyleSheet(APP_QSS)
+        self._build()
+        self._connect()
+        self.presenter.start()
+
+    # --- construction -----------------------------------------------------------------------
+    def _build(self) -> None:
+        self.toolbar = MainToolBar(self)
+        self.addToolBar(self.toolbar)
+        self.image_view = LiveImageView()
+        self.trend = TrendPlot()
+        self.histogram = HistogramPlot()
+        self.tile = VerdictTile()
+        self.counters = CountersPanel()
+        self.thresholds = ThresholdsPanel()
+        self.status = CameraStatusBar()
+        self.setStatusBar(self.status)
+        self.error_label = QLabel("", objectName="faultText", wordWrap=True)
+        self.error_label.setVisible(False)
+        self.error_label.setToolTip("Click to dismiss")
+        self.error_label.mousePressEvent = lambda _e: self.error_label.setVisible(False)
+
+        plots = QWidget()
+        row = QHBoxLayout(plots)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.trend, 3)
+        row.addWidget(self.histogram, 2)
+        self.left = QSplitter(Qt.Orientation.Vertical)
+        self.left.addWidget(self.image_view)
+        self.left.addWidget(plots)
+        self.left.setStretchFactor(0, 3)
+        self.left.setStretchFactor(1, 1)
+
+        side = QWidget()
+        col = QVBoxLayout(side)
+        col.setContentsMargins(4, 0, 4, 0)
+        col.addWidget(self.error_label)
+        col.addWidget(self.tile)
+        col.addWidget(self.counters)
+        col.addWidget(self.thresholds)
+        col.addStretch(1)
+        side.setMinimumWidth(340)
+        side.setMaximumWidth(460)
+        self.side = side
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.left)
+        split.addWidget(side)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 0)
+        split.setChildrenCollapsible(False)
+        self.setCentralWidget(split)
+        self.presenter = LivePresenter(self.controller, self.image_view, self.tile, self.counters,
+                                       self.trend, self.histogram, self.thresholds, self.status,
+                                       parent=self)
+        for i, mode in enumerate(MODES, start=1):
+            QShortcut(QKeySequence(str(i)), self, activated=lambda m=mode: self.image_view.set_mode(m))
+        QShortcut(QKeySequence("Escape"), self, activated=lambda: self.set_operator_mode(False))
+
+    def _connect(self) -> None:
+        c, tb = self.controller, self.toolbar
+        c.busyChanged.connect(self._on_busy)
+        c.runningChanged.connect(self._on_running)
+        c.failed.connect(self.show_error)
+        c.recipeActivated.connect(self._on_recipe)
+        c.thresholdsSaved.connect(self._on_saved)
+        c.snapshotSaved.connect(lambda p: self.status.notify(f"Snapshot saved: {p}", 8000))
+        tb.start_action.triggered.connect(self.start)
+        tb.stop_action.triggered.connect(lambda: c.stop())
+        tb.freeze_action.toggled.connect(self.presenter.set_frozen)
+        tb.snapshot_action.triggered.connect(self.snapshot)
+        tb.operator_action.toggled.connect(self.set_operator_mode)
+        tb.recipe_combo.textActivated.connect(self.start)
+        self.counters.resetRequested.connect(c.counters.reset)
+        self.thresholds.previewChanged.connect(self._on_preview)
+        self.thresholds.applyRequested.connect(lambda t: c.apply_thresholds(t))
+        for plot in (self.trend, self.histogram):
+            plot.lines.dragged.connect(self.thresholds.set_value)
+            self.thresholds.lockChanged.connect(lambda locked, p=plot: p.lines.set_movable(not locked))
+
+    # --- commands ---------------------------------------------------------------------------
+    def start(self, recipe: str | None = None) -> None:
+        """Start (or switch to) ``recipe`` (default: the selected one) in the background."""
+        name = recipe or self.toolbar.recipe_combo.currentText() or self.recipe_name
+        if not name:
+            self.show_error("No recipe to start: create one with 'lineinspect recipe create'")
+            return
+        self.recipe_name = name
+        self.presenter.clear()
+        self.controller.start(name)
+
+    def refresh_recipes(self) -> None:
+        self.toolbar.set_recipes(self.controller.recipe_names(), self.recipe_name)
+
+    def snapshot(self) -> None:
+        shown = self.presenter.displayed_result()
+        if shown is None:
+            self.status.notify("Nothing to snapshot yet", 4000)
+            return
+        self.controller.snapshot(shown, opacity=self.image_view.opacity_slider.value() / 100.0)
+
+    def set_operator_mode(self, on: bool) -> None:
+        """Full screen with image, verdict and counters; engineering panels hidden."""
+        self.toolbar.operator_action.setChecked(on)
+        self.thresholds.setVisible(not on)
+        self.histogram.setVisible(not on)
+        if on:
+            self.showFullScreen()
+        elif self.isFullScreen():
+            self.showNormal()
+
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.setVisible(True)
+        self.status.notify(message, 10000)
+
+    # --- controller feedback ----------------------------------------------------------------
+    def _on_busy(self, text: str) -> None:
+        self.status.set_busy(text)
+        self.toolbar.set_state(self.controller.running, bool(text))
+
+    def _on_running(self, running: bool) -> None:
+        self.toolbar.set_state(running, bool(self.controller.busy))
+        if not running:
+            self.tile.clear("STOPPED")
+
+    def _on_recipe(self, recipe: Recipe) -> None:
+        self.error_label.setVisible(False)
+        self.recipe_name = recipe.name
+        self.refresh_recipes()
+        inspector = self.controller.session.inspector if self.controller.session else None
+        t = inspector.thresholds if inspector is not None else recipe.thresholds
+        if t is not None:
+            self._on_saved(t)
+        self.setWindowTitle(f"LineInspector - {recipe.name}")
+
+    def _on_saved(self, t: Thresholds) -> None:
+        self.thresholds.set_applied(t)
+        self.presenter.set_preview(None)
+        self.presenter.set_in_force(t)
+        self.status.notify("Thresholds in force: OK < {:.3f}, NG >= {:.3f}, pixel {:.3f}".format(
+            t.ok_limit, t.ng_limit, t.pixel), 6000)
+
+    def _on_preview(self, t: Thresholds) -> None:
+        self.presenter.set_preview(t if self.thresholds.is_modified() else None)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self.presenter.stop()
+        self.status.set_busy("Stopping")
+        self.controller.shutdown()
+        super().closeEvent(event)
