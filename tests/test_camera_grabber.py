@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from core.camera import EventKind, Grabber, ReconnectPolicy
-from core.camera.errors import FeatureError
+from core.camera.errors import CameraError, FeatureError
 from core.camera.replay import FolderReplaySource
 from core.camera.simline import SimLineSource
 
@@ -174,6 +174,21 @@ def test_end_of_replay_stops_the_grabber(tmp_path: Path) -> None:
     wait_until(lambda: not grabber.running)
     assert [f.frame_id for f in grabber.drain()] == [0, 1, 2]
     assert "end of replay" in grabber.events.history()[-1].message and not source.is_open
+
+
+def test_start_with_retry_waits_for_the_device() -> None:
+    source = small_sim(fps=50)
+    source.inject_fault("disconnect", seconds=0.3)  # not plugged in yet
+    with pytest.raises(CameraError, match="simulated disconnect"):
+        Grabber(source).start()
+    grabber = Grabber(source, reconnect=FAST)
+    grabber.start(retry=True)
+    try:
+        assert grabber.next_frame(3.0) is not None
+        assert grabber.stats().reconnects == 1
+    finally:
+        grabber.stop()
+    assert kinds(grabber)[:3] == [EventKind.STARTED, EventKind.LOST, EventKind.RECONNECTING]
 
 
 def test_invalid_arguments() -> None:

@@ -55,10 +55,10 @@ def test_each_defect_has_a_mask_where_the_image_changed(kind: str) -> None:
 
 
 def test_defect_rate_is_respected_and_types_mix() -> None:
-    source = SimLineSource(seed=0, defect_rate=0.3)
-    kinds = [source.render(i)[1]["defect_type"] for i in range(200)]
+    source = SimLineSource(seed=0, defect_rate=0.3, width=96, height=96)
+    kinds = [source.render(i)[1]["defect_type"] for i in range(150)]
     defective = [k for k in kinds if k]
-    assert 40 <= len(defective) <= 80
+    assert 27 <= len(defective) <= 63  # 45 expected, about 3 sigma either way
     assert set(Counter(defective)) == set(DEFECT_TYPES)
 
 

@@ -35,11 +35,10 @@ def test_frames_flow_and_counters_add_up(qtbot, window):
     assert c["inspected"] == c["ok"] + c["review"] + c["ng"]
     assert "sim:" in window.status.source_label.text() and "streaming" in window.status.source_label.text()
     assert window.trend.curve.getData()[1].size > 0
+    qtbot.waitUntil(lambda: window.toolbar.stop_action.isEnabled(), timeout=5000)
     window.toolbar.stop_action.trigger()
     qtbot.waitUntil(lambda: window.controller.session is None, timeout=10000)
     window.counters.reset_button.click()
-    qtbot.wait(1000)
-    print("DBG", window.controller.counters.snapshot(), window.counters.values["inspected"].text(), window.presenter.timer.isActive(), window.presenter._ticks)
     qtbot.waitUntil(lambda: window.counters.values["inspected"].text() == "0", timeout=5000)
     assert window.counters.values["yield"].text() == "—"
 
@@ -90,12 +89,13 @@ def test_camera_fault_shows_and_clears_on_reconnect(qtbot, window):
 
 
 def test_stop_start_and_close_stop_every_thread(qtbot, window):
-    qtbot.waitUntil(lambda: window.controller.session is not None, timeout=20000)
+    qtbot.waitUntil(lambda: window.toolbar.stop_action.isEnabled(), timeout=20000)
     assert any(n.startswith("grabber") for n in our_threads())
     window.toolbar.stop_action.trigger()
     qtbot.waitUntil(lambda: window.controller.session is None and not window.controller.busy, timeout=10000)
     assert window.tile.verdict_label.text() == "STOPPED"
     assert not any(n.startswith(("grabber", "inspection-worker")) for n in our_threads())
+    qtbot.waitUntil(lambda: window.toolbar.start_action.isEnabled(), timeout=5000)
     window.toolbar.start_action.trigger()
     qtbot.waitUntil(lambda: window.controller.session is not None, timeout=20000)
     window.close()

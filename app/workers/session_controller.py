@@ -159,10 +159,11 @@ class SessionController(QObject):
         self._close_session()
 
     def _close_session(self, timeout: float = 10.0) -> bool:
-        s, self.session = self.session, None
+        s = self.session
         if s is None:
             return True
         ok = s.close(timeout)
+        self.session = None
         self.runningChanged.emit(False)
         if not ok:
             self.failed.emit("some inspection threads did not stop in time")

@@ -11,7 +11,7 @@ import numpy as np
 _ALLOWED_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # identity equality: comparing images is never meant
 class Frame:
     """One image from a source.
 

@@ -22,10 +22,10 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, TypeVar
 
 from core.camera.base import Capabilities, CameraSource, Feature
+from core.camera.delivery import DeliveryMode, FrameDelivery
 from core.camera.errors import SourceLostError
 from core.camera.events import CameraEvent, EventKind, EventLog
 from core.camera.frame import Frame
@@ -33,11 +33,7 @@ from core.camera.stats import GrabberStats, StatsCounter
 
 T = TypeVar("T")
 _SLICE = 0.1  # longest blocking read, so stop() and call() stay responsive
-
-
-class DeliveryMode(StrEnum):
-    LIVE = "live"
-    TRIGGERED = "triggered"
+__all__ = ["DeliveryMode", "Grabber", "ReconnectPolicy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,40 +60,43 @@ class Grabber:
         deliver_incomplete: bool = False,
         close_on_stop: bool = True,
     ) -> None:
-        if queue_size < 1:
-            raise ValueError(f"queue_size must be >= 1, got {queue_size}")
         if frame_timeout <= 0 or (stall_timeout is not None and stall_timeout <= 0):
             raise ValueError("frame_timeout and stall_timeout must be > 0")
         self.source = source
         self.mode = DeliveryMode(mode)
         self.events = EventLog()
-        self._queue: deque[Frame] = deque()
+        self._stats = StatsCounter()
+        self._delivery = FrameDelivery(self.mode, queue_size, self._stats, self._report_overrun)
         self._queue_size = queue_size
         self._frame_timeout = frame_timeout
         self._stall_timeout = stall_timeout
         self._policy = reconnect
         self._deliver_incomplete = deliver_incomplete
         self._close_on_stop = close_on_stop
-        self._stats = StatsCounter()
-        self._cond = threading.Condition()
-        self._fresh = False  # live: the slot holds a frame no consumer took yet
-        self._latest: Frame | None = None
         self._calls: deque[tuple[Callable[[CameraSource], Any], Future]] = deque()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._state = "idle"
+        self._pending_failure: str | None = None
 
     # -- control ------------------------------------------------------------------------
-    def start(self) -> None:
-        """Open and start the source here (errors raise), then run the thread."""
+    def start(self, retry: bool = False) -> None:
+        """Open and start the source, then run the thread. An error raises, unless
+        ``retry``: then the thread keeps reconnecting until the device appears."""
         if self._thread is not None and self._thread.is_alive():
             return
-        self.source.start()
+        self._pending_failure = None
+        try:
+            self.source.start()
+        except Exception as exc:
+            if not retry:
+                raise
+            self._pending_failure = str(exc)  # the thread begins by reconnecting
         self._stop.clear()
         self._state = "streaming"
+        self._emit(EventKind.STARTED, f"{self.mode.value} delivery")
         self._thread = threading.Thread(target=self._run, name=f"grabber {self.source.source_id}", daemon=True)
         self._thread.start()
-        self._emit(EventKind.STARTED, f"{self.mode.value} delivery")
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread; the source is stopped and (by default) closed."""
@@ -109,8 +108,7 @@ class Grabber:
                 self._emit(EventKind.ERROR, f"grabber thread did not stop within {timeout} s")
         elif thread is None:
             self._release()
-        with self._cond:
-            self._cond.notify_all()
+        self._delivery.wake()
 
     @property
     def running(self) -> bool:
@@ -131,42 +129,19 @@ class Grabber:
     # -- consumers ------------------------------------------------------------------------
     def next_frame(self, timeout: float | None = None) -> Frame | None:
         """Live: the newest frame not taken yet; triggered: the oldest queued frame.
-        Waits up to ``timeout`` seconds (None: until a frame or stop); None if none."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            while not self._has_frame():
-                left = None if deadline is None else deadline - time.monotonic()
-                if (left is not None and left <= 0) or not self.running:
-                    return None
-                self._cond.wait(_SLICE if left is None else min(left, _SLICE))
-            if self.mode is DeliveryMode.TRIGGERED:
-                return self._queue.popleft()
-            self._fresh = False
-            return self._latest
+        Waits up to ``timeout`` seconds (None: until a frame or the grabber ends)."""
+        return self._delivery.take(timeout, lambda: self.running)
 
     def latest(self) -> Frame | None:
         """The most recent frame received (for display); never consumes anything."""
-        return self._latest
+        return self._delivery.latest()
 
     def drain(self) -> list[Frame]:
         """Everything waiting now: the queued frames, or the newest live frame."""
-        with self._cond:
-            if self.mode is DeliveryMode.TRIGGERED:
-                out = list(self._queue)
-                self._queue.clear()
-                return out
-            if self._fresh and self._latest is not None:
-                self._fresh = False
-                return [self._latest]
-            return []
-
-    def _has_frame(self) -> bool:
-        return bool(self._queue) if self.mode is DeliveryMode.TRIGGERED else self._fresh
+        return self._delivery.drain()
 
     def stats(self) -> GrabberStats:
-        with self._cond:
-            queued = len(self._queue) if self.mode is DeliveryMode.TRIGGERED else int(self._fresh)
-        return self._stats.snapshot(self.source.source_id, self._state, queued)
+        return self._stats.snapshot(self.source.source_id, self._state, self._delivery.queued())
 
     # -- source access from other threads ---------------------------------------------------
     def call(self, fn: Callable[[CameraSource], T], timeout: float = 5.0) -> T:
@@ -215,6 +190,11 @@ class Grabber:
         last_frame = quiet_since = time.monotonic()
         reason = "stopped"
         try:
+            if self._pending_failure is not None and not self._recover(
+                EventKind.LOST, f"cannot start: {self._pending_failure}"
+            ):
+                reason = "could not start"
+                return
             while not self._stop.is_set():
                 self._run_calls()
                 try:
@@ -261,8 +241,7 @@ class Grabber:
             self._state = "failed" if self._state == "failed" else "stopped"
             self._fail_pending_calls()
             self._emit(EventKind.STOPPED, f"{reason}; source released")
-            with self._cond:
-                self._cond.notify_all()
+            self._delivery.wake()
 
     def _take_notices(self) -> None:
         for notice in self.source.drain_notices():
@@ -279,22 +258,11 @@ class Grabber:
             self._emit(EventKind.INCOMPLETE, "incomplete frame", frame_id=frame.frame_id)
             if not self._deliver_incomplete:
                 return
-        with self._cond:
-            self._latest = frame
-            if self.mode is DeliveryMode.TRIGGERED:
-                if len(self._queue) >= self._queue_size:
-                    self._stats.add("overruns")
-                    self._stats.add("dropped")
-                    self._emit(EventKind.OVERRUN, f"queue full ({self._queue_size}); frame {frame.frame_id} not kept",
-                               frame_id=frame.frame_id)
-                    return
-                self._queue.append(frame)
-            else:
-                if self._fresh:
-                    self._stats.add("dropped")
-                self._fresh = True
-            self._stats.add("delivered")
-            self._cond.notify_all()
+        self._delivery.put(frame)
+
+    def _report_overrun(self, frame: Frame) -> None:
+        self._emit(EventKind.OVERRUN, f"queue full ({self._queue_size}); frame {frame.frame_id} not kept",
+                   frame_id=frame.frame_id)
 
     def _release(self, close: bool = True) -> None:
         for step in (self.source.stop, self.source.close) if close else (self.source.stop,):

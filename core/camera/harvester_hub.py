@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from core.camera.base import DeviceInfo
@@ -57,6 +59,7 @@ class HarvesterHub:
     # -- set-up -------------------------------------------------------------------------
     def _ensure(self) -> Any:
         if self._harvester is None:
+            busy = self._evict_other_hubs()
             report = ProducerReport()
             paths = find_producers(
                 self._extra_paths, env=self._env, include_bundled=self._include_bundled,
@@ -69,7 +72,24 @@ class HarvesterHub:
             self.report = report
             harvester.update()
             self._harvester = harvester
+            _live_hubs.add(self)
+            if busy:
+                report.failed.append((Path("<other hub>"), f"{busy} device(s) held by another HarvesterHub "
+                                      "may be missing (GenTL producers are process-wide)"))
         return self._harvester
+
+    def _evict_other_hubs(self) -> int:
+        """A GenTL producer is process-wide: a second Harvester sees no devices while
+        another holds it. Idle hubs are reset; returns how many devices busy hubs hold."""
+        busy = 0
+        for other in list(_live_hubs):
+            if other is self:
+                continue
+            if other.active_count:
+                busy += other.active_count
+            else:
+                other.reset()
+        return busy
 
     @property
     def active_count(self) -> int:
@@ -162,6 +182,7 @@ class HarvesterHub:
                     self._harvester.reset()
                 finally:
                     self._harvester = None
+                    _live_hubs.discard(self)
 
     def configure(self, extra_paths: Iterable[str | os.PathLike[str]], include_bundled: bool = True) -> None:
         """Change the settings' producer paths; takes effect at the next enumeration."""
@@ -171,6 +192,7 @@ class HarvesterHub:
             self._include_bundled = include_bundled
 
 
+_live_hubs: weakref.WeakSet[HarvesterHub] = weakref.WeakSet()
 _default_hub: HarvesterHub | None = None
 _default_lock = threading.Lock()
 
@@ -185,7 +207,9 @@ def default_hub() -> HarvesterHub:
 
 
 def set_default_hub(hub: HarvesterHub | None) -> HarvesterHub | None:
-    """Replace the process-wide hub (tests, or settings with other producer paths)."""
+    """Replace the process-wide hub (tests, or settings with other producer paths).
+    The previous hub keeps working but releases the producers to whichever hub
+    enumerates next (see ``_evict_other_hubs``)."""
     global _default_hub
     with _default_lock:
         previous, _default_hub = _default_hub, hub

@@ -116,7 +116,7 @@ class SimLineRenderer:
             defect = str(cfg.defect_types[int(rng.integers(len(cfg.defect_types)))])
         dx, dy = rng.uniform(-cfg.jitter, cfg.jitter, 2) * s
         angle = float(rng.uniform(-cfg.rotation, cfg.rotation))
-        gx, gy, level = rng.uniform(-cfg.lighting, cfg.lighting, 3)
+        gx, gy, level = (float(v) for v in rng.uniform(-cfg.lighting, cfg.lighting, 3))
         tex, alpha = self.part.texture, self.part.alpha
         mask_part = None
         if defect is not None:
@@ -130,7 +130,7 @@ class SimLineRenderer:
         shadow = cv2.warpAffine(self._shadow_src, m_shadow, (w, h), flags=cv2.INTER_LINEAR)
         shift = (index * cfg.belt_speed) % self._period
         belt = self.belt[:, shift: shift + w]
-        light = 1.0 + float(level) + gx * self._ramp_x + gy * self._ramp_y
+        light = (1.0 + level) + gx * self._ramp_x + gy * self._ramp_y  # stays float32
         gain = 10.0 ** (cfg.gain_db / 20.0)
         noise = rng_noise.standard_normal((h, w, 3), dtype=np.float32) * np.float32(cfg.noise * gain)
         image = compose(belt, part[:, :, :3], part[:, :, 3], shadow, light,

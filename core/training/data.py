@@ -111,7 +111,11 @@ def make_loader(dataset: SynthDataset, batch_size: int, start_step: int, total_s
     sampler = RangeSampler(start_step * batch_size, total_steps * batch_size)
     kwargs = dict(num_workers=workers, pin_memory=pin_memory)
     if workers > 0:
-        kwargs.update(prefetch_factor=4, worker_init_fn=_worker_init, persistent_workers=False)
+        # spawn, not fork: a forked child inherits OpenCV's thread pool in whatever state the
+        # parent left it and can deadlock in its first cv2 call (seen here); spawned workers
+        # start clean, at the cost of a few seconds and one copy of the images each.
+        kwargs.update(prefetch_factor=4, worker_init_fn=_worker_init, persistent_workers=False,
+                      multiprocessing_context="spawn")
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=False, **kwargs)
 
 

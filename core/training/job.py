@@ -199,6 +199,7 @@ def run(spec: JobSpec, reporter: _Reporter, cancel: threading.Event) -> int:
         reporter.emit("cancelled", message=str(exc) or "cancelled",
                       checkpoint=str(ck) if ck.is_file() else None)
         return EXIT_CANCELLED
+    ck.unlink(missing_ok=True)  # the bundle is written: nothing left to resume
     _, holdout = split_holdout(paths, spec.holdout, spec.seed)
     reporter.emit("done", bundle=str(result.bundle), meta=result.meta, steps=result.steps,
                   seconds=result.seconds, seconds_per_step=result.seconds_per_step,

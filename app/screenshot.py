@@ -1,0 +1,78 @@
+"""Screenshot of the live window showing a flagged (NG) part.
+
+    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python -m app.screenshot --out docs/screenshot-live.png
+
+Opens the window on the simulated line with the demo recipe (in a temporary data folder
+unless --data-dir is given), waits for an NG verdict, freezes that frame and saves the
+window as seen by the X server (or the widget's own rendering without one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="save a screenshot of the live window with an NG part")
+    ap.add_argument("--out", type=Path, default=Path("docs/screenshot-live.png"))
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--recipe", default="demo")
+    ap.add_argument("--source", default=None)
+    ap.add_argument("--size", default="1440x900", help="window size WxH")
+    ap.add_argument("--timeout", type=float, default=180.0)
+    args = ap.parse_args(argv)
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.main import build_parser, create_window
+
+    data_dir = args.data_dir or tempfile.mkdtemp(prefix="lineinspector-shot-")
+    app = QApplication.instance() or QApplication([])
+    cli = ["--data-dir", str(data_dir), "--recipe", args.recipe]
+    if args.source:
+        cli += ["--source", args.source]
+    window = create_window(build_parser().parse_args(cli))
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    window.resize(w, h)
+    window.show()
+    start = time.monotonic()
+    outcome = {"rc": 1}
+
+    def grab() -> None:
+        screen = window.screen()
+        pix = screen.grabWindow(window.winId()) if QApplication.platformName() == "xcb" else window.grab()
+        if pix.isNull():
+            pix = window.grab()
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        if pix.save(str(args.out)):
+            print(f"saved {args.out} ({pix.width()}x{pix.height()}, platform {QApplication.platformName()})")
+            outcome["rc"] = 0
+        window.close()
+        app.quit()
+
+    def poll() -> None:
+        shown = window.presenter.displayed_result()
+        if shown is not None and str(shown.verdict) == "NG" and window.presenter.result.seq > 20:
+            timer.stop()
+            window.toolbar.freeze_action.setChecked(True)
+            QTimer.singleShot(1500, grab)  # let plots and status catch up
+        elif time.monotonic() - start > args.timeout:
+            print("no NG part seen before the timeout", file=sys.stderr)
+            timer.stop()
+            window.close()
+            app.quit()
+
+    timer = QTimer()
+    timer.timeout.connect(poll)
+    timer.start(100)
+    app.exec()
+    return outcome["rc"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""What the wizard pages share: the store, the recipe being built, where its files go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.store import Preprocessing, RecipeStore, Roi
+from core.training.collect import SampleFolder
+
+
+@dataclass
+class WizardContext:
+    store: RecipeStore
+    source: str = "sim"
+    recipe_name: str = ""
+    is_new: bool = True
+    roi: Roi | None = None
+    preprocessing: Preprocessing = field(default_factory=Preprocessing)
+    preset: str = "fast"
+    steps: int | None = None          # overrides the preset's steps (tests, smoke runs)
+    workers: int | None = None
+    device: str = "auto"
+    seed: int = 0
+    holdout: float = 0.1
+    false_reject: float = 0.01
+    result: dict | None = None        # the training job's "done" event
+    validation: dict | None = None    # figures and proposed thresholds from the Validate page
+    deployed_version: int | None = None
+
+    @property
+    def work_dir(self) -> Path:
+        """``<data>/training/<recipe>``: samples and the training run of this recipe."""
+        return self.store.data_dir / "training" / self.recipe_name
+
+    @property
+    def run_dir(self) -> Path:
+        return self.work_dir / "run"
+
+    def samples(self) -> SampleFolder:
+        return SampleFolder(self.work_dir / "samples")
+
+    @property
+    def bundle(self) -> Path | None:
+        return Path(self.result["bundle"]) if self.result else None

@@ -1,0 +1,175 @@
+"""Step 5, Validate: held-out good images and, optionally, known defects: histogram, ROC,
+proposed OK/NG limits, worst-scoring good images and hardest defects with heat maps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton,
+                               QVBoxLayout, QWizardPage)
+
+from app.wizard.context import WizardContext
+from app.wizard.qtutil import Background, message_label, show_message, to_pixmap
+from app.wizard.validation import ValidationResult, defect_samples, validate
+from core.inference.overlay import render_overlay
+
+TILE = 112
+
+
+def _hist_curve(plot: pg.PlotWidget, scores: list[float], edges: np.ndarray, color: str, name: str):
+    counts, _ = np.histogram(scores, bins=edges)
+    brush = pg.mkBrush(QColorA(color))
+    plot.plot(edges, counts, stepMode="center", fillLevel=0, brush=brush,
+              pen=pg.mkPen(color, width=2), name=f"{name} ({len(scores)})")
+
+
+def QColorA(color: str):
+    c = pg.mkColor(color)
+    c.setAlpha(90)
+    return c
+
+
+class ValidatePage(QWizardPage):
+    def __init__(self, ctx: WizardContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.setTitle("5. Validate")
+        self.setSubTitle("Scores of the held-out good images; add a folder of known defective "
+                         "images (masks optional, in masks/) to see the ROC and separation.")
+        self.background = Background()
+        self.result: ValidationResult | None = None
+        self.defect_folder: Path | None = None
+        self.hist = pg.PlotWidget(title="Image scores")
+        self.roc = pg.PlotWidget(title="ROC")
+        for p in (self.hist, self.roc):
+            p.setBackground("w")
+        self.hist.addLegend(offset=(-10, 10))
+        self.hist.setLabel("bottom", "score")
+        self.roc.setLabel("bottom", "false positive rate")
+        self.roc.setLabel("left", "true positive rate")
+        self.roc.setXRange(0, 1)
+        self.roc.setYRange(0, 1)
+        self.limits_label = QLabel("")
+        self.limits_label.setStyleSheet("font-size: 12pt; font-weight: bold;")
+        self.defect_button = QPushButton("Add defective images…")
+        self.gallery = QGridLayout()
+        self.message = message_label()
+        plots = QHBoxLayout()
+        plots.addWidget(self.hist, 3)
+        plots.addWidget(self.roc, 2)
+        row = QHBoxLayout()
+        row.addWidget(self.limits_label, 1)
+        row.addWidget(self.defect_button)
+        col = QVBoxLayout(self)
+        col.addLayout(plots, 1)
+        col.addLayout(row)
+        col.addLayout(self.gallery)
+        col.addWidget(self.message)
+        self.defect_button.clicked.connect(self._ask_defects)
+
+    def initializePage(self) -> None:
+        self.result = None
+        self.run()
+
+    def _ask_defects(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of known defective images")
+        if folder:
+            self.set_defect_folder(Path(folder))
+
+    def set_defect_folder(self, folder: Path | None) -> None:
+        self.defect_folder = folder
+        self.run()
+
+    def run(self) -> None:
+        """Score in a background thread (the model runs here, in inference mode only)."""
+        from core.inference.inferencer import Inferencer
+
+        ctx, folder = self.ctx, self.defect_folder
+        if ctx.bundle is None or self.background.busy:
+            return
+        holdout = [Path(p) for p in ctx.result.get("holdout", [])]
+        if not holdout:  # too few to hold out: the pipeline calibrated on training images
+            holdout = ctx.samples().paths()
+
+        def work() -> ValidationResult:
+            inf = Inferencer.from_bundle(ctx.bundle, device=ctx.device)
+            defects = defect_samples(folder) if folder else None
+            return validate(inf, holdout, defects, false_reject=ctx.false_reject, roi=ctx.roi,
+                            preprocessing=ctx.preprocessing)
+
+        show_message(self.message, "scoring validation images…")
+        self.completeChanged.emit()
+        self.background.run(work, self._done)
+
+    def _done(self, result: ValidationResult | None, error: str | None) -> None:
+        if error:
+            show_message(self.message, f"validation failed: {error}", error=True)
+            self.completeChanged.emit()
+            return
+        self.result = result
+        self.ctx.validation = result.summary()
+        self._plot(result)
+        note = f"; skipped {len(result.skipped)} unreadable file(s)" if result.skipped else ""
+        show_message(self.message, f"validated on {len(result.good)} held-out good image(s) and "
+                                   f"{len(result.defects)} defective image(s){note}")
+        self.completeChanged.emit()
+
+    def _plot(self, r: ValidationResult) -> None:
+        t = r.thresholds
+        good = [s.score for s in r.good]
+        bad = [s.score for s in r.defects]
+        lo, hi = min(good + bad + [t["ok_limit"]]), max(good + bad + [t["ng_limit"]])
+        pad = max(1e-3, 0.05 * (hi - lo))
+        edges = np.linspace(lo - pad, hi + pad, 31)
+        self.hist.clear()
+        _hist_curve(self.hist, good, edges, "#2e7d32", "good")
+        if bad:
+            _hist_curve(self.hist, bad, edges, "#c62828", "defective")
+        for value, color, label in ((t["ok_limit"], "#f9a825", "OK limit"), (t["ng_limit"], "#c62828", "NG limit")):
+            self.hist.addItem(pg.InfiniteLine(value, angle=90, pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
+                                              label=label, labelOpts={"position": 0.9, "color": color}))
+        self.roc.clear()
+        self.roc.plot([0, 1], [0, 1], pen=pg.mkPen("#9e9e9e", style=Qt.PenStyle.DotLine))
+        if r.roc is not None:
+            self.roc.plot(r.roc[0], r.roc[1], pen=pg.mkPen("#1565c0", width=2))
+            self.roc.setTitle(f"ROC, AUROC = {r.auroc:.3f}")
+        else:
+            self.roc.setTitle("ROC: add defective images to see it")
+        text = (f"Proposed limits (false-reject target {100 * self.ctx.false_reject:g} %): "
+                f"OK below {t['ok_limit']:.4f}, NG from {t['ng_limit']:.4f}")
+        if r.auroc is not None:
+            text += f"   AUROC {r.auroc:.3f}"
+        if r.pixel_auroc is not None:
+            text += f", pixel AUROC {r.pixel_auroc:.3f}"
+        self.limits_label.setText(text)
+        self._gallery(r)
+
+    def _gallery(self, r: ValidationResult) -> None:
+        while self.gallery.count():
+            w = self.gallery.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        pixel = r.thresholds.get("pixel", 0.5)
+        rows = (("Worst good", r.worst_good()), ("Hardest defects", r.hardest_defects()))
+        for row, (title, items) in enumerate(rows):
+            if not items:
+                continue
+            self.gallery.addWidget(QLabel(f"<b>{title}</b>"), row, 0)
+            for i, s in enumerate(items):
+                tile = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+                tile.setPixmap(to_pixmap(render_overlay(s.image, s.anomaly_map, 0.45, pixel), TILE))
+                tile.setToolTip(f"{s.path.name}: score {s.score:.4f}")
+                caption = QLabel(f"{s.score:.3f}", alignment=Qt.AlignmentFlag.AlignCenter)
+                box = QVBoxLayout()
+                box.addWidget(tile)
+                box.addWidget(caption)
+                holder = QLabel()
+                holder.setLayout(box)
+                holder.setMinimumSize(TILE + 8, TILE + 28)
+                self.gallery.addWidget(holder, row, i + 1)
+
+    def isComplete(self) -> bool:
+        return self.result is not None and not self.background.busy

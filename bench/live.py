@@ -1,0 +1,161 @@
+"""End-to-end live benchmark of the operator window (not a test).
+
+    .venv/bin/python bench/live.py [--preset fast | --bundle PATH] [--source sim:fps=30]
+                                   [--seconds 30] [--out bench/out/live.json]
+
+Opens the real window (offscreen unless a display is set, e.g. under xvfb-run) on the
+simulated line with a recipe using the model, lets it run, and reports:
+
+* inspected frames per second (worker) and displayed frames per second (GUI);
+* latency from the frame's timestamp (receipt from the camera) to the result being painted:
+  median, 95th percentile, max;
+* the longest stall of the GUI event loop (gap between ticks of a 5 ms timer, minus 5 ms).
+
+Without --bundle, a randomly initialised model of --preset is used: speed does not depend
+on the weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def make_bundle(preset_name: str, folder: Path) -> Path:
+    import torch
+
+    from core.inference.bundle import save_bundle
+    from core.model.draem import DraemModel
+    from core.training.presets import PRESETS
+
+    p = PRESETS[preset_name]
+    torch.manual_seed(0)
+    model = DraemModel(p.recon_width, p.disc_width)
+    meta = {"preset": p.name, "recon_width": p.recon_width, "disc_width": p.disc_width,
+            "image_size": list(p.image_size),
+            "thresholds": {"ok_limit": 0.3, "ng_limit": 0.6, "pixel": 0.5}}
+    return save_bundle(folder / f"{preset_name}.limodel", model.state_dict(), meta)
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--preset", default="fast")
+    ap.add_argument("--bundle", type=Path, default=None)
+    ap.add_argument("--source", default="sim:fps=30")
+    ap.add_argument("--mode", choices=("live", "triggered"), default="live")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--warmup", type=float, default=5.0, help="seconds ignored at the start")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.main import build_parser, create_window
+    from core.store.recipes import RecipeStore
+
+    tmp = Path(tempfile.mkdtemp(prefix="lineinspector-bench-"))
+    bundle = args.bundle or make_bundle(args.preset, tmp)
+    RecipeStore(tmp / "data").create("bench", source=args.source, bundle=bundle)
+    app = QApplication.instance() or QApplication([])
+    window = create_window(build_parser().parse_args(
+        ["--data-dir", str(tmp / "data"), "--recipe", "bench", "--mode", args.mode,
+         "--device", args.device]))
+    window.resize(1440, 900)
+    window.show()
+
+    state = {"measuring": False, "last_tick": None, "max_gap": 0.0, "seq": -1}
+    latencies: list[float] = []
+    shown: list[float] = []
+
+    def on_displayed(result) -> None:
+        if result.seq == state["seq"]:
+            return  # a re-judged repaint, not a new frame
+        state["seq"] = result.seq
+        now = time.monotonic()
+        if state["measuring"]:
+            latencies.append((now - result.frame.timestamp) * 1000.0)
+            shown.append(now)
+
+    def on_tick() -> None:
+        now = time.monotonic()
+        if state["measuring"] and state["last_tick"] is not None:
+            state["max_gap"] = max(state["max_gap"], now - state["last_tick"])
+        state["last_tick"] = now
+
+    window.presenter.displayed.connect(on_displayed)
+    probe = QTimer()
+    probe.setInterval(5)
+    probe.timeout.connect(on_tick)
+    probe.start()
+
+    def spin(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.001)
+
+    t_open = time.monotonic()
+    while window.controller.session is None and time.monotonic() - t_open < 120:
+        spin(0.1)
+    if window.controller.session is None:
+        print("the session did not start", file=sys.stderr)
+        return 1
+    spin(args.warmup)
+    worker = window.controller.session.worker
+    n0 = worker.stats().inspected
+    state["measuring"], t0 = True, time.monotonic()
+    spin(args.seconds)
+    state["measuring"] = False
+    elapsed = time.monotonic() - t0
+    w = worker.stats()
+    status = window.controller.status()
+    meta = window.controller.session.inferencer.meta
+    result = {
+        "model": {"preset": meta.get("preset"), "image_size": meta.get("image_size"),
+                  "bundle": str(args.bundle) if args.bundle else "random weights",
+                  "backend": getattr(window.controller.session.inferencer, "backend_name", "?"),
+                  "device": str(getattr(window.controller.session.inferencer, "device", "?"))},
+        "source": args.source, "mode": args.mode, "seconds": round(elapsed, 1),
+        "inspected_fps": round((w.inspected - n0) / elapsed, 2),
+        "displayed_fps": round(len(shown) / elapsed, 2),
+        "camera_fps": round(status.camera_fps, 2),
+        "skipped_total": status.skipped,
+        "inference_ms_last": round(w.last_latency_ms or 0.0, 1),
+        "latency_frame_to_display_ms": {
+            "median": round(statistics.median(latencies), 1) if latencies else None,
+            "p95": round(pct(latencies, 0.95), 1) if latencies else None,
+            "max": round(max(latencies), 1) if latencies else None},
+        "gui_longest_stall_ms": round(max(0.0, state["max_gap"] * 1000.0 - 5.0), 1),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "qt_platform": QApplication.platformName()},
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+    }
+    window.close()
+    print(json.dumps(result, indent=2))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""How long will training take on this machine? A short measured probe.
+
+:func:`measure_seconds_per_step` runs a few real training steps (forward, loss, backward,
+optimizer) of a preset at its image size and batch size on random data and times them
+after a warm-up step. :func:`estimate_seconds` turns that into a total for a number of
+images. ``python -m core.training.estimate --preset fast`` prints the result as JSON, so a
+GUI can run the probe in a separate process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from core.training.presets import Preset, get_preset
+
+CALIBRATION_OVERHEAD_S = 5.0   # loading images, calibration on held-out images, saving
+
+
+def measure_seconds_per_step(preset: Preset, steps: int = 3, device: str = "auto",
+                             threads: int | None = None) -> float:
+    """Median wall time of ``steps`` training steps (after one warm-up step)."""
+    import torch
+
+    from core.device import configure_cpu_threads, select_device
+    from core.model.draem import DraemModel
+    from core.model.losses import draem_loss
+
+    dev = select_device(device)
+    if dev.type != "cuda":
+        configure_cpu_threads(threads)
+    torch.manual_seed(0)
+    model = DraemModel(preset.recon_width, preset.disc_width).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=preset.lr)
+    h, w = preset.image_size
+    x = torch.rand(preset.batch_size, 3, h, w, device=dev)
+    mask = (torch.rand(preset.batch_size, 1, h, w, device=dev) > 0.9).float()
+    times = []
+    for i in range(steps + 1):
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        with torch.autocast(dev.type, dtype=torch.float16, enabled=dev.type == "cuda"):
+            rec, logits = model(x)
+        loss, _ = draem_loss(rec.float(), x, logits.float(), mask)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        if i:  # the first step pays for allocation and kernel selection
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def estimate_seconds(preset: Preset, n_images: int, seconds_per_step: float,
+                     holdout: float = 0.1, steps: int | None = None) -> float:
+    """Estimated wall time of a whole run: steps x seconds/step + fixed overhead."""
+    n_train = max(1, n_images - int(round(n_images * holdout)))
+    total = steps or preset.total_steps(n_train)
+    return total * seconds_per_step + CALIBRATION_OVERHEAD_S
+
+
+def format_duration(seconds: float) -> str:
+    """'45 s', '12 min', '3 h 20 min'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = seconds / 60
+    if minutes < 90:
+        return f"{minutes:.0f} min"
+    return f"{int(minutes // 60)} h {int(minutes % 60):02d} min"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m core.training.estimate",
+                                description="Measure training seconds per step of a preset")
+    p.add_argument("--preset", default="fast")
+    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--images", type=int, default=None, help="also estimate a run on N images")
+    args = p.parse_args(argv)
+    try:
+        preset = get_preset(args.preset)
+        sps = measure_seconds_per_step(preset, args.steps, args.device)
+    except (ValueError, RuntimeError) as exc:
+        print(json.dumps({"error": str(exc)}))
+        return 1
+    out = {"preset": preset.name, "seconds_per_step": sps}
+    if args.images:
+        out["total_s"] = estimate_seconds(preset, args.images, sps)
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
