@@ -26,7 +26,7 @@ VerdictTile QLabel#verdictText { font-size: 44pt; font-weight: bold; }
 VerdictTile QLabel#scoreText { font-size: 16pt; font-weight: bold; }
 VerdictTile QLabel#thresholdText { font-size: 9pt; }
 CountersPanel QLabel[role="value"] { font-size: 15pt; font-weight: bold; }
-CountersPanel QLabel[role="name"] { color: palette(mid); }
+CountersPanel QLabel[role="name"] { color: #5f6368; }
 QLabel#faultText { color: #ffffff; background-color: #c5221f; padding: 1px 6px; border-radius: 3px; }
 QLabel#previewBadge { color: #1a1a1a; background-color: #fdd663; padding: 1px 6px; border-radius: 3px; }
 """ + _verdict_rules()

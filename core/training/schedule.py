@@ -1,8 +1,9 @@
-"""Step-based learning-rate schedule, faithful to the official MultiStepLR at 80% / 90%.
+"""Learning-rate schedule, faithful to the official MultiStepLR (x0.2 at 80% and 90%).
 
-With a wall-clock budget the total number of steps is not known in advance; the
-``BudgetPlanner`` re-estimates it from the measured step time so that the decays still
-land at 80% and 90% of the run that actually happens.
+Without a budget it is expressed in steps. With a wall-clock budget the decays land at
+80% and 90% of the budget's time, so they happen even when the machine slows down
+mid-run (another job on the same cores); the ``BudgetPlanner`` estimates the total step
+count from the measured step time for progress and ETA.
 """
 
 from __future__ import annotations
@@ -12,6 +13,12 @@ import time
 
 def lr_at(step: int, total: int, base_lr: float, milestones=(0.8, 0.9), gamma: float = 0.2) -> float:
     passed = sum(1 for m in milestones if step >= int(m * total))
+    return base_lr * gamma**passed
+
+
+def lr_at_fraction(fraction: float, base_lr: float, milestones=(0.8, 0.9), gamma: float = 0.2) -> float:
+    """The same schedule over the fraction of a time budget that has elapsed."""
+    passed = sum(1 for m in milestones if fraction >= m)
     return base_lr * gamma**passed
 
 
@@ -39,7 +46,6 @@ class BudgetPlanner:
         total = step + max(0, int(remaining / per_step))
         if self.max_steps is not None:
             total = min(total, self.max_steps)
-        # once a decay has happened, the plan may not move before it (schedule stays monotonic)
         return max(total, step + 1) if remaining > 0 else step
 
     def expired(self) -> bool:

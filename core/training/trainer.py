@@ -19,7 +19,7 @@ from core.model.draem import DraemModel
 from core.model.losses import draem_loss
 from core.training.data import SynthDataset, make_loader
 from core.training.presets import Preset, preset_from_dict
-from core.training.schedule import BudgetPlanner, lr_at
+from core.training.schedule import BudgetPlanner, lr_at, lr_at_fraction
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +131,10 @@ def train(images: np.ndarray, simulator, settings: TrainSettings,
         log.info("resuming from step %d of %d (%s)", start, total, ck_path)
 
     planner = None
+    budget_s = (settings.minutes or 0) * 60.0
     if settings.minutes:
-        remaining = settings.minutes * 60.0 - prior_elapsed
-        planner = BudgetPlanner(remaining, start_step=start)
-        if start == 0:
-            total = 10**9  # unknown until step times are measured
+        planner = BudgetPlanner(budget_s - prior_elapsed, start_step=start)
+        total = 10**9  # unknown until step times are measured
     workers = settings.workers if settings.workers is not None else (4 if cuda else 1)
     loader = make_loader(SynthDataset(images, simulator, settings.seed), preset.batch_size, start,
                          total if total < 10**9 else 10**8, workers, pin_memory=cuda)
@@ -144,12 +143,15 @@ def train(images: np.ndarray, simulator, settings: TrainSettings,
     t0 = time.monotonic()
     last_ck = last_preview = t0
     step = start
-    frozen = start >= 0.75 * total if total < 10**9 else False
     try:
         for batch in loader:
             if cancel is not None and cancel.is_set():
                 raise TrainingCancelled(f"cancelled at step {step} of {total}")
-            lr = lr_at(step, total, preset.lr, preset.milestones, preset.gamma)
+            if planner is not None:  # decays at 80% / 90% of the budget's time
+                frac = (prior_elapsed + time.monotonic() - t0) / budget_s
+                lr = lr_at_fraction(frac, preset.lr, preset.milestones, preset.gamma)
+            else:
+                lr = lr_at(step, total, preset.lr, preset.milestones, preset.gamma)
             for g in opt.param_groups:
                 g["lr"] = lr
             x = batch["augmented"].to(device, non_blocking=True)
@@ -171,12 +173,8 @@ def train(images: np.ndarray, simulator, settings: TrainSettings,
 
             now = time.monotonic()
             elapsed = now - t0
-            if planner is not None and not frozen:
-                total = planner.total(step, total)
-                if total < 10**9 and step >= 0.75 * total:
-                    frozen = True
-            if planner is not None and planner.expired():
-                total = step
+            if planner is not None:
+                total = step if planner.expired() else planner.total(step, total)
             rec_entry = {"step": step, "loss": loss_value, **parts, "lr": lr}
             history.append(rec_entry)
             if progress is not None and (step % settings.log_every == 0 or step >= total):

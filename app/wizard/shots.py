@@ -1,0 +1,93 @@
+"""Screenshots of the Collect, Train and Validate steps for the docs (run under Xvfb):
+
+    xvfb-run -a python -m app.wizard.shots docs/
+
+Walks the wizard on the simulated line with the tiny preset, in a temporary data folder.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+
+
+def _wait(app, condition, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the wizard did not get there in time")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def main(out_dir: str = "docs") -> int:
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    from app.wizard.context import WizardContext
+    from app.wizard.wizard import TrainingWizard
+    from core.camera import open_source
+    from core.store import RecipeStore, Roi
+    from core.training.estimate import measure_seconds_per_step
+    from core.training.presets import get_preset
+
+    out = Path(out_dir)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    pg.setConfigOptions(antialias=True)
+    tmp = Path(tempfile.mkdtemp(prefix="wizard-shots-"))
+    ctx = WizardContext(RecipeStore(tmp / "data"), source="sim:defect_rate=0,fps=30", preset="tiny",
+                        steps=60, workers=0, device="cpu")
+    w = TrainingWizard(context=ctx)
+    w.resize(1100, 820)
+    w.show()
+    w.part.name_edit.setText("bracket-A")
+    w.part.open_camera()
+    _wait(app, lambda: w.feed.last is not None)
+    w.part.set_roi(Roi(48, 48, 160, 160))
+    w.next()
+    c = w.collect
+    c.mode_combo.setCurrentIndex(1)
+    c.every_spin.setValue(3)
+    c.running_box.setChecked(True)
+    _wait(app, lambda: len(c.folder) >= 24)
+    c.running_box.setChecked(False)
+    app.processEvents()
+    w.grab().save(str(out / "wizard-collect.png"))
+    w.next()
+    w.next()
+    t = w.train
+    t.seconds_per_step["tiny"] = measure_seconds_per_step(get_preset("tiny"), 2, "cpu")
+    t._show_estimate()
+    t.start()
+    _wait(app, lambda: ctx.result is not None, 600)
+    _wait(app, t.isComplete)
+    w.grab().save(str(out / "wizard-train.png"))
+    w.next()
+    v = w.validate
+    _wait(app, v.isComplete)
+    defects = tmp / "defects"
+    defects.mkdir()
+    src = open_source("sim:defect_rate=1,seed=7")
+    src.start()
+    n = 0
+    while n < 12:
+        f = src.read(1.0)
+        if f is not None:
+            cv2.imwrite(str(defects / f"d{n:02d}.png"), f.image)
+            n += 1
+    src.close()
+    v.set_defect_folder(defects)
+    _wait(app, lambda: v.isComplete() and bool(v.result.defects))
+    app.processEvents()
+    w.grab().save(str(out / "wizard-validate.png"))
+    w.shutdown()
+    print(f"screenshots in {out} (data in {tmp})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
