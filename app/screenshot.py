@@ -3,7 +3,8 @@
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python -m app.screenshot --out docs/screenshot-live.png
 
 Opens the window on the simulated line with the demo recipe (in a temporary data folder
-unless --data-dir is given), waits for an NG verdict, freezes that frame and saves the
+unless --data-dir is given), waits for an NG verdict on a part with a defect outline (and,
+on the simulated line, a real defect), freezes that frame and saves the
 window as seen by the X server (or the widget's own rendering without one).
 """
 
@@ -57,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def poll() -> None:
         shown = window.presenter.displayed_result()
-        if shown is not None and str(shown.verdict) == "NG" and window.presenter.result.seq > 20:
+        if shown is not None and str(shown.verdict) == "NG" and window.presenter.result.seq > 40 \
+                and shown.defect_pixels() > 0 and shown.frame.metadata.get("defect_type", "?"):
             timer.stop()
             window.toolbar.freeze_action.setChecked(True)
             QTimer.singleShot(1500, grab)  # let plots and status catch up

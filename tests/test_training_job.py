@@ -94,3 +94,14 @@ def test_estimate_measures_real_steps():
     assert estimate_seconds(paper, 100, 1.0) == pytest.approx(700 * 12 + 5.0)
     assert format_duration(42) == "42 s" and format_duration(600) == "10 min"
     assert format_duration(4 * 3600 + 300) == "4 h 05 min"
+
+
+def test_full_disk_and_memory_errors_get_plain_messages():
+    import errno
+
+    from core.training.job import describe_error
+
+    full = describe_error(OSError(errno.ENOSPC, "No space left on device", "/data/run/model.limodel"))
+    assert full.startswith("the disk is full: /data/run/model.limodel could not be written")
+    assert "choose a smaller preset" in describe_error(MemoryError())
+    assert describe_error(RuntimeError("boom")) == "RuntimeError: boom"

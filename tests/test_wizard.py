@@ -85,6 +85,8 @@ def test_new_recipe_end_to_end(qtbot, wizard, tmp_path):
 
     train = wizard.train
     assert wizard.currentPage() is train and not train.isComplete()
+    qtbot.waitUntil(lambda: "tiny" in train.seconds_per_step, timeout=30000)  # measured probe
+    assert "on this machine" in train.estimate_label.text()
     train.start()
     qtbot.waitUntil(lambda: ctx.result is not None, timeout=60000)
     assert _events(train, "progress")[-1]["step"] == 3
@@ -150,6 +152,7 @@ def test_retrain_cancel_resume_and_crash_keep_active_model(qtbot, wizard, tmp_pa
     good = _existing_recipe(store, tmp_path)
     (good / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\ncut")
     ctx.steps = 400                                    # long enough to cancel mid-run
+    ctx.auto_measure = False
     wizard.restart()
     part = wizard.part
     part.retrain_radio.setChecked(True)

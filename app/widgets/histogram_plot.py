@@ -5,36 +5,31 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from app.widgets.plot_lines import ThresholdLines
+from app.widgets.plot_lines import ThresholdLines, score_span
 
 
 class HistogramPlot(pg.PlotWidget):
     def __init__(self, parent=None, bins: int = 40) -> None:
         super().__init__(parent)
         self.bins = bins
-        self._range = (0.0, 1.0)
         self.setMinimumHeight(120)
         self.setMenuEnabled(False)
         item = self.getPlotItem()
         item.setLabel("bottom", "score")
         item.setLabel("left", "frames")
-        item.getAxis("left").enableAutoSIPrefix(False)
+        for axis in ("left", "bottom"):
+            item.getAxis(axis).enableAutoSIPrefix(False)
         self.bars = pg.PlotDataItem([0.0, 1.0], [0.0], stepMode="center", fillLevel=0,
                                     brush=pg.mkBrush(138, 180, 248, 150), pen=pg.mkPen("#8ab4f8"))
         self.addItem(self.bars)
         self.lines = ThresholdLines(item, angle=90)
         self.setMouseEnabled(x=False, y=False)
-        self.setXRange(*self._range, padding=0.02)
-
-    def set_score_range(self, lo: float, hi: float) -> None:
-        self._range = (float(lo), float(hi))
-        self.setXRange(lo, hi, padding=0.02)
+        self.setXRange(0.0, 1.0, padding=0.02)
 
     def set_scores(self, scores: np.ndarray) -> None:
-        lo, hi = self._range
+        """Histogram over a range that shows the finite ``scores`` and both limits."""
         scores = np.asarray(scores, dtype=float)
-        scores = scores[np.isfinite(scores)]
-        if scores.size:
-            lo, hi = min(lo, float(scores.min())), max(hi, float(scores.max()))
-        counts, edges = np.histogram(scores, bins=self.bins, range=(lo, hi))
+        lo, hi = score_span(scores, self.lines)
+        counts, edges = np.histogram(scores[np.isfinite(scores)], bins=self.bins, range=(lo, hi))
         self.bars.setData(edges, counts.astype(float))
+        self.setXRange(lo, hi, padding=0.0)

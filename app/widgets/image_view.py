@@ -18,11 +18,22 @@ from core.inspection.render import outline_rgba, to_display_rgb
 MODES = ("image", "overlay", "heatmap")
 
 
-def _heat_luts(name: str = "inferno") -> tuple[np.ndarray, np.ndarray]:
-    """(overlay LUT with alpha rising with the value, opaque LUT) as 256x4 uint8."""
+def heat_scale(pixel: float) -> tuple[float, float]:
+    """Colour-map levels for an anomaly map: the pixel threshold sits at two thirds of the scale,
+    so that a value at the threshold is clearly warm whatever the model's range."""
+    return 0.0, float(min(1.0, max(1.5 * pixel, 1e-3)))
+
+
+def heat_luts(pixel: float, name: str = "inferno") -> tuple[np.ndarray, np.ndarray]:
+    """(overlay LUT, opaque LUT) as 256x4 uint8 over :func:`heat_scale`. In the overlay the
+    alpha is 0 below 60 % of the pixel threshold and rises to 1 at the threshold, so the
+    background's low anomaly values leave the image untouched."""
     rgb = pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False)
-    ramp = np.clip(np.linspace(0.0, 1.0, 256) * 1.6, 0.0, 1.0)
-    overlay = np.column_stack([rgb, (ramp * 255).astype(np.uint8)])
+    lo, hi = heat_scale(pixel)
+    values = np.linspace(lo, hi, 256)
+    p = max(float(pixel), 1e-6)
+    alpha = np.clip((values - 0.6 * p) / (0.4 * p), 0.0, 1.0)
+    overlay = np.column_stack([rgb, (alpha * 255).astype(np.uint8)])
     opaque = np.column_stack([rgb, np.full(256, 255, np.uint8)])
     return overlay.astype(np.uint8), opaque.astype(np.uint8)
 
@@ -34,7 +45,8 @@ class LiveImageView(QWidget):
         self._amap: np.ndarray | None = None
         self._pixel = 0.5
         self._mode = "overlay"
-        self._lut_overlay, self._lut_opaque = _heat_luts()
+        self._lut_overlay, self._lut_opaque = heat_luts(self._pixel)
+        self._lut_pixel = self._pixel
         self.graphics = pg.GraphicsLayoutWidget()
         self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.image_item = pg.ImageItem(axisOrder="row-major")
@@ -100,8 +112,8 @@ class LiveImageView(QWidget):
             self.heat_item.clear()
             self.outline_item.clear()
         else:
-            self.heat_item.setImage(anomaly_map, autoLevels=False, levels=(0.0, 1.0))
-            self._draw_outline()
+            self.heat_item.setImage(anomaly_map, autoLevels=False, levels=heat_scale(self._pixel))
+            self._set_pixel_scale()
         self._apply_mode()
         if first:
             self.view.autoRange(padding=0.0)
@@ -110,7 +122,7 @@ class LiveImageView(QWidget):
         """Redraw the outline of the current frame for another pixel threshold."""
         self._pixel = float(pixel)
         if self._amap is not None:
-            self._draw_outline()
+            self._set_pixel_scale()
 
     def value_at(self, x: int, y: int) -> tuple[object, float | None] | None:
         """(pixel value, anomaly value) at image column ``x``, row ``y``; None outside the image."""
@@ -122,6 +134,15 @@ class LiveImageView(QWidget):
         return px, an
 
     # --- internals --------------------------------------------------------------------------
+    def _set_pixel_scale(self) -> None:
+        """Outline, colour scale and overlay transparency follow the pixel threshold."""
+        if self._lut_pixel != self._pixel:
+            self._lut_overlay, self._lut_opaque = heat_luts(self._pixel)
+            self._lut_pixel = self._pixel
+        self.heat_item.setLevels(heat_scale(self._pixel))
+        self._draw_outline()
+        self._apply_mode()
+
     def _draw_outline(self) -> None:
         self.outline_item.setImage(outline_rgba(self._amap, self._pixel), autoLevels=False, levels=(0, 255))
 

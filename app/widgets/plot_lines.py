@@ -1,7 +1,8 @@
-"""Draggable threshold lines shared by the trend and histogram plots."""
+"""Draggable threshold lines shared by the trend and histogram plots, and their score range."""
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Signal
 
@@ -10,6 +11,7 @@ LINE_PENS = {
     "ng_limit": pg.mkPen("#c5221f", width=2, style=pg.QtCore.Qt.PenStyle.DashLine),
 }
 LINE_LABELS = {"ok_limit": "OK", "ng_limit": "NG"}
+LABEL_POSITIONS = {"ok_limit": 0.93, "ng_limit": 0.72}  # apart, so close limits stay readable
 
 
 class ThresholdLines(QObject):
@@ -24,7 +26,8 @@ class ThresholdLines(QObject):
             line = pg.InfiniteLine(angle=angle, movable=False, pen=pen,
                                    hoverPen=pg.mkPen(pen.color(), width=4),
                                    label=LINE_LABELS[name],
-                                   labelOpts={"position": 0.95, "color": pen.color(), "movable": False})
+                                   labelOpts={"position": LABEL_POSITIONS[name], "color": pen.color(),
+                                              "movable": False, "fill": (0, 0, 0, 160)})
             line.setZValue(10)
             line.sigDragged.connect(lambda ln, n=name: self.dragged.emit(n, float(ln.value())))
             plot.addItem(line, ignoreBounds=True)
@@ -38,6 +41,19 @@ class ThresholdLines(QObject):
                 line.setValue(value)
                 line.blockSignals(False)
 
+    def values(self) -> tuple[float, float]:
+        return float(self.lines["ok_limit"].value()), float(self.lines["ng_limit"].value())
+
     def set_movable(self, movable: bool) -> None:
         for line in self.lines.values():
             line.setMovable(movable)
+
+
+def score_span(scores: np.ndarray, lines: ThresholdLines) -> tuple[float, float]:
+    """A score range showing the finite ``scores`` and both limits, with a margin."""
+    ok, ng = lines.values()
+    finite = scores[np.isfinite(scores)]
+    lo = min(ok, float(finite.min())) if finite.size else ok
+    hi = max(ng, float(finite.max())) if finite.size else ng
+    pad = max(0.1 * (hi - lo), 0.02)
+    return max(0.0, lo - pad), hi + pad

@@ -107,7 +107,7 @@ class CollectPage(QWizardPage):
             show_message(self.message, f"{exc}: go back and redraw the region of interest", error=True)
             self.running_box.setChecked(False)
             return
-        self.preview.setPixmap(to_pixmap(part, 320))
+        self.preview.setPixmap(to_pixmap(part, max(64, min(self.preview.width(), self.preview.height()) - 8)))
         self.frames_seen += 1
         if not self.running_box.isChecked():
             return

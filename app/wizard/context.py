@@ -21,6 +21,7 @@ class WizardContext:
     steps: int | None = None          # overrides the preset's steps (tests, smoke runs)
     workers: int | None = None
     device: str = "auto"
+    auto_measure: bool = True         # time the selected preset when the Train page opens
     seed: int = 0
     holdout: float = 0.1
     false_reject: float = 0.01

@@ -32,8 +32,6 @@ def main(out_dir: str = "docs") -> int:
     from app.wizard.wizard import TrainingWizard
     from core.camera import open_source
     from core.store import RecipeStore, Roi
-    from core.training.estimate import measure_seconds_per_step
-    from core.training.presets import get_preset
 
     out = Path(out_dir)
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -48,20 +46,21 @@ def main(out_dir: str = "docs") -> int:
     w.part.open_camera()
     _wait(app, lambda: w.feed.last is not None)
     w.part.set_roi(Roi(48, 48, 160, 160))
+    app.processEvents()
+    if len(sys.argv) > 2:
+        w.grab().save(sys.argv[2])  # the Part page, for a look
     w.next()
     c = w.collect
     c.mode_combo.setCurrentIndex(1)
     c.every_spin.setValue(3)
     c.running_box.setChecked(True)
     _wait(app, lambda: len(c.folder) >= 24)
-    c.running_box.setChecked(False)
-    app.processEvents()
     w.grab().save(str(out / "wizard-collect.png"))
+    c.running_box.setChecked(False)
     w.next()
     w.next()
     t = w.train
-    t.seconds_per_step["tiny"] = measure_seconds_per_step(get_preset("tiny"), 2, "cpu")
-    t._show_estimate()
+    _wait(app, lambda: "tiny" in t.seconds_per_step)  # the measured probe
     t.start()
     _wait(app, lambda: ctx.result is not None, 600)
     _wait(app, t.isComplete)
@@ -90,4 +89,4 @@ def main(out_dir: str = "docs") -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:]))
+    sys.exit(main(*sys.argv[1:2]))

@@ -87,7 +87,7 @@ class TrainPage(QWizardPage):
         col.addLayout(grid)
         col.addWidget(self.message)
 
-        self.preset_combo.currentIndexChanged.connect(self._show_estimate)
+        self.preset_combo.currentIndexChanged.connect(self._preset_changed)
         self.measure_button.clicked.connect(self.measure)
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
@@ -102,11 +102,16 @@ class TrainPage(QWizardPage):
         index = self.preset_combo.findData(self.ctx.preset)
         self.preset_combo.setCurrentIndex(max(index, 0))
         self.n_images = len(self.ctx.samples())
-        self._show_estimate()
+        self._preset_changed()
         if can_resume(self.ctx.run_dir):
             show_message(self.message, "An interrupted training run of this recipe was found: "
                                        "Resume continues it from its last checkpoint.")
         self._update_buttons()
+
+    def _preset_changed(self) -> None:
+        self._show_estimate()
+        if self.ctx.auto_measure and self.preset not in self.seconds_per_step and not self.running:
+            self.measure()
 
     def _show_estimate(self) -> None:
         name = self.preset
@@ -125,11 +130,12 @@ class TrainPage(QWizardPage):
         if self.probe is not None:
             return
         name = self.preset
+        self.n_images = len(self.ctx.samples())
         self.estimate_label.setText(f"measuring {name} on this machine…")
         self.probe = QProcess(self)
         self.probe.finished.connect(lambda *_: self._probe_done(name))
         self.probe.start(sys.executable, ["-m", "core.training.estimate", "--preset", name,
-                                          "--steps", "2", "--device", self.ctx.device])
+                                          "--steps", "1", "--device", self.ctx.device])
 
     def _probe_done(self, name: str) -> None:
         out = bytes(self.probe.readAllStandardOutput()).decode(errors="replace").strip()

@@ -21,12 +21,12 @@ TILE = 112
 
 def _hist_curve(plot: pg.PlotWidget, scores: list[float], edges: np.ndarray, color: str, name: str):
     counts, _ = np.histogram(scores, bins=edges)
-    brush = pg.mkBrush(QColorA(color))
+    brush = pg.mkBrush(_translucent(color))
     plot.plot(edges, counts, stepMode="center", fillLevel=0, brush=brush,
               pen=pg.mkPen(color, width=2), name=f"{name} ({len(scores)})")
 
 
-def QColorA(color: str):
+def _translucent(color: str):
     c = pg.mkColor(color)
     c.setAlpha(90)
     return c
@@ -46,7 +46,7 @@ class ValidatePage(QWizardPage):
         self.roc = pg.PlotWidget(title="ROC")
         for p in (self.hist, self.roc):
             p.setBackground("w")
-        self.hist.addLegend(offset=(-10, 10))
+        self.hist.addLegend(offset=(10, 10))
         self.hist.setLabel("bottom", "score")
         self.roc.setLabel("bottom", "false positive rate")
         self.roc.setLabel("left", "true positive rate")
@@ -106,6 +106,9 @@ class ValidatePage(QWizardPage):
 
     def _done(self, result: ValidationResult | None, error: str | None) -> None:
         if error:
+            if self.defect_folder is not None:  # keep validating without the bad folder
+                error += f" (defect folder {self.defect_folder} ignored)"
+                self.defect_folder = None
             show_message(self.message, f"validation failed: {error}", error=True)
             self.completeChanged.emit()
             return
@@ -128,9 +131,11 @@ class ValidatePage(QWizardPage):
         _hist_curve(self.hist, good, edges, "#2e7d32", "good")
         if bad:
             _hist_curve(self.hist, bad, edges, "#c62828", "defective")
-        for value, color, label in ((t["ok_limit"], "#f9a825", "OK limit"), (t["ng_limit"], "#c62828", "NG limit")):
-            self.hist.addItem(pg.InfiniteLine(value, angle=90, pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
-                                              label=label, labelOpts={"position": 0.9, "color": color}))
+        for value, color, label, pos in ((t["ok_limit"], "#f9a825", "OK limit", 0.95),
+                                         (t["ng_limit"], "#c62828", "NG limit", 0.8)):
+            pen = pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine)
+            self.hist.addItem(pg.InfiniteLine(value, angle=90, pen=pen, label=label,
+                                              labelOpts={"position": pos, "color": color, "anchors": [(0, 0), (0, 0)]}))
         self.roc.clear()
         self.roc.plot([0, 1], [0, 1], pen=pg.mkPen("#9e9e9e", style=Qt.PenStyle.DotLine))
         if r.roc is not None:

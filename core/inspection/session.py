@@ -9,6 +9,7 @@ outlive a session (stop / start, recipe change).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,10 +65,20 @@ class _GrabberFeed:
         return self.grabber.stats().overruns
 
 
+def live_cpu_threads() -> int:
+    """CPU threads for live inference: all cores but one, which is left to acquisition and the
+    GUI (on 2 cores this gives fewer GUI stalls at the same frame rate); LINEINSPECTOR_THREADS
+    overrides."""
+    env = os.environ.get("LINEINSPECTOR_THREADS")
+    if env and env.strip().isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 def _default_inferencer(path: Path, device: str) -> InferencerLike:
     from core.inference.inferencer import Inferencer
 
-    inf = Inferencer.from_bundle(path, device=device)
+    inf = Inferencer.from_bundle(path, device=device, threads=live_cpu_threads())
     inf.warmup(1)
     return inf
 

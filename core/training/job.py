@@ -166,6 +166,9 @@ def _watch_cancel(flag: Path, cancel: threading.Event) -> None:
 
 
 def run(spec: JobSpec, reporter: _Reporter, cancel: threading.Event) -> int:
+    paths = _data_paths(spec)  # before importing torch: bad input fails fast
+    if not paths:
+        raise ValueError(f"no training images in {spec.data}")
     from core.training.data import split_holdout
     from core.training.pipeline import train_to_bundle
     from core.training.presets import get_preset
@@ -176,9 +179,6 @@ def run(spec: JobSpec, reporter: _Reporter, cancel: threading.Event) -> int:
     (folder / CANCEL_FILE).unlink(missing_ok=True)
     threading.Thread(target=_watch_cancel, args=(folder / CANCEL_FILE, cancel), daemon=True).start()
     preset = get_preset(spec.preset, **spec.preset_overrides)
-    paths = _data_paths(spec)
-    if not paths:
-        raise ValueError(f"no training images in {spec.data}")
     resumed_from = load_checkpoint(ck)["step"] if spec.resume and ck.is_file() else 0
     reporter.emit("start", pid=os.getpid(), resumed_from=resumed_from, images=len(paths),
                   preset=preset.name)

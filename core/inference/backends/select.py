@@ -1,0 +1,227 @@
+"""Pick an inference backend: by name, or the fastest one on this machine ("auto").
+
+"auto" builds each available fp32 backend in turn, checks that it agrees with the first one
+(PyTorch) on a fixed random input, times a few runs and keeps the fastest; the decision is
+cached under the bundle's SHA-256 and a fingerprint of the machine, so the next load only
+builds the winner. Reduced-precision models (int8 ONNX files) are used only when asked for
+by path: "auto" never trades accuracy for speed on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core.inference.backends.base import BackendError, InferenceBackend
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("pytorch", "onnxruntime", "openvino")
+ALIASES = {"torch": "pytorch", "eager": "pytorch", "onnx": "onnxruntime", "ort": "onnxruntime",
+           "ov": "openvino"}
+CHOICES = ("auto", *BACKENDS)
+AGREEMENT_TOL = {"cpu": 1e-3, "cuda": 2e-2}  # safety net only; the tests check 1e-4 on CPU
+
+
+def normalize_backend(name: str) -> str:
+    key = (name or "auto").strip().lower()
+    key = ALIASES.get(key, key)
+    if key not in CHOICES:
+        raise BackendError(f"unknown backend '{name}' (choose from {', '.join(CHOICES)})")
+    return key
+
+
+def available_backends() -> list[str]:
+    """Backends whose packages are importable here (PyTorch always is)."""
+    found = ["pytorch"]
+    for name, module in (("onnxruntime", "onnxruntime"), ("openvino", "openvino")):
+        try:
+            __import__(module)
+        except ImportError:
+            continue
+        found.append(name)
+    return found
+
+
+def _resolve_device(device: str) -> str:
+    from core.device import select_device
+
+    try:
+        return select_device(device).type
+    except ValueError as exc:
+        raise BackendError(str(exc)) from None
+
+
+def build_backend(name: str, model_path: str | os.PathLike, device: str = "auto",
+                  threads: int | None = None, **kwargs) -> InferenceBackend:
+    """Construct one named backend from a bundle (.limodel), an .onnx file or an OpenVINO .xml."""
+    name = normalize_backend(name)
+    path = Path(model_path)
+    suffix = path.suffix.lower()
+    if name == "auto":
+        raise BackendError("build_backend needs a concrete backend name, not 'auto'")
+    if suffix in (".onnx", ".xml") and name == "pytorch":
+        raise BackendError(f"{path}: the pytorch backend needs a model bundle (.limodel), "
+                           f"not an exported {suffix} file")
+    if suffix == ".xml" and name != "openvino":
+        raise BackendError(f"{path}: an OpenVINO IR file runs on the openvino backend only")
+    if name == "pytorch":
+        from core.inference.backends.torch_backend import TorchBackend
+
+        return TorchBackend.from_bundle(path, device, threads, **kwargs)
+    if name == "onnxruntime":
+        from core.inference.backends.onnx_backend import OnnxBackend
+
+        if suffix == ".onnx":
+            return OnnxBackend(path, None, device, threads, **kwargs)
+        return OnnxBackend.from_bundle(path, device, threads, **kwargs)
+    from core.inference.backends.openvino_backend import OpenVinoBackend
+
+    if suffix in (".onnx", ".xml"):
+        return OpenVinoBackend(path, None, device, threads, **kwargs)
+    return OpenVinoBackend.from_bundle(path, device, threads, **kwargs)
+
+
+def _candidates(path: Path, device_type: str) -> list[str]:
+    have = available_backends()
+    if path.suffix.lower() == ".xml":
+        return ["openvino"]
+    order = ["pytorch", "onnxruntime", "openvino"]
+    if path.suffix.lower() == ".onnx":
+        order = ["onnxruntime", "openvino"]
+    if device_type == "cuda":
+        order = [b for b in order if b != "openvino"]
+    return [b for b in order if b in have]
+
+
+def _time_backend(backend: InferenceBackend, sample: np.ndarray, runs: int) -> tuple[float, float]:
+    """(median milliseconds per call, score on the sample) after the backend's own warm-up."""
+    times, score = [], 0.0
+    for _ in range(max(1, runs)):
+        t0 = time.perf_counter()
+        _, scores = backend._infer(sample)
+        times.append((time.perf_counter() - t0) * 1000.0)
+        score = float(scores[0])
+    return statistics.median(times), score
+
+
+def load_inferencer(model_path: str | os.PathLike, backend: str = "auto", device: str = "auto",
+                    threads: int | None = None, *, runs: int = 3, use_cache: bool = True) -> InferenceBackend:
+    """Load a model on the requested backend, or on the fastest one measured here ("auto").
+
+    The returned object has the Inferencer interface; ``.backend_name`` names the backend
+    and ``.selection`` says how it was chosen (requested / cached / measured, with timings).
+    """
+    from core.inference.backends import cache
+    from core.inference.backends.export import file_sha256
+    from core.inference.backends.onnx_backend import default_threads
+
+    path = Path(model_path)
+    if not path.is_file():
+        raise BackendError(f"{path}: model file not found")
+    name = normalize_backend(backend)
+    if name != "auto":
+        chosen = build_backend(name, path, device, threads)
+        chosen.selection = {"backend": chosen.backend_name, "reason": "requested"}
+        return chosen
+
+    device_type = _resolve_device(device)
+    candidates = _candidates(path, device_type)
+    if not candidates:
+        raise BackendError(f"{path}: no installed backend can run this file")
+    sha = file_sha256(path)
+    fingerprint = cache.machine_fingerprint(device_type, default_threads(threads))
+    if use_cache:
+        decision = cache.read_decision(sha, fingerprint)
+        cand = (decision or {}).get("candidate")
+        if decision and cand in candidates:
+            try:
+                chosen = build_backend(cand, path, device, threads)
+            except BackendError as exc:
+                log.warning("cached backend choice %s failed (%s); measuring again", cand, exc)
+            else:
+                chosen.selection = {**decision, "reason": "cached"}
+                log.info("inference backend: %s (cached choice)", chosen.describe())
+                return chosen
+
+    sample = _sample_input(*_image_size(path))
+    timings: dict[str, float | str] = {}
+    best: InferenceBackend | None = None
+    best_ms, best_cand, ref_score = float("inf"), "", None
+    for cand in candidates:
+        try:
+            inst = build_backend(cand, path, device, threads)
+            ms, score = _time_backend(inst, sample, runs)
+        except (BackendError, RuntimeError, ValueError, OSError) as exc:
+            timings[cand] = f"unavailable: {exc}"
+            continue
+        if ref_score is None:
+            ref_score = score
+        elif abs(score - ref_score) > AGREEMENT_TOL.get(device_type, 1e-3):
+            timings[cand] = f"rejected: score {score:.6f} disagrees with {ref_score:.6f}"
+            continue
+        timings[cand] = round(ms, 2)
+        if ms < best_ms:
+            best, best_ms, best_cand = inst, ms, cand
+        del inst
+    if best is None:
+        raise BackendError(f"{path}: no backend could run the model ({timings})")
+    decision = {"backend": best.backend_name, "candidate": best_cand, "timings_ms": timings,
+                "device": device_type,
+                "measured": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if use_cache:
+        try:
+            cache.write_decision(sha, fingerprint, decision)
+        except OSError as exc:
+            log.warning("could not cache the backend choice: %s", exc)
+    best.selection = {**decision, "reason": "measured"}
+    log.info("inference backend: %s (fastest of %s)", best.describe(), timings)
+    return best
+
+
+def _sample_input(h: int, w: int) -> np.ndarray:
+    """Smooth, image-like input (white noise can take unrepresentative slow paths)."""
+    import cv2
+
+    coarse = np.random.default_rng(0).random((max(1, h // 16), max(1, w // 16), 3), dtype=np.float32)
+    return np.ascontiguousarray(cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)[None])
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    suffix = path.suffix.lower()
+    if suffix == ".onnx":
+        from core.inference.backends.export import ExportError, read_onnx_meta
+
+        try:
+            meta = read_onnx_meta(path)
+        except ExportError as exc:
+            raise BackendError(str(exc)) from None
+    elif suffix == ".xml":
+        return _xml_image_size(path)
+    else:
+        from core.inference.bundle import BundleError, read_bundle_meta
+
+        try:
+            meta = read_bundle_meta(path)
+        except BundleError as exc:
+            raise BackendError(str(exc)) from None
+    h, w = (int(v) for v in meta["image_size"])
+    return h, w
+
+
+def _xml_image_size(path: Path) -> tuple[int, int]:
+    import json
+
+    from core.inference.backends.export import META_KEY
+    from core.inference.backends.openvino_backend import require_openvino
+
+    model = require_openvino().Core().read_model(str(path))
+    if not model.has_rt_info([META_KEY]):
+        raise BackendError(f"{path}: an OpenVINO model but not one exported by LineInspector")
+    h, w = (int(v) for v in json.loads(model.get_rt_info([META_KEY]).astype(str))["image_size"])
+    return h, w
