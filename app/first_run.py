@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -12,6 +13,7 @@ DEMO_NAME = "demo"
 RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "demo"
 BUNDLE_FILE = "model.limodel"
 RECIPE_FILE = "recipe.toml"
+EVAL_FILE = "model_eval.json"
 
 
 def demo_available(resources: Path = RESOURCES) -> bool:
@@ -43,5 +45,16 @@ def ensure_demo_recipe(store: RecipeStore, resources: Path = RESOURCES, name: st
                  roi=template.roi, preprocessing=template.preprocessing,
                  thresholds=template.thresholds, false_reject_target=template.false_reject_target,
                  bundle=bundle, trained_from=f"{resources} (simulated line, see README)",
-                 deployed_by="first run")
+                 validation=_demo_validation(resources / EVAL_FILE), deployed_by="first run")
     return True
+
+
+def _demo_validation(path: Path) -> dict | None:
+    """The demo model's evaluation (model_eval.json) as the version's validation figures."""
+    try:
+        m = json.loads(path.read_text(encoding="utf-8"))["metrics"]
+        return {"auroc": float(m["image_auroc"]), "pixel_auroc": float(m["pixel_auroc"]),
+                "test_images": int(m["images"]), "defects": int(m["defective"]),
+                "from": EVAL_FILE}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

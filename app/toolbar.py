@@ -1,4 +1,5 @@
-"""The window's actions (start, stop, freeze, snapshot, operator mode) and the recipe selector."""
+"""The window's actions (start, stop, freeze, snapshot, training, model versions, operator
+mode) and the recipe selector."""
 
 from __future__ import annotations
 
@@ -22,6 +23,17 @@ class MainToolBar(QToolBar):
         self.freeze_action = self._action("Freeze", "Space", "Freeze the displayed frame", checkable=True)
         self.snapshot_action = self._action("Snapshot", "Ctrl+S",
                                             "Save the displayed image, overlay and result")
+        self.addSeparator()
+        self.train_action = self._action(
+            "Train model…", "Ctrl+T",
+            "Open the training wizard beside the live view: train a new part, or retrain the "
+            "current recipe. Inspection keeps running; when the wizard uses the camera being "
+            "inspected it takes its frames from the live stream instead of opening the camera "
+            "again. A deployed model is switched to without stopping")
+        self.versions_action = self._action(
+            "Model versions…", "Ctrl+M",
+            "Model versions of the current recipe: activate one, e.g. roll back to an earlier "
+            "version (the live model switches without stopping)")
         self.addSeparator()
         self.operator_action = self._action("Operator mode", "F11",
                                             "Full screen with image, verdict and counters only",

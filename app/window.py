@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget)
 
+from app.model_actions import ModelActions
 from app.presenter import LivePresenter
 from app.toolbar import MainToolBar
 from app.widgets.counters import CountersPanel
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         split.setStretchFactor(1, 0)
         split.setChildrenCollapsible(False)
         self.setCentralWidget(split)
+        self.models = ModelActions(self, self.controller)
         self.presenter = LivePresenter(self.controller, self.image_view, self.tile, self.counters,
                                        self.trend, self.histogram, self.thresholds, self.status,
                                        parent=self)
@@ -94,11 +96,16 @@ class MainWindow(QMainWindow):
         c.recipeActivated.connect(self._on_recipe)
         c.thresholdsSaved.connect(self._on_saved)
         c.snapshotSaved.connect(lambda p: self.status.notify(f"Snapshot saved: {p}", 8000))
+        c.recipesChanged.connect(self.refresh_recipes)
+        c.modelSwitched.connect(lambda name, v: self.status.notify(
+            f"Now inspecting '{name}' with model v{v}", 8000))
         tb.start_action.triggered.connect(self.start)
         tb.stop_action.triggered.connect(lambda: c.stop())
         tb.freeze_action.toggled.connect(self.presenter.set_frozen)
         tb.snapshot_action.triggered.connect(self.snapshot)
         tb.operator_action.toggled.connect(self.set_operator_mode)
+        tb.train_action.triggered.connect(self.models.open_wizard)
+        tb.versions_action.triggered.connect(self.models.open_versions)
         tb.recipe_combo.textActivated.connect(self.start)
         self.counters.resetRequested.connect(c.counters.reset)
         self.thresholds.previewChanged.connect(self._on_preview)
@@ -174,6 +181,7 @@ class MainWindow(QMainWindow):
         self.presenter.set_preview(t if self.thresholds.is_modified() else None)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self.models.close()
         self.presenter.stop()
         self.status.set_busy("Stopping")
         self.controller.shutdown()

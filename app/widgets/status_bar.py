@@ -1,5 +1,6 @@
 """Camera status line: source, fps received / inspected, dropped and skipped frames, inference
-latency, the camera fault in plain words, and a busy indicator."""
+latency, the model version and inference backend, the camera fault in plain words, and a
+busy indicator."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class CameraStatusBar(QStatusBar):
         self.rate_label = QLabel("")
         self.drop_label = QLabel("")
         self.latency_label = QLabel("")
+        self.model_label = QLabel("")
         self.fault_label = QLabel("", objectName="faultText")
         self.fault_label.setVisible(False)
         self.busy = QProgressBar()
@@ -28,7 +30,8 @@ class CameraStatusBar(QStatusBar):
         self.message_label = QLabel("")
         self._message_timer = QTimer(self, singleShot=True)
         self._message_timer.timeout.connect(lambda: self.message_label.setText(""))
-        for w in (self.source_label, self.rate_label, self.drop_label, self.latency_label, self.fault_label):
+        for w in (self.source_label, self.rate_label, self.drop_label, self.latency_label,
+                  self.model_label, self.fault_label):
             self.addWidget(w)
         self.addWidget(self.message_label, 1)
         self.addPermanentWidget(self.busy_label)
@@ -58,5 +61,9 @@ class CameraStatusBar(QStatusBar):
         self.drop_label.setToolTip(st.last_error)
         lat = "-" if st.latency_ms is None else f"{st.latency_ms:.0f} ms"
         self.latency_label.setText(f"| inference {lat}")
+        model = "" if st.model_version is None else f"model v{st.model_version}"
+        text = " · ".join(p for p in (model, st.backend) if p)
+        self.model_label.setText(f"| {text}" if text else "")
+        self.model_label.setToolTip(st.backend_details)
         self.fault_label.setText(st.fault)
         self.fault_label.setVisible(bool(st.fault))

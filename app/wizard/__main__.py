@@ -17,16 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
-    from app.wizard.context import WizardContext
+    from app.wizard.context import WizardContext, default_preset
     from app.wizard.wizard import TrainingWizard
     from core.store import RecipeStore
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
-    preset = args.preset
-    if preset is None:
-        import torch
-        preset = "paper" if args.device != "cpu" and torch.cuda.is_available() else "fast"
+    preset = args.preset or default_preset(args.device)
     ctx = WizardContext(RecipeStore(args.data_dir), source=args.source, preset=preset, device=args.device)
     wizard = TrainingWizard(context=ctx)
     wizard.deployed.connect(lambda name, v: print(f"deployed {name} version {v}"))

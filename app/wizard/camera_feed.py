@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.camera import Grabber, open_source
 from core.camera.frame import Frame
 
 
+def open_grabber(spec: str) -> Grabber:
+    """Open ``spec`` and start a live grabber on it; raises CameraError with a message."""
+    source = open_source(spec)
+    try:
+        grabber = Grabber(source, "live")
+        grabber.start()
+    except BaseException:
+        source.close()
+        raise
+    return grabber
+
+
 class CameraFeed(QObject):
-    """Opens a SOURCE string and emits ``frame(Frame)`` for each new frame (polled, 25 Hz)."""
+    """Opens a SOURCE string and emits ``frame(Frame)`` for each new frame (polled, 25 Hz).
+
+    ``opener`` turns a SOURCE into something with a grabber's consumer side (``next_frame``,
+    ``running``, ``software_trigger``, ``stop``): by default a grabber of its own; the live
+    window passes one that reads the frames of its running session when the camera is the
+    same (:class:`core.inspection.frame_tap.FrameTap`).
+    """
 
     frame = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, opener: Callable[[str], object] | None = None) -> None:
         super().__init__(parent)
         self.spec = ""
-        self.grabber: Grabber | None = None
+        self.grabber = None  # a Grabber, or what ``opener`` returned
+        self._opener = opener or open_grabber
         self.last: Frame | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(40)
@@ -30,14 +51,7 @@ class CameraFeed(QObject):
     def open(self, spec: str) -> None:
         """Open ``spec`` (closing any previous source); raises CameraError with a message."""
         self.close()
-        source = open_source(spec)
-        try:
-            self.grabber = Grabber(source, "live")
-            self.grabber.start()
-        except BaseException:
-            source.close()
-            self.grabber = None
-            raise
+        self.grabber = self._opener(spec)
         self.spec = spec
         self._timer.start()
 

@@ -9,6 +9,13 @@ from core.store import Preprocessing, RecipeStore, Roi
 from core.training.collect import SampleFolder
 
 
+def default_preset(device: str = "auto") -> str:
+    """'paper' where a CUDA GPU will train, else 'fast'."""
+    import torch
+
+    return "paper" if device != "cpu" and torch.cuda.is_available() else "fast"
+
+
 @dataclass
 class WizardContext:
     store: RecipeStore
@@ -28,6 +35,7 @@ class WizardContext:
     result: dict | None = None        # the training job's "done" event
     validation: dict | None = None    # figures and proposed thresholds from the Validate page
     deployed_version: int | None = None
+    retrain: str = ""                 # recipe preselected for retraining on the Part page
 
     @property
     def work_dir(self) -> Path:

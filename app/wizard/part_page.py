@@ -106,6 +106,9 @@ class PartPage(QWizardPage):
         self.recipe_combo.clear()
         self.recipe_combo.addItems(names)
         self.retrain_radio.setEnabled(bool(names))
+        if self.ctx.retrain in names:  # opened to retrain this recipe
+            self.recipe_combo.setCurrentText(self.ctx.retrain)
+            self.retrain_radio.setChecked(True)
         self._mode_changed()
 
     def _mode_changed(self) -> None:

@@ -6,6 +6,8 @@ window can switch to it without a restart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWizard
 
@@ -24,13 +26,15 @@ class TrainingWizard(QWizard):
     deployed = Signal(str, int)
 
     def __init__(self, store: RecipeStore | None = None, *, context: WizardContext | None = None,
-                 parent=None) -> None:
+                 camera_opener: Callable[[str], object] | None = None, parent=None) -> None:
+        """``camera_opener``: how the Part and Collect pages open a camera SOURCE (see
+        :class:`CameraFeed`); by default a grabber of the wizard's own."""
         super().__init__(parent)
         self.ctx = context or WizardContext(store or RecipeStore())
         self.setWindowTitle("LineInspector: train a model")
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
-        self.feed = CameraFeed(self)
+        self.feed = CameraFeed(self, opener=camera_opener)
         self.part = PartPage(self.ctx, self.feed)
         self.collect = CollectPage(self.ctx, self.feed)
         self.review = ReviewPage(self.ctx)

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.first_run import DEMO_NAME, ensure_demo_recipe
 from core.inspection.counters import ShiftCounters
+from core.inspection.frame_tap import FrameTap
 from core.inspection.history import ScoreHistory
 from core.inspection.result import InspectionResult
 from core.inspection.session import LiveSession, SessionStatus
@@ -42,6 +43,8 @@ class SessionController(QObject):
     recipeActivated = Signal(object)  # the Recipe now inspecting
     thresholdsSaved = Signal(object)  # Thresholds written to the recipe and in force
     snapshotSaved = Signal(str)  # path of the snapshot's JSON file
+    recipesChanged = Signal()  # recipes or their model versions changed on disk
+    modelSwitched = Signal(str, int)  # (recipe, version): the running session now uses it
 
     def __init__(self, data_dir: str | Path | None = None, *, source: str | None = None,
                  mode: str = "live", device: str = "auto", history_size: int = 500,
@@ -59,6 +62,7 @@ class SessionController(QObject):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-control")
         self._busy = ""
         self._closed = False
+        self._start_source: str | None = None  # the explicit source of the last start
 
     # --- queries (GUI thread, cheap) --------------------------------------------------------
     def recipe_names(self) -> list[str]:
@@ -71,6 +75,24 @@ class SessionController(QObject):
     def status(self) -> SessionStatus:
         s = self.session
         return SessionStatus(source=self.source_override or "-") if s is None else s.status()
+
+    def camera_tap(self, spec: str) -> FrameTap | None:
+        """A read-only view of the running session's camera when it is ``spec`` (so that a
+        second user, the training wizard, does not open the same camera again); else None."""
+        s = self.session
+        if s is None or s.source_spec != spec:
+            return None
+
+        def grabber():
+            live = self.session
+            return live.grabber if live is not None and live.source_spec == spec else None
+
+        return FrameTap(grabber, spec)
+
+    def live_source(self) -> str | None:
+        """The camera SOURCE the running session inspects, None when stopped."""
+        s = self.session
+        return None if s is None else s.source_spec
 
     @property
     def busy(self) -> str:
@@ -86,6 +108,16 @@ class SessionController(QObject):
 
     def stop(self) -> Future:
         return self._submit("Stopping", self._do_stop)
+
+    def use_active_model(self, recipe_name: str) -> Future:
+        """The recipe's active model version changed (e.g. the wizard deployed one): if that
+        recipe is being inspected, switch the running session to it without stopping."""
+        return self._submit("Loading the new model", self._do_use_active, recipe_name)
+
+    def activate_version(self, recipe_name: str, version: int) -> Future:
+        """Make ``version`` the recipe's active model (rollback = an earlier one); when the
+        recipe is being inspected the model is loaded first and switched to without a stop."""
+        return self._submit(f"Activating model v{version}", self._do_activate, recipe_name, version)
 
     def apply_thresholds(self, thresholds: Thresholds) -> Future:
         return self._submit("Saving thresholds", self._do_apply, thresholds)
@@ -138,12 +170,13 @@ class SessionController(QObject):
 
     def _do_start(self, recipe_name: str, source: str | None) -> None:
         self._close_session()
+        self._start_source = source
         if recipe_name == DEMO_NAME and not self.recipes.exists(DEMO_NAME):
             self.busyChanged.emit("Installing the demo recipe")
             ensure_demo_recipe(self.recipes)
         recipe = self.recipes.get(recipe_name)
         bundle = self.recipes.active_bundle_path(recipe_name)
-        spec = source or self.source_override or recipe.camera.source or DEFAULT_SOURCE
+        spec = self._source_for(recipe, source)
         if self.results is None:
             self.results = ResultsStore(self.data_dir)
         self.busyChanged.emit(f"Loading model and opening {spec}")
@@ -154,6 +187,49 @@ class SessionController(QObject):
         self.session = session
         self.recipeActivated.emit(session.recipe)
         self.runningChanged.emit(True)
+
+    def _source_for(self, recipe: Recipe, source: str | None = None) -> str:
+        return source or self.source_override or recipe.camera.source or DEFAULT_SOURCE
+
+    def _running(self, recipe_name: str) -> LiveSession | None:
+        s = self.session
+        return s if s is not None and s.recipe.name == recipe_name else None
+
+    def _do_use_active(self, recipe_name: str) -> None:
+        try:
+            if self._running(recipe_name) is not None:
+                recipe = self.recipes.get(recipe_name)
+                self._switch(recipe, self.recipes.active_bundle_path(recipe_name))
+        finally:
+            self.recipesChanged.emit()
+
+    def _do_activate(self, recipe_name: str, version: int) -> None:
+        try:
+            s = self._running(recipe_name)
+            inferencer = None
+            if s is not None:  # load before activating: a model that fails leaves all as it was
+                self.busyChanged.emit(f"Loading model v{version}")
+                inferencer = s.load_model(self.recipes.version(recipe_name, version).bundle_path)
+            recipe = self.recipes.activate(recipe_name, version)
+            if s is not None and self.session is s:
+                self._switch(recipe, self.recipes.active_bundle_path(recipe_name), inferencer)
+        finally:
+            self.recipesChanged.emit()
+
+    def _switch(self, recipe: Recipe, bundle: Path | None, inferencer=None) -> None:
+        """Put the recipe's active model in force in the running session (same camera), or
+        start the recipe afresh when its camera changed."""
+        s = self.session
+        if bundle is None:
+            raise RuntimeError(f"recipe '{recipe.name}' has no active model version")
+        if self._source_for(recipe, self._start_source) != s.source_spec:
+            self._do_start(recipe.name, self._start_source)
+            return
+        self.busyChanged.emit(f"Loading model v{recipe.active_version}")
+        s.switch_model(recipe, bundle, inferencer)
+        self.history.clear()  # scores of another model are not comparable
+        self.recipeActivated.emit(s.recipe)
+        self.modelSwitched.emit(recipe.name, recipe.active_version)
 
     def _do_stop(self) -> None:
         self._close_session()

@@ -256,13 +256,6 @@ class GenICamSource(CameraSource):
                 gn.write(selector, "UserOutputSelector", user_output)
             gn.write(gn.get_node(nodes, "UserOutputValue"), "UserOutputValue", bool(value))
 
-    @property
-    def free_running(self) -> bool:
-        try:
-            return str(self.get_feature(Feature.TRIGGER_MODE)) != "On"
-        except CameraError:
-            return True
-
 
 def discover_genicam(hub: HarvesterHub | None = None, problems: list[str] | None = None) -> list[DeviceInfo]:
     """GenICam devices of every loaded producer; producer problems go to ``problems``."""

@@ -6,26 +6,26 @@ import csv
 import io
 from pathlib import Path
 
+from core.cli.backend_opt import add_backend_argument, load_for_cli
 from core.cli.main import CliError
 
 
 def register(sub) -> None:
     p = sub.add_parser("predict", help="score images, write heat-map overlays and a CSV")
-    p.add_argument("model", type=Path, help="model bundle (.limodel)")
+    p.add_argument("model", type=Path, help="model bundle (.limodel), or an exported .onnx / .xml")
     p.add_argument("input", type=Path, help="an image or a folder of images")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--recursive", action="store_true", help="search sub-folders too")
     p.add_argument("--ok-limit", type=float, help="override the bundle's OK limit")
     p.add_argument("--ng-limit", type=float, help="override the bundle's NG limit")
     p.add_argument("--device", default="auto")
+    add_backend_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from core.atomic import atomic_write_text
     from core.cli.progress import ProgressBar
-    from core.inference.bundle import BundleError
-    from core.inference.inferencer import Inferencer
     from core.inference.overlay import render_overlay
     from core.io.images import ImageReadError, list_images, read_image, write_image_atomic
     from core.store.thresholds import check_limits, verdict_for
@@ -35,10 +35,7 @@ def run(args) -> int:
     paths = [args.input] if args.input.is_file() else list_images(args.input, args.recursive)
     if not paths:
         raise CliError(f"no images found in {args.input}")
-    try:
-        inf = Inferencer.from_bundle(args.model, args.device)
-    except BundleError as exc:
-        raise CliError(str(exc)) from None
+    inf = load_for_cli(args)
     thr = inf.thresholds
     ok = args.ok_limit if args.ok_limit is not None else thr.get("ok_limit", 0.5)
     ng = args.ng_limit if args.ng_limit is not None else thr.get("ng_limit", max(ok, 0.5))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -21,6 +22,26 @@ class Prediction:
     score: float
     anomaly_map: np.ndarray          # float32 HxW in [0, 1] at the input image's resolution
     latency_ms: float = 0.0
+
+
+def batched_predictions(images: list[np.ndarray], batch_size: int,
+                        preprocess: Callable[[np.ndarray], np.ndarray],
+                        run: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> list[Prediction]:
+    """Preprocess and run ``images`` in chunks; maps come back at each image's own size."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    out: list[Prediction] = []
+    for i in range(0, len(images), batch_size):
+        chunk = images[i:i + batch_size]
+        t0 = time.perf_counter()
+        maps, scores = run(np.ascontiguousarray(np.stack([preprocess(im) for im in chunk])))
+        per = (time.perf_counter() - t0) * 1000.0 / len(chunk)
+        for im, m, s in zip(chunk, maps, scores):
+            h, w = im.shape[:2]
+            if (h, w) != m.shape:
+                m = cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
+            out.append(Prediction(float(s), m.astype(np.float32, copy=False), per))
+    return out
 
 
 class Inferencer:
@@ -62,18 +83,7 @@ class Inferencer:
         return amap.cpu().numpy(), scores.cpu().numpy()
 
     def predict_batch(self, images: list[np.ndarray], batch_size: int = 8) -> list[Prediction]:
-        out: list[Prediction] = []
-        for i in range(0, len(images), batch_size):
-            chunk = images[i:i + batch_size]
-            t0 = time.perf_counter()
-            maps, scores = self._run(np.stack([self.preprocess(im) for im in chunk]))
-            per = (time.perf_counter() - t0) * 1000.0 / len(chunk)
-            for im, m, s in zip(chunk, maps, scores):
-                h, w = im.shape[:2]
-                if (h, w) != m.shape:
-                    m = cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
-                out.append(Prediction(float(s), m.astype(np.float32, copy=False), per))
-        return out
+        return batched_predictions(images, batch_size, self.preprocess, self._run)
 
     def predict(self, image: np.ndarray) -> Prediction:
         return self.predict_batch([image], batch_size=1)[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -21,8 +21,12 @@ class PredictionLike(Protocol):
     anomaly_map: np.ndarray
 
 
+@runtime_checkable
 class InferencerLike(Protocol):
-    """What the inspector needs from :class:`core.inference.inferencer.Inferencer`."""
+    """What the inspector needs from a model: the reference
+    :class:`core.inference.inferencer.Inferencer` and every backend of
+    :mod:`core.inference.backends` have it (``predict`` returns a ``Prediction`` with the
+    image ``score`` and the anomaly map M_o at the input's resolution)."""
 
     meta: dict
 

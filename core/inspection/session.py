@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core.camera.base import CameraSource
 from core.camera.grabber import Grabber
+from core.inference.load import backend_details, backend_label
 from core.inspection.counters import ShiftCounters
 from core.inspection.fault_text import FaultTracker
 from core.inspection.history import ScoreHistory
@@ -44,6 +45,9 @@ class SessionStatus:
     inspection_errors: int = 0
     unrecorded: int = 0  # results the results store could not take
     last_error: str = ""
+    model_version: int | None = None  # the recipe's model version being inspected with
+    backend: str = ""  # inference backend in a few words, e.g. "onnxruntime (CPU, 1 thread)"
+    backend_details: str = ""  # how the backend was chosen (for a tooltip)
 
 
 class _GrabberFeed:
@@ -76,11 +80,11 @@ def live_cpu_threads() -> int:
 
 
 def _default_inferencer(path: Path, device: str) -> InferencerLike:
-    from core.inference.inferencer import Inferencer
+    """The fastest backend measured here ("auto", cached per bundle and machine), warmed up;
+    the reference PyTorch Inferencer if that fails to load (reason logged)."""
+    from core.inference.load import load_model
 
-    inf = Inferencer.from_bundle(path, device=device, threads=live_cpu_threads())
-    inf.warmup(1)
-    return inf
+    return load_model(path, "auto", device, threads=live_cpu_threads())
 
 
 def _default_opener(spec: str) -> CameraSource:
@@ -127,7 +131,7 @@ class LiveSession:
         try:
             if self.inferencer is None:
                 self.phase = "loading model"
-                self.inferencer = self._factory(self.bundle_path, self.device)
+                self.inferencer = self.load_model(self.bundle_path)
             inspector = Inspector.from_recipe(self.inferencer, self.recipe)
             self.phase = "opening camera"
             self.source = self._opener(self.source_spec)
@@ -161,6 +165,27 @@ class LiveSession:
         self.phase = "stopped"
         return ok
 
+    # --- model ------------------------------------------------------------------------------
+    def load_model(self, bundle_path: str | Path) -> InferencerLike:
+        """Load a model bundle the way this session does (blocking; nothing is switched)."""
+        return self._factory(Path(bundle_path), self.device)
+
+    def switch_model(self, recipe: Recipe, bundle_path: str | Path,
+                     inferencer: InferencerLike | None = None) -> None:
+        """Inspect with another model version of ``recipe`` from the next frame on, without
+        stopping the camera (blocking while the model loads; call it off the GUI thread).
+        ``inferencer``: already loaded from ``bundle_path``. On failure the current model
+        keeps inspecting and the error is raised."""
+        if self.worker is None:
+            raise RuntimeError("switch_model: the session is not running")
+        if inferencer is None:
+            inferencer = self.load_model(bundle_path)
+        inspector = Inspector.from_recipe(inferencer, recipe)
+        self.worker.set_inspector(inspector)
+        self.recipe, self.bundle_path, self.inferencer = recipe, Path(bundle_path), inferencer
+        _log.info("recipe '%s': now inspecting with model version %s (%s)", recipe.name,
+                  recipe.active_version, backend_label(inferencer))
+
     # --- use --------------------------------------------------------------------------------
     @property
     def inspector(self) -> Inspector | None:
@@ -176,8 +201,9 @@ class LiveSession:
         self.recipe.thresholds = Thresholds(thresholds.ok_limit, thresholds.ng_limit, thresholds.pixel)
 
     def status(self) -> SessionStatus:
+        model = self._model_status()
         if self.grabber is None or self.worker is None:
-            return SessionStatus(source=self.source_spec, state=self.phase)
+            return SessionStatus(source=self.source_spec, state=self.phase, **model)
         g, w = self.grabber.stats(), self.worker.stats()
         rec = self.recorder
         state = g.state if self.phase == "running" else self.phase
@@ -187,4 +213,12 @@ class LiveSession:
             received=g.received, dropped=g.overruns + g.incomplete,
             skipped=g.dropped - g.overruns if self.mode == "live" else 0,
             latency_ms=w.last_latency_ms, fault=self.faults.text, inspection_errors=w.errors,
-            unrecorded=rec.lost if rec else 0, last_error=errors[-1] if errors else "")
+            unrecorded=rec.lost if rec else 0, last_error=errors[-1] if errors else "", **model)
+
+    def _model_status(self) -> dict:
+        inspector, inf = self.inspector, self.inferencer
+        if inf is None:
+            return {}
+        version = inspector.model_version if inspector is not None else self.recipe.active_version
+        return {"model_version": version, "backend": backend_label(inf),
+                "backend_details": backend_details(inf)}

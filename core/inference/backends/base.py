@@ -8,13 +8,11 @@ warm-up) is shared here, so every backend behaves identically apart from its ari
 
 from __future__ import annotations
 
-import time
 from abc import ABC, abstractmethod
 
-import cv2
 import numpy as np
 
-from core.inference.inferencer import Prediction
+from core.inference.inferencer import Prediction, batched_predictions
 from core.inference.scoring import smoothing_kernel
 from core.io.images import to_model_input
 
@@ -60,21 +58,7 @@ class InferenceBackend(ABC):
         return self._infer(np.ascontiguousarray(batch))
 
     def predict_batch(self, images: list[np.ndarray], batch_size: int = 8) -> list[Prediction]:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        out: list[Prediction] = []
-        for i in range(0, len(images), batch_size):
-            chunk = images[i:i + batch_size]
-            t0 = time.perf_counter()
-            batch = np.stack([self.preprocess(im) for im in chunk])
-            maps, scores = self._infer(batch)
-            per = (time.perf_counter() - t0) * 1000.0 / len(chunk)
-            for im, m, s in zip(chunk, maps, scores):
-                h, w = im.shape[:2]
-                if (h, w) != m.shape:
-                    m = cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
-                out.append(Prediction(float(s), m.astype(np.float32, copy=False), per))
-        return out
+        return batched_predictions(images, batch_size, self.preprocess, self._infer)
 
     def predict(self, image: np.ndarray) -> Prediction:
         return self.predict_batch([image], batch_size=1)[0]

@@ -1,0 +1,103 @@
+"""The window's *Train model…* and *Model versions…*: open the training wizard and the versions
+dialog for the recipe being inspected, and hand what they do to the session controller.
+
+* The wizard is non-modal, with the current recipe preselected for retraining. When it opens
+  the camera the live session is inspecting, it reads that session's frames through a
+  :class:`~core.inspection.frame_tap.FrameTap` instead of opening the camera a second time,
+  so inspection goes on while good samples are collected. Its ``deployed(recipe, version)``
+  makes the controller switch a running session of that recipe to the new version (loaded
+  off the GUI thread, camera kept running).
+* The versions dialog's *Activate* goes to :meth:`SessionController.activate_version`
+  (same switch); the dialog is refreshed when the controller reports the change.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+
+from app.versions_dialog import VersionsDialog
+from app.wizard.camera_feed import open_grabber
+from app.wizard.context import WizardContext, default_preset
+from app.wizard.wizard import TrainingWizard
+from app.workers.session_controller import DEFAULT_SOURCE, SessionController
+from core.store.version_rows import version_rows
+
+
+class ModelActions(QObject):
+    def __init__(self, window, controller: SessionController) -> None:
+        super().__init__(window)
+        self.window, self.controller = window, controller
+        self.wizard: TrainingWizard | None = None
+        self.versions: VersionsDialog | None = None
+        controller.recipesChanged.connect(self._refresh_versions)
+        controller.failed.connect(self._on_failed)
+
+    # --- training wizard --------------------------------------------------------------------
+    def open_wizard(self) -> TrainingWizard:
+        """Show the wizard (the one already open, if any)."""
+        if self.wizard is None:
+            c = self.controller
+            ctx = WizardContext(c.recipes, source=c.live_source() or c.source_override or DEFAULT_SOURCE,
+                                preset=default_preset(c.device), device=c.device,
+                                retrain=self.window.recipe_name or "")
+            self.wizard = TrainingWizard(context=ctx, camera_opener=self._open_camera, parent=self.window)
+            self.wizard.deployed.connect(self._on_deployed)
+            self.wizard.finished.connect(self._wizard_closed)
+        self.wizard.show()
+        self.wizard.raise_()
+        self.wizard.activateWindow()
+        return self.wizard
+
+    def _open_camera(self, spec: str):
+        tap = self.controller.camera_tap(spec)
+        return tap if tap is not None else open_grabber(spec)
+
+    def _on_deployed(self, recipe: str, version: int) -> None:
+        self.window.status.notify(f"Model v{version} of '{recipe}' deployed", 8000)
+        self.controller.use_active_model(recipe)
+
+    def _wizard_closed(self) -> None:
+        wizard, self.wizard = self.wizard, None
+        if wizard is not None:
+            wizard.deleteLater()
+
+    # --- versions dialog --------------------------------------------------------------------
+    def open_versions(self) -> VersionsDialog | None:
+        """Show the model versions of the window's recipe."""
+        name = self.window.recipe_name
+        if not name:
+            self.window.show_error("No recipe selected: choose one in the toolbar first")
+            return None
+        if self.versions is not None and self.versions.recipe != name:
+            self.versions.close()
+            self._versions_closed()
+        if self.versions is None:
+            c = self.controller
+            self.versions = VersionsDialog(name, lambda n: version_rows(c.recipes, n), parent=self.window)
+            self.versions.activateRequested.connect(lambda r, v: c.activate_version(r, v))
+            self.versions.finished.connect(self._versions_closed)
+        else:
+            self.versions.refresh()
+        self.versions.show()
+        self.versions.raise_()
+        return self.versions
+
+    def _refresh_versions(self) -> None:
+        if self.versions is not None:
+            self.versions.refresh()
+
+    def _on_failed(self, message: str) -> None:
+        if self.versions is not None:
+            self.versions.show_message(message, error=True)
+
+    def _versions_closed(self) -> None:
+        dialog, self.versions = self.versions, None
+        if dialog is not None:
+            dialog.deleteLater()
+
+    def close(self) -> None:
+        """Close both (the wizard stops its camera and any training run, keeping its checkpoint)."""
+        if self.versions is not None:
+            self.versions.close()
+        if self.wizard is not None:
+            self.wizard.close()
