@@ -29,7 +29,8 @@ from core.training.presets import get_preset  # noqa: E402
 
 
 def step(model, opt, batch):
-    rec, logits = model(batch["augmented"])
+    # as the trainer does it: channels_last model and input
+    rec, logits = model(batch["augmented"].contiguous(memory_format=torch.channels_last))
     loss, _ = draem_loss(rec, batch["image"], logits, batch["mask"])
     opt.zero_grad()
     loss.backward()
@@ -53,7 +54,7 @@ def main() -> int:
         ds[k]
     synth_ms = (time.perf_counter() - t0) * 1000 / 64
 
-    model = DraemModel(preset.recon_width, preset.disc_width)
+    model = DraemModel(preset.recon_width, preset.disc_width).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), 1e-4)
     loader = make_loader(ds, preset.batch_size, 0, args.steps + 2, workers=1)
     it = iter(loader)
