@@ -104,3 +104,17 @@ def test_holdout_split_is_deterministic_and_disjoint(tmp_path):
     assert len(va) == 2 and not set(tr) & set(va) and split_holdout(paths, 0.1, seed=1) == (tr, va)
     tr, va = split_holdout(paths[:4], 0.5, seed=1)
     assert len(tr) == 4 and va == []  # never below the training minimum
+
+
+def test_preview_shows_synthetic_sample_and_a_held_out_image(images):
+    got = []
+    held_out = images[-1]
+    train(images[:-1], make_simulator(None, False), _settings(steps=2),
+          preview=lambda step, sample: got.append((step, sample)), preview_image=held_out)
+    step, sample = got[0]
+    assert step == 1
+    assert sample["augmented"].shape == (64, 64, 3) and sample["mask"].shape == (64, 64)
+    assert sample["val_reconstruction"].shape == (64, 64, 3)
+    assert sample["val_anomaly_map"].shape == (64, 64)
+    assert 0.0 <= sample["val_anomaly_map"].min() <= sample["val_anomaly_map"].max() <= 1.0
+    np.testing.assert_allclose(sample["val_image"], held_out.astype(np.float32) / 255.0, atol=1e-6)

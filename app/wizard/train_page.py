@@ -24,6 +24,9 @@ from core.training.runner import TrainingRunner, can_resume
 
 PREVIEWS = (("image", "Good image"), ("augmented", "Synthetic anomaly"), ("mask", "Its mask"),
             ("reconstruction", "Reconstruction"), ("anomaly_map", "Anomaly map M_o"))
+# second row: the current model on a held-out good image (M_o should stay dark)
+VALIDATION_PREVIEWS = (("val_image", "Validation image"), ("val_reconstruction", "Its reconstruction"),
+                       ("val_anomaly_map", "Its M_o"))
 CURVES = (("loss", "#e53935"), ("l2", "#1e88e5"), ("ssim", "#43a047"), ("focal", "#fb8c00"))
 HINTS = {"fast": "for a CPU", "paper": "for a GPU (the paper's recipe)", "tiny": "smoke test only"}
 
@@ -61,13 +64,14 @@ class TrainPage(QWizardPage):
         self.curves = {k: self.plot.plot([], [], pen=pg.mkPen(c, width=2), name=k) for k, c in CURVES}
         self.previews: dict[str, QLabel] = {}
         grid = QGridLayout()
-        for i, (key, caption) in enumerate(PREVIEWS):
-            img = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-            img.setFixedSize(128, 128)
-            img.setStyleSheet("background: #303030;")
-            self.previews[key] = img
-            grid.addWidget(img, 0, i)
-            grid.addWidget(QLabel(caption, alignment=Qt.AlignmentFlag.AlignCenter), 1, i)
+        for row, items in ((0, PREVIEWS), (2, VALIDATION_PREVIEWS)):
+            for i, (key, caption) in enumerate(items):
+                img = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+                img.setFixedSize(128, 128)
+                img.setStyleSheet("background: #303030;")
+                self.previews[key] = img
+                grid.addWidget(img, row, i)
+                grid.addWidget(QLabel(caption, alignment=Qt.AlignmentFlag.AlignCenter), row + 1, i)
         self.message = message_label()
 
         top = QHBoxLayout()

@@ -127,7 +127,7 @@ def write_preview(folder: Path, sample: dict) -> dict[str, str]:
     out = {}
     for name, arr in sample.items():
         img = _to_u8(arr)
-        if name == "anomaly_map":
+        if name.endswith("anomaly_map"):
             img = cv2.applyColorMap(img, cv2.COLORMAP_JET)
         path = folder / f"{name}.png"
         write_image_atomic(path, img)

@@ -59,7 +59,12 @@ def train_to_bundle(data: str | Path | list[Path], out: str | Path, settings: Tr
     log.info("training on %d images (%d held out, %d skipped)", len(train_set), len(val_paths),
              len(train_set.skipped))
     sim = make_simulator(textures, grayscale=train_set.grayscale)
-    outcome = train(train_set.images, sim, settings, progress=progress, cancel=cancel, preview=preview)
+    preview_image = None
+    if preview is not None and val_paths:  # the preview shows M_o of a held-out good image
+        held = load_image_set(val_paths[:1], preset.image_size)
+        preview_image = held.images[0] if len(held) else None
+    outcome = train(train_set.images, sim, settings, progress=progress, cancel=cancel, preview=preview,
+                    preview_image=preview_image)
 
     meta = {
         "preset": preset.name, "preset_settings": preset.to_dict(),

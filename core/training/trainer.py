@@ -84,18 +84,34 @@ def load_checkpoint(path: Path) -> dict:
     return ck
 
 
-def _preview_sample(batch: dict, rec: torch.Tensor, logits: torch.Tensor) -> dict:
-    def hwc(t):
-        return t[0].detach().float().cpu().permute(1, 2, 0).clamp(0, 1).numpy()
-    return {"image": hwc(batch["image"]), "augmented": hwc(batch["augmented"]),
-            "mask": batch["mask"][0, 0].numpy(), "reconstruction": hwc(rec),
-            "anomaly_map": torch.softmax(logits[:1].detach().float(), 1)[0, 1].cpu().numpy()}
+def _hwc(t: torch.Tensor) -> np.ndarray:
+    return t[0].detach().float().cpu().permute(1, 2, 0).clamp(0, 1).numpy()
+
+
+def _preview_sample(batch: dict, rec: torch.Tensor, logits: torch.Tensor, model: torch.nn.Module,
+                    validation: torch.Tensor | None) -> dict:
+    """The first synthetic sample of the batch and, when a held-out good image is given, the
+    current model's reconstruction and M_o of it (eval mode, as inference will see it)."""
+    sample = {"image": _hwc(batch["image"]), "augmented": _hwc(batch["augmented"]),
+              "mask": batch["mask"][0, 0].numpy(), "reconstruction": _hwc(rec),
+              "anomaly_map": torch.softmax(logits[:1].detach().float(), 1)[0, 1].cpu().numpy()}
+    if validation is not None:
+        model.eval()
+        try:
+            with torch.no_grad():
+                v_rec, v_logits = model(validation)
+        finally:
+            model.train()
+        sample.update({"val_image": _hwc(validation), "val_reconstruction": _hwc(v_rec),
+                       "val_anomaly_map": torch.softmax(v_logits.float(), 1)[0, 1].cpu().numpy()})
+    return sample
 
 
 def train(images: np.ndarray, simulator, settings: TrainSettings,
           progress: Callable[[Progress], None] | None = None,
           cancel: threading.Event | None = None,
-          preview: Callable[[int, dict], None] | None = None, preview_every_s: float = 10.0) -> TrainOutcome:
+          preview: Callable[[int, dict], None] | None = None, preview_every_s: float = 10.0,
+          preview_image: np.ndarray | None = None) -> TrainOutcome:
     """Train DRAEM on pre-decoded good images (N, H, W, 3 uint8 at the preset's size).
 
     ``preview(step, sample)`` receives, every ``preview_every_s`` seconds, the first sample
@@ -141,6 +157,10 @@ def train(images: np.ndarray, simulator, settings: TrainSettings,
     loader = make_loader(SynthDataset(images, simulator, settings.seed), preset.batch_size, start,
                          total if total < 10**9 else 10**8, workers, pin_memory=cuda)
 
+    validation = None
+    if preview is not None and preview_image is not None:  # (H, W, 3) uint8, a held-out good image
+        validation = torch.from_numpy(preview_image.astype(np.float32).transpose(2, 0, 1)[None] / 255.0)
+        validation = validation.to(device).contiguous(memory_format=torch.channels_last)
     model.train()
     t0 = time.monotonic()
     last_ck = last_preview = t0
@@ -186,7 +206,7 @@ def train(images: np.ndarray, simulator, settings: TrainSettings,
                                   eta, preset.batch_size / rate))
             if preview is not None and (now - last_preview >= preview_every_s or step == start + 1):
                 last_preview = now
-                preview(step, _preview_sample(batch, rec, logits))
+                preview(step, _preview_sample(batch, rec, logits, model, validation))
             if ck_path and now - last_ck >= settings.checkpoint_every_s and step < total:
                 _save_checkpoint(ck_path, model, opt, step, total, settings, history, prior_elapsed + elapsed)
                 last_ck = now
