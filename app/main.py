@@ -25,6 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     p.add_argument("--no-start", action="store_true", help="open the window without starting inspection")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("--self-test", action="store_true",
+                   help="headless check of this installation (demo model, simulated line, viky.cti "
+                        "camera, results store, Qt); exit status 0 when all passed. Options after it "
+                        "go to the self-test: lineinspector --self-test --help")
+    p.add_argument("--startup-time", action="store_true",
+                   help="print the seconds from process start to the window shown and to the first "
+                        "inspection result, then quit (for benchmarks)")
     return p
 
 
@@ -45,6 +52,13 @@ def create_window(args: argparse.Namespace):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--self-test" in argv:  # headless: the core checks run before anything imports Qt
+        from app.diagnostics import qt_check
+        from core.selftest import run_self_test
+
+        rest = [a for a in argv if a != "--self-test"]
+        return run_self_test(rest, extra_checks=[("qt", qt_check)])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -52,10 +66,29 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("LineInspector")
+    _set_icon(app)
     window = create_window(args)
     window.resize(1440, 900)
+    timer = None
+    if args.startup_time:
+        from app.diagnostics import StartupTimer
+
+        timer = StartupTimer(window, app, wait_result_s=0.0 if args.no_start else 60.0)
     window.show()
-    return app.exec()
+    rc = app.exec()
+    if timer is not None:
+        return 0 if timer.shown_s is not None and (args.no_start or timer.result_s is not None) else 1
+    return rc
+
+
+def _set_icon(app) -> None:
+    from pathlib import Path
+
+    from PySide6.QtGui import QIcon
+
+    icon = Path(__file__).resolve().parents[1] / "resources" / "icons" / "lineinspector.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
 
 
 if __name__ == "__main__":
