@@ -78,9 +78,9 @@ def bundle_dir() -> Path | None:
     return Path(base).resolve() if is_frozen() and base else None
 
 
-def build_parser(prog: str = "lineinspector --self-test") -> argparse.ArgumentParser:
+def build_parser(prog: str = "lineinspector --self-test", add_help: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog=prog, description="Headless self-test: load the demo model, grab frames from the "
+        prog=prog, add_help=add_help, description="Headless self-test: load the demo model, grab frames from the "
         "simulated line and from the viky.cti GenTL producer, inspect them and write the results "
         "to a temporary results store. Exit status 0 only if everything worked.")
     p.add_argument("--model", default=None,
@@ -311,6 +311,12 @@ def run_self_test(argv: Sequence[str] | None = None, *, extra_checks: Sequence[E
                   out: TextIO | None = None, prog: str = "lineinspector --self-test") -> int:
     """Run every check, print one line each to ``out`` (stdout); 0 when all passed, else 1."""
     args = build_parser(prog).parse_args(list(argv) if argv is not None else None)
+    return run_checks(args, extra_checks=extra_checks, out=out)
+
+
+def run_checks(args: argparse.Namespace, *, extra_checks: Sequence[ExtraCheck] = (),
+               out: TextIO | None = None) -> int:
+    """As :func:`run_self_test`, with the options already parsed (``build_parser``)."""
     out = out if out is not None else sys.stdout
     if args.frames < 1:
         out.write("self-test: --frames must be at least 1\n")

@@ -167,3 +167,14 @@ def test_frozen_self_test_refuses_a_producer_outside_the_bundle(tmp_path, monkey
     args = selftest.build_parser().parse_args(["--cti", str(tmp_path / "missing.cti")])
     with pytest.raises(selftest.CheckFailed, match="does not exist"):
         selftest._viky_path(args)
+
+
+def test_cli_self_test_command_reports_a_missing_model(tmp_path, capsys) -> None:
+    from core.cli.main import main
+
+    missing = tmp_path / "nope.limodel"
+    rc = main(["self-test", "--model", str(missing), "--frames", "1"])
+    out = capsys.readouterr().out
+    assert rc == 1, out
+    assert f"FAIL  model    model file {missing} not found" in out
+    assert not re.search(r"^\w+  qt ", out, re.M)  # the CLI has no Qt check

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "core.cli.camera_cmd",
     "core.cli.recipe_cmd",
     "core.cli.results_cmd",
+    "core.cli.selftest_cmd",
 )
 
 
