@@ -34,11 +34,12 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=20.0)
     ap.add_argument("--textures", type=Path)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lr", type=float, default=None, help="override the preset's learning rate")
     args = ap.parse_args()
     if not args.data.is_dir():
         print(f"dataset not found: {args.data}", file=sys.stderr)
         return 2
-    preset = get_preset(args.preset)
+    preset = get_preset(args.preset, lr=args.lr)
     model_path = args.out.with_suffix(".limodel")
     settings = TrainSettings(preset=preset, seed=args.seed, minutes=args.minutes,
                              checkpoint=model_path.with_name(model_path.name + ".ckpt"), resume=False)
