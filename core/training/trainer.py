@@ -126,8 +126,8 @@ def train(images: np.ndarray, simulator, settings: TrainSettings,
     torch.manual_seed(settings.seed)
     np.random.seed(settings.seed % 2**32)
 
-    # channels_last pays on both devices (measured on this 2-core CPU: 3.9 -> 2.5 s per
-    # fast-preset step; docs/BENCHMARKS.md).
+    # channels_last pays on both devices (on a 2-core CPU a fast-preset step went from about
+    # 3.9 to 2.5 s).
     model = DraemModel(preset.recon_width, preset.disc_width).to(device)
     model = model.to(memory_format=torch.channels_last)
     if cuda:
