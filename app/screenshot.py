@@ -14,6 +14,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -41,30 +42,55 @@ def main(argv: list[str] | None = None) -> int:
     w, h = (int(v) for v in args.size.lower().split("x"))
     window.resize(w, h)
     window.show()
-    start = time.monotonic()
     outcome = {"rc": 1}
 
     def grab() -> None:
-        screen = window.screen()
-        pix = screen.grabWindow(window.winId()) if QApplication.platformName() == "xcb" else window.grab()
-        if pix.isNull():
-            pix = window.grab()
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        if pix.save(str(args.out)):
-            print(f"saved {args.out} ({pix.width()}x{pix.height()}, platform {QApplication.platformName()})")
-            outcome["rc"] = 0
+        outcome["rc"] = 0 if save_widget(window, args.out) else 1
         window.close()
         app.quit()
 
-    def poll() -> None:
+    def ready() -> bool:
         shown = window.presenter.displayed_result()
-        if shown is not None and str(shown.verdict) == "NG" and window.presenter.result.seq > 40 \
-                and shown.defect_pixels() > 0 and shown.frame.metadata.get("defect_type", "?"):
+        return shown is not None and str(shown.verdict) == "NG" and window.presenter.result.seq > 40 \
+            and shown.defect_pixels() > 0 and bool(shown.frame.metadata.get("defect_type", "?"))
+
+    def on_ready() -> None:
+        window.toolbar.freeze_action.setChecked(True)
+        QTimer.singleShot(1500, grab)  # let plots and status catch up
+
+    run_until(app, window, ready, on_ready, args.timeout, "no NG part seen before the timeout")
+    return outcome["rc"]
+
+
+def save_widget(widget, out: Path) -> bool:
+    """Save ``widget`` as the X server shows it (or its own rendering without one)."""
+    from PySide6.QtWidgets import QApplication
+
+    platform = QApplication.platformName()
+    pix = widget.screen().grabWindow(widget.winId()) if platform == "xcb" else widget.grab()
+    if pix.isNull():
+        pix = widget.grab()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not pix.save(str(out)):
+        return False
+    print(f"saved {out} ({pix.width()}x{pix.height()}, platform {platform})")
+    return True
+
+
+def run_until(app, window, ready: Callable[[], bool], on_ready: Callable[[], None], timeout: float,
+              timeout_message: str) -> None:
+    """Run the event loop; call ``on_ready`` once ``ready()`` holds (polled every 100 ms), or
+    close the window with ``timeout_message`` after ``timeout`` seconds."""
+    from PySide6.QtCore import QTimer
+
+    start = time.monotonic()
+
+    def poll() -> None:
+        if ready():
             timer.stop()
-            window.toolbar.freeze_action.setChecked(True)
-            QTimer.singleShot(1500, grab)  # let plots and status catch up
-        elif time.monotonic() - start > args.timeout:
-            print("no NG part seen before the timeout", file=sys.stderr)
+            on_ready()
+        elif time.monotonic() - start > timeout:
+            print(timeout_message, file=sys.stderr)
             timer.stop()
             window.close()
             app.quit()
@@ -73,7 +99,6 @@ def main(argv: list[str] | None = None) -> int:
     timer.timeout.connect(poll)
     timer.start(100)
     app.exec()
-    return outcome["rc"]
 
 
 if __name__ == "__main__":

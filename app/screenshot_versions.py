@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 
@@ -71,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from app.first_run import DEMO_NAME, ensure_demo_recipe
     from app.main import build_parser, create_window
+    from app.screenshot import run_until, save_widget
     from core.store import RecipeStore
 
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="lineinspector-shot-"))
@@ -83,41 +83,24 @@ def main(argv: list[str] | None = None) -> int:
     window = create_window(build_parser().parse_args(["--data-dir", str(data_dir), "--recipe", DEMO_NAME]))
     window.resize(1440, 900)
     window.show()
-    start = time.monotonic()
     outcome = {"rc": 1}
     active = store.get(DEMO_NAME).active_version
 
     def grab() -> None:
-        dialog = window.models.versions
-        pix = window.screen().grabWindow(dialog.winId()) if QApplication.platformName() == "xcb" \
-            else dialog.grab()
-        if pix.isNull():
-            pix = dialog.grab()
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        if pix.save(str(args.out)):
-            print(f"saved {args.out} ({pix.width()}x{pix.height()}, platform {QApplication.platformName()})")
-            outcome["rc"] = 0
+        outcome["rc"] = 0 if save_widget(window.models.versions, args.out) else 1
         window.close()
         app.quit()
 
-    def poll() -> None:
+    def ready() -> bool:
         r = window.presenter.displayed_result()
-        if r is not None and r.model_version == active and window.presenter.result.seq > 5:
-            timer.stop()
-            window.toolbar.versions_action.trigger()
-            dialog = window.models.versions
-            dialog.select_version(active - 1)  # the earlier version: Activate rolls back to it
-            QTimer.singleShot(1000, grab)
-        elif time.monotonic() - start > args.timeout:
-            print("the live window did not inspect in time", file=sys.stderr)
-            timer.stop()
-            window.close()
-            app.quit()
+        return r is not None and r.model_version == active and window.presenter.result.seq > 5
 
-    timer = QTimer()
-    timer.timeout.connect(poll)
-    timer.start(100)
-    app.exec()
+    def on_ready() -> None:
+        window.toolbar.versions_action.trigger()
+        window.models.versions.select_version(active - 1)  # the earlier one: Activate rolls back to it
+        QTimer.singleShot(1000, grab)
+
+    run_until(app, window, ready, on_ready, args.timeout, "the live window did not inspect in time")
     return outcome["rc"]
 
 

@@ -58,23 +58,36 @@ def make_tiny_bundle(path, thresholds: dict | None = None, image_size=(64, 64), 
     ``lively``: weights drawn so that maps and scores vary across [0, 1] from image to image
     (the default initialisation gives maps of about 0.5 everywhere)."""
     import torch
-    from torch import nn
 
     from core.inference.bundle import save_bundle
     from core.model.draem import DraemModel
 
-    torch.manual_seed(seed)
-    model = DraemModel(recon_width=8, disc_width=4)
     if lively:
-        for m in model.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-                nn.init.uniform_(m.bias, -0.1, 0.1)
-            elif isinstance(m, nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.2, 0.2)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.data.uniform_(0.7, 1.3)
-                m.bias.data.uniform_(-0.2, 0.2)
+        model = lively_model(8, 4, seed)
+    else:
+        torch.manual_seed(seed)
+        model = DraemModel(recon_width=8, disc_width=4)
     meta = {"preset": "tiny-test", "recon_width": 8, "disc_width": 4, "image_size": list(image_size),
             "thresholds": thresholds or {"ok_limit": 0.3, "ng_limit": 0.6, "pixel": 0.5}}
     return save_bundle(path, model.state_dict(), meta)
+
+
+def lively_model(recon: int, disc: int, seed: int = 0):
+    """Random DRAEM whose maps vary across [0, 1] (the official init gives maps of ~0.5)."""
+    import torch
+    from torch import nn
+
+    from core.model.draem import DraemModel
+
+    torch.manual_seed(seed)
+    model = DraemModel(recon, disc)
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            nn.init.uniform_(m.bias, -0.1, 0.1)
+        elif isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.7, 1.3)
+            m.bias.data.uniform_(-0.2, 0.2)
+    return model.eval()

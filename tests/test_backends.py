@@ -18,28 +18,13 @@ from core.inference.backends.torch_backend import TorchBackend, fold_batchnorm
 from core.inference.bundle import save_bundle
 from core.inference.inferencer import Inferencer
 from core.model.draem import DraemModel
+from tests.inspection_fakes import lively_model as _lively_model
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 TOL = 1e-4
 FP32_BACKENDS = [b for b in ("pytorch", "onnxruntime", "openvino") if b in available_backends()]
-
-
-def _lively_model(recon: int, disc: int, seed: int = 0) -> DraemModel:
-    """Random DRAEM whose maps vary across [0, 1] (the official init gives maps of ~0.5)."""
-    torch.manual_seed(seed)
-    model = DraemModel(recon, disc)
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-            nn.init.uniform_(m.bias, -0.1, 0.1)
-        elif isinstance(m, nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.2, 0.2)
-            m.running_var.uniform_(0.5, 2.0)
-            m.weight.data.uniform_(0.7, 1.3)
-            m.bias.data.uniform_(-0.2, 0.2)
-    return model.eval()
 
 
 def _bundle(path, recon: int, disc: int, size: int):
