@@ -29,9 +29,12 @@ class FrameTap:
         self._last: Frame | None = None
         self._closed = threading.Event()
 
+    def _grabber(self) -> Grabber | None:
+        return None if self._closed.is_set() else self._grabber_of()
+
     @property
     def running(self) -> bool:
-        g = None if self._closed.is_set() else self._grabber_of()
+        g = self._grabber()
         return g is not None and g.running
 
     def next_frame(self, timeout: float | None = None) -> Frame | None:
@@ -39,7 +42,7 @@ class FrameTap:
         waits up to ``timeout`` seconds (None: until one comes or the tap stops)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            g = None if self._closed.is_set() else self._grabber_of()
+            g = self._grabber()
             frame = None if g is None else g.latest()
             if frame is not None and frame is not self._last:
                 self._last = frame
