@@ -93,7 +93,8 @@ def test_stop_start_and_close_stop_every_thread(qtbot, window):
     assert any(n.startswith("grabber") for n in our_threads())
     window.toolbar.stop_action.trigger()
     qtbot.waitUntil(lambda: window.controller.session is None and not window.controller.busy, timeout=10000)
-    assert window.tile.verdict_label.text() == "STOPPED"
+    # runningChanged(False) reaches the GUI thread as a queued event: let it be delivered
+    qtbot.waitUntil(lambda: window.tile.verdict_label.text() == "STOPPED", timeout=2000)
     assert not any(n.startswith(("grabber", "inspection-worker")) for n in our_threads())
     qtbot.waitUntil(lambda: window.toolbar.start_action.isEnabled(), timeout=5000)
     window.toolbar.start_action.trigger()
