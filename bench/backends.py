@@ -97,7 +97,7 @@ def calib_images(folder: Path | None, limit: int) -> list[np.ndarray]:
     return [read_image(p) for p in paths[::step][:limit]]
 
 
-def build_all(bundle: Path, work: Path, calib: list, threads: int) -> dict:
+def build_all(bundle: Path, work: Path, calib: list, threads: int, scope: str) -> dict:
     """name -> (backend, load seconds); int8 variants only with calibration images."""
     from core.inference.backends import available_backends
     from core.inference.backends.cache import onnx_for_bundle
@@ -112,7 +112,7 @@ def build_all(bundle: Path, work: Path, calib: list, threads: int) -> dict:
         from core.inference.backends.quantize import quantize_int8
 
         t0 = time.perf_counter()
-        q = quantize_int8(onnx_for_bundle(bundle), work / f"{bundle.stem}_int8.onnx", calib)
+        q = quantize_int8(onnx_for_bundle(bundle), work / f"{bundle.stem}_int8.onnx", calib, scope=scope)
         qs = time.perf_counter() - t0
         built["onnxruntime-int8"] = (OnnxBackend(q, None, "cpu", threads), qs)
         if "openvino" in built:
@@ -122,9 +122,10 @@ def build_all(bundle: Path, work: Path, calib: list, threads: int) -> dict:
     return built
 
 
-def bench_preset(preset: str, runs: int, work: Path, calib: list, threads: int, peak: float) -> dict:
+def bench_preset(preset: str, runs: int, work: Path, calib: list, threads: int, peak: float,
+                 scope: str = "reconstructive") -> dict:
     bundle, macs = make_bundle(preset, work)
-    built = build_all(bundle, work, calib, threads)
+    built = build_all(bundle, work, calib, threads, scope)
     size = built["pytorch"][0].image_size
     rng = np.random.default_rng(0)
     sample = calib[0] if calib else (rng.random((*size, 3)) * 255).astype(np.uint8)
@@ -161,7 +162,7 @@ def bench_preset(preset: str, runs: int, work: Path, calib: list, threads: int, 
             "fastest_fp32": fastest}
 
 
-def auroc_check(bundle: Path, dataset: Path, calib_n: int, threads: int, work: Path) -> dict:
+def auroc_check(bundle: Path, dataset: Path, calib_n: int, threads: int, work: Path, scope: str) -> dict:
     """Image AUROC of the fp32 graph vs int8 (ONNX Runtime, OpenVINO) on an MVTec folder."""
     from core.evaluation.datasets import test_samples, train_good_images
     from core.evaluation.metrics import roc_auc
@@ -177,7 +178,7 @@ def auroc_check(bundle: Path, dataset: Path, calib_n: int, threads: int, work: P
     good = train_good_images(dataset)
     calib = [read_image(p) for p in good[:: max(1, len(good) // calib_n)][:calib_n]]
     fp32 = onnx_for_bundle(bundle)
-    q = quantize_int8(fp32, work / "auroc_int8.onnx", calib)
+    q = quantize_int8(fp32, work / "auroc_int8.onnx", calib, scope=scope)
     variants = {"fp32 (onnxruntime)": OnnxBackend(fp32, None, "cpu", threads),
                 "int8 (onnxruntime)": OnnxBackend(q, None, "cpu", threads)}
     if "openvino" in available_backends():
@@ -203,6 +204,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--calib", type=Path, default=DEFAULT_CALIB, help="good images for int8 calibration")
     ap.add_argument("--calib-images", type=int, default=16)
+    ap.add_argument("--int8-scope", default="reconstructive", choices=("reconstructive", "all"),
+                    help="which convolutions int8 quantises (first and last layers stay fp32)")
     ap.add_argument("--auroc", type=Path, help="trained bundle for the int8 accuracy check")
     ap.add_argument("--dataset", type=Path, default=Path("../shared/datasets/mvtec_bottle"))
     args = ap.parse_args()
@@ -216,10 +219,10 @@ def main() -> int:
         os.environ.setdefault("LINEINSPECTOR_CACHE", str(Path(tmp) / "cache"))
         for preset in args.presets:
             result["presets"][preset] = bench_preset(preset, args.runs, Path(tmp), calib, args.threads,
-                                                     peak["peak"])
+                                                     peak["peak"], args.int8_scope)
         if args.auroc:
             result["auroc"] = auroc_check(args.auroc, args.dataset, max(args.calib_images, 32),
-                                          args.threads, Path(tmp))
+                                          args.threads, Path(tmp), args.int8_scope)
     result["peak_after"] = peak_gflops(args.runs)  # drift check: load from others shows here
     result.update({"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                                "processor": cpu_model(), "torch": torch.__version__},

@@ -106,7 +106,7 @@ def test_export_graph_includes_score(tmp_path, tiny):
     assert [o.name for o in proto.graph.output] == ["anomaly_map", "score"]
     assert [i.name for i in proto.graph.input] == ["image"]
     ops = {n.op_type for n in proto.graph.node}
-    assert {"Softmax", "AveragePool", "ReduceMax"} <= ops and "BatchNormalization" not in ops
+    assert {"Sigmoid", "AveragePool", "ReduceMax"} <= ops and "BatchNormalization" not in ops
     assert max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")) >= 17
     meta = read_onnx_meta(out)
     assert meta["image_size"] == [64, 64] and meta["onnx"]["batch"] == "dynamic"

@@ -14,7 +14,8 @@ from core.inference.backends import BackendError, available_backends
 from core.inference.load import backend_label, load_model
 from core.inspection.frame_tap import FrameTap
 from core.inspection.inspector import InferencerLike, Inspector
-from core.inspection.session import LiveSession, _default_inferencer, live_cpu_threads
+from core.inspection.session import (LiveSession, _default_inferencer, live_cpu_threads,
+                                     live_frames_in_flight, worker_parallelism)
 from core.store.recipe import Recipe, Roi, Thresholds
 from tests.inspection_fakes import FakeInferencer, make_tiny_bundle
 
@@ -92,6 +93,8 @@ def test_session_loads_auto_backend_and_falls_back_to_reference(lively, monkeypa
     assert inf.selection["reason"] in ("measured", "cached")
     assert inf.selection["backend"] in available_backends()
     assert getattr(inf, "threads", None) == live_cpu_threads()
+    ort = load_model(lively, "onnxruntime", "cpu", threads=1)
+    assert ort.concurrent and worker_parallelism(ort) == live_frames_in_flight()
     with pytest.raises(BackendError, match="not found"):  # nothing to fall back for
         load_model(lively.with_name("missing.limodel"))
 
@@ -105,6 +108,7 @@ def test_session_loads_auto_backend_and_falls_back_to_reference(lively, monkeypa
     assert "simulated: the backend cannot load" in fallback.selection["reason"]
     assert "simulated: the backend cannot load" in caplog.text
     assert backend_label(fallback).startswith("pytorch reference (CPU")
+    assert worker_parallelism(fallback) == 1
     with pytest.raises(BackendError, match="simulated"):  # unless told to, nothing falls back
         load_model(lively, "onnxruntime", fallback=False)
 

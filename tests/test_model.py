@@ -53,3 +53,18 @@ def test_reconstructive_network_has_no_skip_connections():
     handle.remove()
     assert torch.allclose(a, b)
     del feats
+
+
+def test_anomaly_map_is_the_softmax_of_the_anomalous_class():
+    from core.inference.scoring import anomaly_map, image_scores, smoothing_kernel
+
+    torch.manual_seed(0)
+    logits = torch.randn(3, 2, 32, 40) * 6.0
+    expected = torch.softmax(logits, dim=1)[:, 1]
+    assert torch.allclose(anomaly_map(logits), expected, atol=1e-6)
+    three = torch.randn(1, 3, 8, 8)  # not two classes: the general softmax path
+    assert torch.allclose(anomaly_map(three), torch.softmax(three, dim=1)[:, 1])
+    amap = torch.zeros(1, 64, 64)
+    amap[0, 30:35, 30:35] = 1.0  # a 5x5 spot under a 5x5 mean filter: the max is exactly 1
+    assert smoothing_kernel((64, 64)) == 5
+    assert image_scores(amap, 5).item() == 1.0

@@ -46,6 +46,8 @@ class Inspector:
         self.preprocessing = preprocessing
         self._lock = threading.Lock()
         self._thresholds = _checked(thresholds)
+        # a model that cannot run two calls at once is called by one thread at a time
+        self._model_lock = None if getattr(inferencer, "concurrent", False) else threading.Lock()
 
     @classmethod
     def from_recipe(cls, inferencer: InferencerLike, recipe: Recipe) -> Inspector:
@@ -82,12 +84,12 @@ class Inspector:
         if self.preprocessing is not None:
             image = apply_preprocessing(image, self.preprocessing, None)
         if self.roi is None:
-            pred = self.inferencer.predict(image)
+            pred = self._predict(image)
             amap = _as_map(pred.anomaly_map, image.shape[:2])
         else:
             r = self.roi
             _check_roi(r, image.shape)
-            pred = self.inferencer.predict(image[r.y:r.y + r.h, r.x:r.x + r.w])
+            pred = self._predict(image[r.y:r.y + r.h, r.x:r.x + r.w])
             amap = np.zeros(image.shape[:2], np.float32)
             amap[r.y:r.y + r.h, r.x:r.x + r.w] = _as_map(pred.anomaly_map, (r.h, r.w))
         score = float(pred.score)
@@ -98,6 +100,13 @@ class Inspector:
             thresholds=thresholds, latency_ms=(t_done - t_start) * 1000.0,
             model_version=self.model_version, recipe=self.recipe, roi=self.roi,
             t_start=t_start, t_done=t_done, seq=seq)
+
+
+    def _predict(self, image: np.ndarray) -> PredictionLike:
+        if self._model_lock is None:
+            return self.inferencer.predict(image)
+        with self._model_lock:
+            return self.inferencer.predict(image)
 
 
 def _checked(t: Thresholds) -> Thresholds:

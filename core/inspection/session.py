@@ -8,6 +8,7 @@ outlive a session (stop / start, recipe change).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Callable
@@ -69,14 +70,39 @@ class _GrabberFeed:
         return self.grabber.stats().overruns
 
 
+def settle_heap() -> None:
+    """Move every object alive now (modules, the model, the GUI) out of the garbage collector's
+    reach with :func:`gc.freeze`. With a few hundred thousand long-lived objects (torch, Qt,
+    numpy), a full collection holds the GIL for about 150 ms, which the GUI and every worker
+    feel as a stall, every few seconds under the live allocation rate; frozen objects are no
+    longer traversed, so collections stay at a millisecond or so. Idempotent."""
+    gc.freeze()
+
+
+def _env_count(name: str) -> int | None:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def live_frames_in_flight() -> int:
+    """Frames inspected at once on the CPU: 2 where there are 2 cores or more (each with half
+    the cores), else 1; LINEINSPECTOR_FRAMES_IN_FLIGHT overrides. Two frames on one core each
+    beat one frame on two cores when the GUI and the camera also want CPU time (no thread
+    waits at a layer's barrier for a core the GUI holds); more than two only add latency."""
+    return _env_count("LINEINSPECTOR_FRAMES_IN_FLIGHT") or (2 if (os.cpu_count() or 1) >= 2 else 1)
+
+
 def live_cpu_threads() -> int:
-    """CPU threads for live inference: all cores but one, which is left to acquisition and the
-    GUI (on 2 cores this gives fewer GUI stalls at the same frame rate); LINEINSPECTOR_THREADS
-    overrides."""
-    env = os.environ.get("LINEINSPECTOR_THREADS")
-    if env and env.strip().isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, (os.cpu_count() or 1) - 1)
+    """CPU threads per inspected frame: the cores shared among the frames in flight (on 2
+    cores: 1); LINEINSPECTOR_THREADS overrides."""
+    return _env_count("LINEINSPECTOR_THREADS") or max(1, (os.cpu_count() or 1) // live_frames_in_flight())
+
+
+def worker_parallelism(inferencer: InferencerLike) -> int:
+    """Frames in flight for ``inferencer``: :func:`live_frames_in_flight` for a CPU model that
+    can run calls concurrently, else 1."""
+    device = str(getattr(inferencer, "device", "cpu")).split(":")[0]
+    return live_frames_in_flight() if getattr(inferencer, "concurrent", False) and device == "cpu" else 1
 
 
 def _default_inferencer(path: Path, device: str) -> InferencerLike:
@@ -142,9 +168,11 @@ class LiveSession:
                 self.recorder = ResultRecorder(self.results)
             self.worker = InspectionWorker(
                 inspector, feed=_GrabberFeed(self.grabber), mode=self.mode, history=self.history,
-                counters=self.counters, consumers=[self.recorder] if self.recorder else [])
+                counters=self.counters, consumers=[self.recorder] if self.recorder else [],
+                parallel=worker_parallelism(self.inferencer))
             self.worker.start()
             self.grabber.start()
+            settle_heap()
             self.phase = "running"
         except BaseException:
             self.close()

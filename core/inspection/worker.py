@@ -1,17 +1,27 @@
-"""The inspection worker: one thread that owns the model and inspects frames as they come.
+"""The inspection worker: the threads that own the model and inspect frames as they come.
 
 Frames come from a *feed*: anything with ``next_frame(timeout) -> Frame | None`` such as
 the camera :class:`core.camera.grabber.Grabber`, or the worker's own :class:`FrameMailbox`
 filled with :meth:`InspectionWorker.submit`. In live mode only the newest frame waits for
 the model and the frames it replaces are counted as skipped (the feed's ``skipped``); in
 triggered mode every frame is inspected in order.
+
+``parallel`` > 1 keeps that many frames in flight, one per thread, for a model that can run
+calls concurrently (``concurrent = True``, e.g. ONNX Runtime): on a few CPU cores, two
+frames on one core each keep both cores busy where one frame on two cores waits at every
+layer's barrier whenever another thread (the GUI, the camera) takes a core. Results are
+published in the order the frames were taken, whatever order they finish in.
+The threads run at a lower scheduling priority (nice +5 where the OS allows it), so that
+the GUI and acquisition threads get a core first and the model takes what is left.
 Each result goes to the score history, the shift counters, the ``latest()`` slot that the
 GUI polls, and every consumer (e.g. the results store sink), in the worker thread.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +38,20 @@ from core.inspection.result import InspectionResult
 
 _log = logging.getLogger(__name__)
 ResultConsumer = Callable[[InspectionResult], None]
+WORKER_NICE = 5  # added to the inspection threads' nice value (Linux: per thread)
+
+
+def lower_thread_priority(increment: int = WORKER_NICE) -> bool:
+    """Make the calling thread ``increment`` nicer (Linux and other POSIX systems where the
+    nice value is per thread); False where that is not possible. Never raises."""
+    if increment <= 0 or not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + increment))
+        return True
+    except OSError:
+        return False
 
 
 class FrameFeed(Protocol):
@@ -56,10 +80,17 @@ class InspectionWorker:
     def __init__(self, inspector: Inspector, *, feed: FrameFeed | None = None, mode: str = "live",
                  capacity: int = 64, history: ScoreHistory | None = None,
                  counters: ShiftCounters | None = None,
-                 consumers: list[ResultConsumer] | tuple = ()) -> None:
+                 consumers: list[ResultConsumer] | tuple = (), parallel: int = 1,
+                 nice: int = WORKER_NICE) -> None:
         """``feed`` None: frames are handed in with :meth:`submit` (own mailbox of ``mode``
-        and ``capacity``); otherwise the worker pulls from ``feed`` and ``mode`` is informative."""
+        and ``capacity``); otherwise the worker pulls from ``feed`` and ``mode`` is informative.
+        ``parallel``: frames in flight (threads); use > 1 only with a model whose calls may
+        run concurrently. ``nice``: priority lowering of the threads (0: none)."""
+        if int(parallel) < 1:
+            raise ValueError(f"InspectionWorker: parallel must be >= 1, got {parallel!r}")
         self.mode = mode
+        self.parallel = int(parallel)
+        self._nice = int(nice)
         self._mailbox = FrameMailbox(mode, capacity) if feed is None else None
         self._feed: FrameFeed = self._mailbox if feed is None else feed
         self._inspector = inspector
@@ -68,7 +99,10 @@ class InspectionWorker:
         self._consumers: list[ResultConsumer] = list(consumers)
         self._lock = threading.Lock()
         self._latest: InspectionResult | None = None
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._take_lock = threading.Lock()  # a frame and its ticket are taken together
+        self._turn = threading.Condition()  # publication in ticket order
+        self._tickets = self._next_out = 0
         self._stop = threading.Event()
         self._draining = threading.Event()
         self._rate = RateMeter()
@@ -78,10 +112,13 @@ class InspectionWorker:
 
     # --- control ----------------------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is not None:
+        if self._threads:
             raise RuntimeError("InspectionWorker.start: already started (a worker runs once)")
-        self._thread = threading.Thread(target=self._run, name="inspection-worker", daemon=True)
-        self._thread.start()
+        names = ["inspection-worker"] if self.parallel == 1 else \
+            [f"inspection-worker-{i + 1}" for i in range(self.parallel)]
+        self._threads = [threading.Thread(target=self._run, name=n, daemon=True) for n in names]
+        for t in self._threads:
+            t.start()
 
     def stop(self, timeout: float = 10.0, drain: bool = False) -> bool:
         """Stop the thread; with ``drain`` the frames already waiting are inspected first
@@ -91,14 +128,14 @@ class InspectionWorker:
         self._draining.set()
         if not drain:
             self._stop.set()
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        return not self.running
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return any(t.is_alive() for t in self._threads)
 
     @property
     def inspector(self) -> Inspector:
@@ -144,25 +181,40 @@ class InspectionWorker:
 
     # --- thread -----------------------------------------------------------------------------
     def _run(self) -> None:
+        if self._nice:
+            lower_thread_priority(self._nice)
         while not self._stop.is_set():
-            frame = self._feed.next_frame(0.1)
+            with self._take_lock:
+                frame = self._feed.next_frame(0.1)
+                if frame is not None:
+                    ticket, self._tickets = self._tickets, self._tickets + 1
             if frame is None:
                 if self._draining.is_set():
                     break
                 continue
             with self._lock:
-                inspector, seq = self._inspector, self._inspected + 1
+                inspector = self._inspector
+            result = None
             try:
-                result = inspector.inspect(frame, seq=seq)
+                result = inspector.inspect(frame)
             except Exception as exc:  # a bad frame or model error must not kill the line
                 _log.exception("inspection of frame %s failed", frame.frame_id)
                 with self._lock:
                     self._errors += 1
                     self._last_error = f"frame {frame.frame_id}: {type(exc).__name__}: {exc}"
-                continue
-            self._publish(result)
+            with self._turn:
+                self._turn.wait_for(lambda: self._next_out == ticket)
+                try:
+                    if result is not None:
+                        self._publish(result)
+                finally:
+                    self._next_out += 1
+                    self._turn.notify_all()
 
     def _publish(self, result: InspectionResult) -> None:
+        """Called in ticket order, one thread at a time."""
+        with self._lock:
+            result = dataclasses.replace(result, seq=self._inspected + 1)
         self.history.add(result.score)
         self.counters.add(result.verdict)
         self._rate.tick(result.t_done)

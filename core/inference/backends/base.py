@@ -27,6 +27,10 @@ class InferenceBackend(ABC):
     """Common front end: preprocess, batch, run :meth:`_infer`, resize maps to the frame."""
 
     backend_name: str = "abstract"
+    # True when predict() may be called from several threads at once (one frame each); the
+    # live worker then keeps several frames in flight. Backends that share one request or
+    # one thread pool between calls leave it False.
+    concurrent: bool = False
 
     def __init__(self, meta: dict, device: str = "cpu") -> None:
         if "image_size" not in meta:

@@ -17,7 +17,7 @@ from core.atomic import atomic_write_bytes, atomic_write_text
 
 ENV_VAR = "LINEINSPECTOR_CACHE"
 APP_NAME = "LineInspector"
-EXPORT_VERSION = 1  # bump when the exported graph changes, to invalidate cached files
+EXPORT_VERSION = 2  # bump when the exported graph changes, to invalidate cached files
 
 
 def cache_dir() -> Path:

@@ -83,6 +83,8 @@ class OnnxBackend(InferenceBackend):
             meta = meta_from_props(self.session.get_modelmeta().custom_metadata_map,
                                    "in-memory model" if isinstance(model, bytes) else model)
         super().__init__(meta, used)
+        self.concurrent = used == "cpu"  # InferenceSession.run is thread-safe; each run uses
+        # the calling thread plus threads-1 pool threads
         names = [i.name for i in self.session.get_inputs()]
         outs = [o.name for o in self.session.get_outputs()]
         if names != [INPUT_NAME] or tuple(outs) != OUTPUT_NAMES:
