@@ -1,5 +1,6 @@
 """LiveSession on the simulated line: frames flow, faults show and clear, threads stop."""
 
+import gc
 import threading
 import time
 
@@ -41,6 +42,8 @@ def _session(mode="live", **kw):
 def test_frames_flow_and_close_stops_every_thread():
     sink = Sink()
     s = _session(results=sink, stall_timeout=1.0)
+    gc.unfreeze()  # an earlier test may have opened a session
+    assert gc.get_freeze_count() == 0
     s.open()
     try:
         _wait(lambda: s.worker.stats().inspected >= 5)
@@ -51,6 +54,7 @@ def test_frames_flow_and_close_stops_every_thread():
         r = s.latest()
         assert r.image.shape == (64, 64, 3) and r.recipe == "demo" and r.model_version == 1
         assert _threads()
+        assert gc.get_freeze_count() > 0  # long-lived objects are out of the collector's way
     finally:
         assert s.close()
     assert not _threads()
