@@ -86,6 +86,9 @@ def main() -> int:
     ap.add_argument("--preset", default="fast")
     ap.add_argument("--bundle", type=Path, default=None)
     ap.add_argument("--source", default="sim:fps=30")
+    ap.add_argument("--model", type=Path, default=None,
+                    help="model file the session loads instead of the bundle (e.g. an int8 .onnx "
+                         "from 'lineinspect export --int8'); the bundle still gives the recipe")
     ap.add_argument("--mode", choices=("live", "triggered"), default="live")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--seconds", type=float, default=30.0)
@@ -99,6 +102,13 @@ def main() -> int:
     from app.main import build_parser, create_window
     from core.store.recipes import RecipeStore
 
+    if args.model is not None:
+        from core.inference.load import load_model
+        from core.inspection.session import LiveSession, live_cpu_threads
+
+        model = args.model.resolve()
+        LiveSession.load_model = lambda self, _bundle: load_model(model, "auto", "cpu",
+                                                                  threads=live_cpu_threads())
     tmp = Path(tempfile.mkdtemp(prefix="lineinspector-bench-"))
     bundle = args.bundle or make_bundle(args.preset, tmp)
     RecipeStore(tmp / "data").create("bench", source=args.source, bundle=bundle)

@@ -224,8 +224,13 @@ class TrainPage(QWizardPage):
             self.ctx.result = event
             self.bar.setRange(0, 1)
             self.bar.setValue(1)
+            int8 = event.get("int8") or {}
+            note = int8.get("reason") or int8.get("error") or ""
             show_message(self.message, f"training finished: {event['steps']} steps in "
-                                       f"{format_duration(event['seconds'])}. Next: validate.")
+                                       f"{format_duration(event['seconds'])}. Next: validate."
+                                       + (f"\nint8 model for live CPU inspection: {note}." if note else ""))
+        elif kind == "status":
+            show_message(self.message, f"{event.get('message')}...")
         elif kind == "cancelled":
             show_message(self.message, f"{event.get('message')}. The checkpoint is kept: Resume "
                                        f"continues from it. The active model is unchanged.", error=True)

@@ -1,8 +1,10 @@
-"""`lineinspect export MODEL --format onnx|openvino [--out FILE] [--int8 --calib DIR]`.
+"""`lineinspect export MODEL --format onnx|openvino [--out FILE] [--int8 --calib DIR [--check DIR]]`.
 
 Writes a graph that includes the scoring: input ``image`` float32 (N, H, W, 3) BGR in
 [0, 1]; outputs ``anomaly_map`` (N, H, W) and ``score`` (N). ``--int8`` quantises it
-(ONNX Runtime static quantisation) calibrated on a folder of good images.
+(ONNX Runtime static quantisation) calibrated on a folder of good images; with ``--check``
+it becomes the bundle's verified int8 companion (see :mod:`core.inference.int8_companion`),
+which the live window uses on a CPU.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ def register(sub) -> None:
     p.add_argument("--calib-method", default="percentile", help="percentile (default), minmax or entropy")
     p.add_argument("--int8-scope", default="reconstructive",
                    help="which convolutions become int8: reconstructive (default), discriminative or all")
+    p.add_argument("--check", type=Path,
+                   help="with --int8: other good images; write the int8 companion beside the model "
+                        "(MODEL.int8.onnx + .int8.json), kept only if its scores match fp32 on them")
     p.set_defaults(func=run)
 
 
@@ -46,15 +51,15 @@ def _parse_batch(value: str) -> int | None:
     return n
 
 
-def _calibration_images(folder: Path, limit: int) -> list:
+def _calibration_images(folder: Path, limit: int, flag: str = "--calib") -> list:
     from core.io.images import ImageReadError, list_images, read_image
 
     try:
         paths = list_images(folder, recursive=True)
     except ValueError as exc:
-        raise CliError(f"--calib: {exc}") from None
+        raise CliError(f"{flag}: {exc}") from None
     if not paths:
-        raise CliError(f"--calib: no images found in {folder}")
+        raise CliError(f"{flag}: no images found in {folder}")
     if limit < 1:
         raise CliError(f"--calib-limit must be >= 1, got {limit}")
     if len(paths) > limit:
@@ -67,7 +72,7 @@ def _calibration_images(folder: Path, limit: int) -> list:
         except ImageReadError as exc:
             bad.append(str(exc))
     for why in bad:
-        print(f"skipped calibration image: {why}")
+        print(f"skipped {flag[2:]} image: {why}")
     return images
 
 
@@ -84,6 +89,8 @@ def run(args) -> int:
         raise CliError("--int8 needs --calib DIR (a folder of good images to calibrate on)")
     if args.calib is not None and not args.int8:
         raise CliError("--calib is only used with --int8")
+    if args.check is not None:
+        return _companion(args)
     if fmt == "openvino":
         from core.inference.backends.openvino_backend import require_openvino
 
@@ -117,4 +124,26 @@ def run(args) -> int:
     extra = f" and {out.with_suffix('.bin')}" if fmt == "openvino" else ""
     print(f"wrote {out}{extra} ({fmt}{', int8' if args.int8 else ', fp32'}, batch "
           f"{batch if batch is not None else 'dynamic'}; outputs anomaly_map, score)")
+    return 0
+
+
+def _companion(args) -> int:
+    from core.inference.backends.base import BackendError
+    from core.inference.bundle import BundleError
+    from core.inference.int8_companion import build_companion, companion_paths
+
+    if not args.int8 or str(args.format).lower() != "onnx" or args.out is not None:
+        raise CliError("--check builds the int8 companion: use it with --int8 --calib DIR, "
+                       "--format onnx and no --out")
+    calibration = _calibration_images(args.calib, args.calib_limit)
+    check = _calibration_images(args.check, args.calib_limit, "--check")
+    try:
+        report = build_companion(args.model, calibration, check)
+    except (BundleError, BackendError) as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot write the int8 companion of {args.model}: {exc}") from None
+    onnx_path, report_path = companion_paths(args.model)
+    print(f"int8 companion: {report['reason']}")
+    print(f"wrote {onnx_path if report['accepted'] else '(no int8 graph)'} and {report_path}")
     return 0

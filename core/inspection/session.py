@@ -106,11 +106,27 @@ def worker_parallelism(inferencer: InferencerLike) -> int:
 
 
 def _default_inferencer(path: Path, device: str) -> InferencerLike:
-    """The fastest backend measured here ("auto", cached per bundle and machine), warmed up;
-    the reference PyTorch Inferencer if that fails to load (reason logged)."""
+    """On a CPU, the bundle's verified int8 companion when it has one (see
+    :mod:`core.inference.int8_companion`); otherwise the fastest backend measured here
+    ("auto", cached per bundle and machine), warmed up; the reference PyTorch Inferencer if
+    that fails to load (reason logged)."""
+    from core.inference.int8_companion import load_companion
     from core.inference.load import load_model
 
+    if _on_cpu(device):
+        int8 = load_companion(path, threads=live_cpu_threads())
+        if int8 is not None:
+            return int8
     return load_model(path, "auto", device, threads=live_cpu_threads())
+
+
+def _on_cpu(device: str) -> bool:
+    from core.device import select_device
+
+    try:
+        return select_device(device).type == "cpu"
+    except ValueError:
+        return False  # a bad device name: the normal loading path reports it
 
 
 def _default_opener(spec: str) -> CameraSource:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_write_text, fsync_dir
+from core.inference.int8_companion import copy_companion
 from core.store.errors import VersionError
 
 BUNDLE_NAME = "model.limodel"
@@ -150,6 +151,7 @@ class VersionRegistry:
                 fout.flush()
                 os.fsync(fout.fileno())
             read_bundle_meta_checked(dst)  # the copy, not just the source, must be readable
+            copy_companion(src, dst)  # its verified int8 graph, if it has one
             training = meta.get("training_data")
             info = ModelVersion(
                 version=0, bundle_path=dst, deployed_at=now_iso(),

@@ -6,7 +6,9 @@ stdout, one JSON object per line (everything else, logging included, goes to std
     {"event": "start", "pid": 123, "resumed_from": 0, "images": 40}
     {"event": "progress", "step": 5, "total": 600, "losses": {...}, "lr": ..., "eta_s": ...}
     {"event": "preview", "step": 5, "files": {"image": ".../preview/image.png", ...}}
-    {"event": "done", "bundle": ".../model.limodel", "meta": {...}, "holdout": [...], ...}
+    {"event": "status", "message": "Building the int8 model for live CPU inspection"}
+    {"event": "done", "bundle": ".../model.limodel", "meta": {...}, "holdout": [...],
+     "int8": {"accepted": true, "reason": "...", ...} or {"error": "..."}, ...}
     {"event": "cancelled", "message": "...", "checkpoint": ".../checkpoint.pt"}
     {"event": "error", "message": "..."}
 
@@ -165,6 +167,31 @@ def _watch_cancel(flag: Path, cancel: threading.Event) -> None:
         time.sleep(0.2)
 
 
+def build_int8_companion(bundle: Path, train: list[Path], holdout: list[Path], limit: int = 32) -> dict:
+    """The bundle's verified int8 companion (calibrated on training images, checked on the
+    held-out ones); never fails the training: a problem is returned as ``{"error": ...}``."""
+    from core.inference.int8_companion import MIN_CHECK_IMAGES, build_companion
+    from core.io.images import ImageReadError, read_image
+
+    def read(paths: list[Path]) -> list:
+        step = max(1, len(paths) // limit)
+        out = []
+        for p in paths[::step][:limit]:
+            try:
+                out.append(read_image(p))
+            except ImageReadError:
+                continue  # already reported by the training's own reading
+        return out
+
+    if len(holdout) < MIN_CHECK_IMAGES:
+        return {"error": f"no int8 model: it needs at least {MIN_CHECK_IMAGES} held-out good "
+                         f"images to be checked against fp32, there are {len(holdout)}"}
+    try:
+        return build_companion(bundle, read(train), read(holdout))
+    except Exception as exc:  # int8 is an optimisation: the fp32 model stands on its own
+        return {"error": f"no int8 model: {describe_error(exc)}"}
+
+
 def run(spec: JobSpec, reporter: _Reporter, cancel: threading.Event) -> int:
     paths = _data_paths(spec)  # before importing torch: bad input fails fast
     if not paths:
@@ -200,8 +227,10 @@ def run(spec: JobSpec, reporter: _Reporter, cancel: threading.Event) -> int:
                       checkpoint=str(ck) if ck.is_file() else None)
         return EXIT_CANCELLED
     ck.unlink(missing_ok=True)  # the bundle is written: nothing left to resume
-    _, holdout = split_holdout(paths, spec.holdout, spec.seed)
-    reporter.emit("done", bundle=str(result.bundle), meta=result.meta, steps=result.steps,
+    train, holdout = split_holdout(paths, spec.holdout, spec.seed)
+    reporter.emit("status", message="Building the int8 model for live CPU inspection")
+    int8 = build_int8_companion(result.bundle, train, holdout)
+    reporter.emit("done", bundle=str(result.bundle), meta=result.meta, steps=result.steps, int8=int8,
                   seconds=result.seconds, seconds_per_step=result.seconds_per_step,
                   holdout=[str(p) for p in holdout],
                   skipped=[[str(p), why] for p, why in result.skipped])

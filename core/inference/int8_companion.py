@@ -1,0 +1,137 @@
+"""The int8 companion of a model bundle: a quantised graph for live CPU inspection, kept only
+when it has been checked against fp32 on good images.
+
+``model.limodel`` -> ``model.int8.onnx`` (ONNX Runtime QDQ, reconstructive network in int8,
+see :mod:`core.inference.backends.quantize`) and ``model.int8.json`` (the check). The check
+scores held-out good images with both graphs; the companion is kept when the largest
+difference of image score is at most ``tolerance`` (scores lie in [0, 1]), else it is
+deleted and the report says why. The report carries the bundle's SHA-256, so a companion
+never serves another bundle. On this project's 2-core CPU the `fast` preset inspects about
+15-17 frames per second live with it against about 14 in fp32 (docs/BENCHMARKS.md).
+
+:func:`load_companion` is what the live session calls; ``LINEINSPECTOR_PRECISION=fp32``
+turns the companion off.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from core.atomic import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+ONNX_SUFFIX = ".int8.onnx"
+REPORT_SUFFIX = ".int8.json"
+SCORE_TOLERANCE = 0.02  # largest |int8 score - fp32 score| accepted on the check images
+MIN_CHECK_IMAGES = 4
+PRECISION_ENV = "LINEINSPECTOR_PRECISION"  # "fp32" disables the companion
+
+
+def companion_paths(bundle: str | os.PathLike) -> tuple[Path, Path]:
+    """(int8 ONNX, report) next to ``bundle``."""
+    b = Path(bundle)
+    stem = b.with_suffix("")
+    return stem.with_name(stem.name + ONNX_SUFFIX), stem.with_name(stem.name + REPORT_SUFFIX)
+
+
+def read_report(bundle: str | os.PathLike) -> dict | None:
+    """The companion's report, or None when there is none or it cannot be read."""
+    path = companion_paths(bundle)[1]
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def build_companion(bundle: str | os.PathLike, calibration: Sequence[np.ndarray],
+                    check: Sequence[np.ndarray], *, tolerance: float = SCORE_TOLERANCE,
+                    threads: int | None = None) -> dict:
+    """Quantise ``bundle`` on the ``calibration`` good images, compare it with fp32 on the
+    ``check`` good images (other ones), keep it if it agrees; returns the report (also
+    written next to the bundle). Raises BackendError when it cannot even be tried."""
+    from core.inference.backends.base import BackendError
+    from core.inference.backends.cache import onnx_for_bundle
+    from core.inference.backends.export import file_sha256
+    from core.inference.backends.onnx_backend import OnnxBackend
+    from core.inference.backends.quantize import quantize_int8
+
+    bundle = Path(bundle)
+    onnx_path, report_path = companion_paths(bundle)
+    if len(check) < MIN_CHECK_IMAGES:
+        raise BackendError(f"the int8 check needs at least {MIN_CHECK_IMAGES} good images, "
+                           f"got {len(check)}")
+    sha = file_sha256(bundle)
+    fp32_path = onnx_for_bundle(bundle, sha)
+    tmp = onnx_path.with_name(f".{onnx_path.name}.incoming")
+    try:
+        quantize_int8(fp32_path, tmp, calibration, scope="reconstructive")
+        fp32 = OnnxBackend(fp32_path, None, "cpu", threads)
+        int8 = OnnxBackend(tmp, None, "cpu", threads)
+        a = np.array([p.score for p in fp32.predict_batch(list(check), 4)], np.float64)
+        b = np.array([p.score for p in int8.predict_batch(list(check), 4)], np.float64)
+        deltas = np.abs(a - b)
+        worst = float(deltas.max())
+        accepted = bool(np.isfinite(worst) and worst <= tolerance)
+        report = {
+            "bundle_sha256": sha, "accepted": accepted, "tolerance": tolerance,
+            "max_abs_score_delta": round(worst, 6), "mean_abs_score_delta": round(float(deltas.mean()), 6),
+            "calibration_images": len(calibration), "check_images": len(check),
+            "scope": "reconstructive", "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "reason": (f"int8 scores within {worst:.4f} of fp32 on {len(check)} good images" if accepted else
+                       f"int8 scores differ from fp32 by up to {worst:.4f} (> {tolerance}) on "
+                       f"{len(check)} good images: not used"),
+        }
+        if accepted:
+            os.replace(tmp, onnx_path)
+        else:
+            onnx_path.unlink(missing_ok=True)  # a stale companion must not outlive a failed check
+        atomic_write_text(report_path, json.dumps(report, indent=2))
+        return report
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_companion(bundle: str | os.PathLike, threads: int | None = None):
+    """The bundle's verified int8 companion as an ONNX Runtime backend (warmed up, with
+    ``.selection``), or None: no companion, not accepted, made for other weights,
+    ``LINEINSPECTOR_PRECISION=fp32``, or it fails to load (logged)."""
+    if os.environ.get(PRECISION_ENV, "").strip().lower() == "fp32":
+        return None
+    onnx_path, _ = companion_paths(bundle)
+    report = read_report(bundle)
+    if not onnx_path.is_file() or not report or not report.get("accepted"):
+        return None
+    from core.inference.backends.base import BackendError
+    from core.inference.backends.export import file_sha256
+    from core.inference.backends.onnx_backend import OnnxBackend
+
+    try:
+        if report.get("bundle_sha256") != file_sha256(bundle):
+            log.warning("%s was made for other weights than %s; not used", onnx_path, bundle)
+            return None
+        backend = OnnxBackend(onnx_path, None, "cpu", threads)
+    except (BackendError, OSError) as exc:
+        log.warning("int8 companion %s cannot be used (%s); using fp32", onnx_path, exc)
+        return None
+    backend.selection = {"backend": backend.backend_name, "reason": f"verified int8: {report['reason']}"}
+    return backend
+
+
+def copy_companion(src_bundle: str | os.PathLike, dst_bundle: str | os.PathLike) -> bool:
+    """Copy ``src_bundle``'s companion files (if any) beside ``dst_bundle``; True if copied."""
+    import shutil
+
+    copied = False
+    for src, dst in zip(companion_paths(src_bundle), companion_paths(dst_bundle)):
+        if src.is_file():
+            shutil.copyfile(src, dst)
+            copied = True
+    return copied
