@@ -5,7 +5,7 @@ VNNI-capable x86), percentile calibration. Only convolutions are quantised, by d
 only those of the reconstructive sub-network (81 % of the paper preset's 198 GMAC): the
 discriminative network decides the score and int8 there cost AUROC in our measurements.
 The first convolutions (3 or 6 input channels) and the output convolutions (3 or 2
-channels) stay fp32, as does the scoring (softmax, mean filter, max). Accuracy is a
+channels) stay fp32, as does the scoring (two-class softmax as a sigmoid, mean filter, max). Accuracy is a
 benchmark question, not a test: ``bench/backends.py --auroc`` compares image AUROC with fp32.
 """
 
