@@ -9,7 +9,11 @@ simulated line with a recipe using the model, lets it run, and reports:
 * inspected frames per second (worker) and displayed frames per second (GUI);
 * latency from the frame's timestamp (receipt from the camera) to the result being painted:
   median, 95th percentile, max;
-* the longest stall of the GUI event loop (gap between ticks of a 5 ms timer, minus 5 ms).
+* the longest stall of the GUI event loop (gap between ticks of a 5 ms timer, minus 5 ms);
+* the CPU each thread used over the run, in cores (Linux /proc).
+
+The window runs its own ``app.exec()`` event loop, as in the app. ``--model FILE`` makes the
+session load that file (e.g. an int8 export) instead of what it would choose for the bundle.
 
 Without --bundle, a randomly initialised model of --preset is used: speed does not depend
 on the weights.

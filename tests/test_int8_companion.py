@@ -78,6 +78,8 @@ def test_companion_of_other_weights_is_ignored(bundle, tmp_path):
     broken = companion_paths(bundle)[1]
     broken.write_text("{not json")
     assert load_companion(bundle) is None
+    broken.write_text("[1, 2]")  # JSON, but not a report
+    assert read_report(bundle) is None and load_companion(bundle) is None
 
 
 def test_model_version_carries_its_companion(bundle, tmp_path):

@@ -46,9 +46,10 @@ def read_report(bundle: str | os.PathLike) -> dict | None:
     """The companion's report, or None when there is none or it cannot be read."""
     path = companion_paths(bundle)[1]
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return report if isinstance(report, dict) else None
 
 
 def build_companion(bundle: str | os.PathLike, calibration: Sequence[np.ndarray],

@@ -101,7 +101,6 @@ class Inspector:
             model_version=self.model_version, recipe=self.recipe, roi=self.roi,
             t_start=t_start, t_done=t_done, seq=seq)
 
-
     def _predict(self, image: np.ndarray) -> PredictionLike:
         if self._model_lock is None:
             return self.inferencer.predict(image)
