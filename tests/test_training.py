@@ -118,3 +118,15 @@ def test_preview_shows_synthetic_sample_and_a_held_out_image(images):
     assert sample["val_anomaly_map"].shape == (64, 64)
     assert 0.0 <= sample["val_anomaly_map"].min() <= sample["val_anomaly_map"].max() <= 1.0
     np.testing.assert_allclose(sample["val_image"], held_out.astype(np.float32) / 255.0, atol=1e-6)
+
+
+def test_memory_format_follows_device_and_width():
+    import torch
+
+    from core.training.trainer import memory_format_for
+
+    assert memory_format_for(16, cuda=False) == torch.channels_last  # fast preset on a CPU
+    assert memory_format_for(32, cuda=False) == torch.channels_last
+    assert memory_format_for(64, cuda=False) == torch.contiguous_format
+    assert memory_format_for(128, cuda=False) == torch.contiguous_format  # paper on a CPU
+    assert memory_format_for(128, cuda=True) == torch.channels_last
