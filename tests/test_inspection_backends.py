@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+import threading
 
 import numpy as np
 import pytest
@@ -172,3 +173,21 @@ def test_frame_tap_sees_live_frames_without_taking_them():
         s.close()
     gone = FrameTap(lambda: None)
     assert not gone.running and gone.next_frame(0.1) is None
+
+
+def test_session_runs_two_frames_in_flight_with_onnxruntime_and_says_so(lively, monkeypatch):
+    monkeypatch.setenv("LINEINSPECTOR_FRAMES_IN_FLIGHT", "2")
+    recipe = Recipe(name="demo", thresholds=Thresholds(0.3, 0.6, 0.5), active_version=1)
+    inf = load_model(lively, "onnxruntime", "cpu", threads=1)
+    s = LiveSession(recipe, None, SIM, inferencer=inf)
+    s.open()
+    try:
+        _wait(lambda: s.worker.stats().inspected >= 6)
+        assert s.worker.parallel == 2
+        assert {t.name for t in threading.enumerate()} >= {"inspection-worker-1", "inspection-worker-2"}
+        assert s.status().backend == "onnxruntime (CPU, 1 thread × 2 frames)"
+        seqs = []
+        _wait(lambda: seqs.append(s.latest().seq) or len(seqs) > 20)
+        assert seqs == sorted(seqs)  # published in order
+    finally:
+        assert s.close()

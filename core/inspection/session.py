@@ -264,5 +264,8 @@ class LiveSession:
         if inf is None:
             return {}
         version = inspector.model_version if inspector is not None else self.recipe.active_version
-        return {"model_version": version, "backend": backend_label(inf),
-                "backend_details": backend_details(inf)}
+        label = backend_label(inf)
+        frames = self.worker.parallel if self.worker is not None else 1
+        if frames > 1 and label.endswith(")"):
+            label = f"{label[:-1]} × {frames} frames)"  # e.g. "onnxruntime (CPU, 1 thread × 2 frames)"
+        return {"model_version": version, "backend": label, "backend_details": backend_details(inf)}
