@@ -16,7 +16,7 @@ from tests.inspection_fakes import make_tiny_bundle  # noqa: E402
 pytestmark = pytest.mark.gui
 
 V2_LIMITS = {"ok_limit": 0.2, "ng_limit": 0.7, "pixel": 0.4}
-BACKEND = r"(pytorch|onnxruntime|openvino)( reference)? \(CPU, \d+ threads?\)"
+BACKEND = r"(pytorch|onnxruntime|openvino)(-int8| reference)? \(CPU, \d+ threads?( × \d+ frames)?\)"
 
 
 @pytest.fixture(autouse=True)
