@@ -12,8 +12,9 @@ simulated line with a recipe using the model, lets it run, and reports:
 * the longest stall of the GUI event loop (gap between ticks of a 5 ms timer, minus 5 ms);
 * the CPU each thread used over the run, in cores (Linux /proc).
 
-The window runs its own ``app.exec()`` event loop, as in the app. ``--model FILE`` makes the
-session load that file (e.g. an int8 export) instead of what it would choose for the bundle.
+The window runs its own ``app.exec()`` event loop, as in the app. The session loads the
+model as the app does: the bundle's verified int8 companion where it has one
+(``LINEINSPECTOR_PRECISION=fp32`` for fp32), else the fastest fp32 backend.
 
 Without --bundle, a randomly initialised model of --preset is used: speed does not depend
 on the weights.
@@ -90,9 +91,6 @@ def main() -> int:
     ap.add_argument("--preset", default="fast")
     ap.add_argument("--bundle", type=Path, default=None)
     ap.add_argument("--source", default="sim:fps=30")
-    ap.add_argument("--model", type=Path, default=None,
-                    help="model file the session loads instead of the bundle (e.g. an int8 .onnx "
-                         "from 'lineinspect export --int8'); the bundle still gives the recipe")
     ap.add_argument("--mode", choices=("live", "triggered"), default="live")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--seconds", type=float, default=30.0)
@@ -106,13 +104,6 @@ def main() -> int:
     from app.main import build_parser, create_window
     from core.store.recipes import RecipeStore
 
-    if args.model is not None:
-        from core.inference.load import load_model
-        from core.inspection.session import LiveSession, live_cpu_threads
-
-        model = args.model.resolve()
-        LiveSession.load_model = lambda self, _bundle: load_model(model, "auto", "cpu",
-                                                                  threads=live_cpu_threads())
     tmp = Path(tempfile.mkdtemp(prefix="lineinspector-bench-"))
     bundle = args.bundle or make_bundle(args.preset, tmp)
     RecipeStore(tmp / "data").create("bench", source=args.source, bundle=bundle)

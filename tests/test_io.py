@@ -241,3 +241,11 @@ def test_to_model_input_rejects(image: np.ndarray, message: str) -> None:
 def test_to_model_input_rejects_bad_size(size) -> None:
     with pytest.raises(ValueError, match="size"):
         to_model_input(np.zeros((4, 4), np.uint8), size)
+
+
+def test_evenly_spaced_keeps_order_and_spread():
+    from core.io.images import evenly_spaced
+
+    assert evenly_spaced(list(range(10)), 4) == [0, 2, 5, 7]
+    assert evenly_spaced([1, 2], 5) == [1, 2]
+    assert evenly_spaced([1, 2], 0) == []

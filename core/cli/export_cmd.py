@@ -52,7 +52,7 @@ def _parse_batch(value: str) -> int | None:
 
 
 def _calibration_images(folder: Path, limit: int, flag: str = "--calib") -> list:
-    from core.io.images import ImageReadError, list_images, read_image
+    from core.io.images import evenly_spaced, list_images, load_images
 
     try:
         paths = list_images(folder, recursive=True)
@@ -62,18 +62,10 @@ def _calibration_images(folder: Path, limit: int, flag: str = "--calib") -> list
         raise CliError(f"{flag}: no images found in {folder}")
     if limit < 1:
         raise CliError(f"--calib-limit must be >= 1, got {limit}")
-    if len(paths) > limit:
-        step = len(paths) / limit
-        paths = [paths[int(i * step)] for i in range(limit)]
-    images, bad = [], []
-    for path in paths:
-        try:
-            images.append(read_image(path))
-        except ImageReadError as exc:
-            bad.append(str(exc))
-    for why in bad:
-        print(f"skipped {flag[2:]} image: {why}")
-    return images
+    loaded, bad = load_images(evenly_spaced(paths, limit))
+    for path, why in bad:
+        print(f"skipped {flag[2:]} image: cannot read image '{path}': {why}")
+    return [image for _, image in loaded]
 
 
 def run(args) -> int:

@@ -115,6 +115,14 @@ def list_images(folder: str | os.PathLike, recursive: bool = False) -> list[Path
     )
 
 
+def evenly_spaced(items: list, limit: int) -> list:
+    """At most ``limit`` of ``items``, spread evenly over the list (all of them if fewer)."""
+    if limit < 1 or len(items) <= limit:
+        return list(items) if limit >= 1 else []
+    step = len(items) / limit
+    return [items[int(i * step)] for i in range(limit)]
+
+
 def load_images(
     paths: Iterable[str | os.PathLike],
 ) -> tuple[list[tuple[Path, np.ndarray]], list[tuple[Path, str]]]:

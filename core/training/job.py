@@ -172,17 +172,10 @@ def build_int8_companion(bundle: Path, train: list[Path], holdout: list[Path], l
     checked on up to ``limit`` held-out ones: a few seconds for `fast`, a few minutes for
     `paper` on a CPU); never fails the training: a problem is returned as ``{"error": ...}``."""
     from core.inference.int8_companion import MIN_CHECK_IMAGES, build_companion
-    from core.io.images import ImageReadError, read_image
+    from core.io.images import evenly_spaced, load_images
 
-    def read(paths: list[Path]) -> list:
-        step = max(1, len(paths) // limit)
-        out = []
-        for p in paths[::step][:limit]:
-            try:
-                out.append(read_image(p))
-            except ImageReadError:
-                continue  # already reported by the training's own reading
-        return out
+    def read(paths: list[Path]) -> list:  # unreadable images were reported by the training
+        return [image for _, image in load_images(evenly_spaced(paths, limit))[0]]
 
     if len(holdout) < MIN_CHECK_IMAGES:
         return {"error": f"no int8 model: it needs at least {MIN_CHECK_IMAGES} held-out good "
