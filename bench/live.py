@@ -48,7 +48,7 @@ def make_bundle(preset_name: str, folder: Path) -> Path:
     torch.manual_seed(0)
     model = DraemModel(p.recon_width, p.disc_width)
     meta = {"preset": p.name, "recon_width": p.recon_width, "disc_width": p.disc_width,
-            "image_size": list(p.image_size),
+            "image_size": list(p.image_size), "input": {"mode": p.input_mode, "scale": 1.0},
             "thresholds": {"ok_limit": 0.3, "ng_limit": 0.6, "pixel": 0.5}}
     return save_bundle(folder / f"{preset_name}.limodel", model.state_dict(), meta)
 

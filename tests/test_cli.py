@@ -75,6 +75,31 @@ def test_bad_input_gets_clear_error(argv, message, tmp_path, capsys):
     assert err.startswith("error:") and message in err
 
 
+@pytest.mark.parametrize("flag, value, message", [
+    ("--minutes", "0", "--minutes must be positive"), ("--minutes", "nan", "--minutes must be positive"),
+    ("--steps", "0", "--steps must be at least 1"), ("--batch-size", "0", "--batch-size"),
+    ("--seed", "-1", "--seed"), ("--holdout", "1", "--holdout"), ("--false-reject", "0.7", "--false-reject"),
+    ("--continue-from", "/nonexistent.limodel", "--continue-from: model not found"),
+])
+def test_train_numbers_are_validated(flag, value, message, trained, tmp_path, capsys):
+    root, _ = trained
+    assert main(["train", str(root), "--preset", "tiny", flag, value, "--out", str(tmp_path / "m")]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_continue_training_starts_from_the_given_model(trained, tmp_path, capsys):
+    from core.inference.bundle import read_bundle_meta
+
+    root, model = trained
+    out = tmp_path / "more.limodel"
+    assert main(["train", str(root), "--preset", "tiny", "--steps", "2", "--workers", "0",
+                 "--continue-from", str(model), "--out", str(out)]) == 0
+    started = read_bundle_meta(out)["training"]["started_from"]
+    assert started["from"] == str(model) and started["steps"] == 4
+    printed = capsys.readouterr().out
+    assert "separat" in printed or "same score" in printed  # the verdict on the model is printed
+
+
 def test_all_corrupt_training_images(tmp_path, capsys):
     folder = tmp_path / "bad"
     folder.mkdir()

@@ -80,6 +80,8 @@ def test_save_keeps_previous_version(tmp_path):
     (("format_version = 1", "format_version = 99"), "newer than this software"),
     (("[roi]", "[preprocessing]\nrotate = 45\n[roi]"), "preprocessing.rotate must be 0, 90"),
     (("pixel = 0.5", "pixel = 0.5\nextra = 1"), "unknown key thresholds.extra"),
+    (("[roi]", "[training]\nanomalies = \"glitter\"\n[roi]"), "training.anomalies must be one of defects, paper"),
+    (("[roi]", "[training]\npreset = 3\n[roi]"), "training.preset must be a preset name"),
 ])
 def test_validation_names_the_field(tmp_path, edit, message):
     store = RecipeStore(tmp_path)
@@ -90,6 +92,18 @@ def test_validation_names_the_field(tmp_path, edit, message):
     with pytest.raises(RecipeError) as exc:
         store.get("bottle")
     assert message in str(exc.value)
+
+
+def test_training_config_round_trips_and_defaults_for_old_recipes(tmp_path):
+    from core.store import TrainingConfig
+
+    store = RecipeStore(tmp_path)
+    _write(store, "bottle", GOOD.format(name="bottle"))  # written before recipes had [training]
+    r = store.get("bottle")
+    assert r.training == TrainingConfig("fast", "defects")
+    r.training = TrainingConfig("thorough", "paper")
+    store.save(r)
+    assert store.get("bottle").training == TrainingConfig("thorough", "paper")
 
 
 def test_list_keeps_going_with_broken_recipes(tmp_path):

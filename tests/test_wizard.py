@@ -108,6 +108,19 @@ def test_new_recipe_end_to_end(qtbot, wizard, tmp_path):
     assert ctx.validation["defects"] == 4
     wizard.next()
 
+    # the run measured whether the model tells held-out good images from synthetic defects
+    probe = ctx.result["meta"]["training"]["separability"]
+    assert probe["images"] >= 1 and "auroc" in probe
+    # a 3-step model may tell nothing: then deploying it needs a written reason
+    ctx.result["meta"]["training"]["separability"] = {"auroc": 0.5, "spread": 0.0, "images": 2}
+    deploy_page = wizard.deploy
+    deploy_page.initializePage()
+    assert not deploy_page.deploy_button.isEnabled() and deploy_page.reason.isVisibleTo(deploy_page)
+    assert "same score" in deploy_page.summary.text()
+    assert not deploy_page.deploy()  # no reason given: refused, nothing deployed
+    assert "not deployed" in deploy_page.message.text() and not ctx.store.exists("bracket")
+    deploy_page.reason.setText("smoke test of the wizard")
+    assert deploy_page.deploy_button.isEnabled()
     with qtbot.waitSignal(wizard.deployed, timeout=10000) as sig:
         assert wizard.deploy.deploy()
     assert sig.args == ["bracket", 1]
@@ -116,6 +129,8 @@ def test_new_recipe_end_to_end(qtbot, wizard, tmp_path):
     assert recipe.active_version == 1 and recipe.roi == ROI and recipe.camera.source == SIM
     assert recipe.thresholds.ok_limit == pytest.approx(ctx.validation["thresholds"]["ok_limit"])
     assert store.versions("bracket")[0].validation["defects"] == 4
+    assert store.versions("bracket")[0].validation["deployed_despite"]["reason"] == "smoke test of the wizard"
+    assert recipe.training.preset == "tiny" and recipe.training.anomalies == "defects"
 
     # the live window's session scores frames with the deployed model
     session = LiveSession(recipe, store.active_bundle_path("bracket"), SIM, device="cpu")

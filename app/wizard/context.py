@@ -25,6 +25,7 @@ class WizardContext:
     roi: Roi | None = None
     preprocessing: Preprocessing = field(default_factory=Preprocessing)
     preset: str = "fast"
+    anomalies: str = "defects"        # synthetic anomalies: "defects" or "paper" (the recipe's choice)
     steps: int | None = None          # overrides the preset's steps (tests, smoke runs)
     workers: int | None = None
     device: str = "auto"

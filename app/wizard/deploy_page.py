@@ -5,21 +5,37 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWizardPage
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWizardPage
 
 from app.wizard.context import WizardContext
 from app.wizard.qtutil import message_label, show_message
-from core.store import StoreError, Thresholds
+from core.store import StoreError, Thresholds, TrainingConfig
+from core.training.separability import verdict
+
+MIN_REASON_CHARS = 10
 
 
-def deploy(ctx: WizardContext) -> int:
+def separability_of(ctx: WizardContext) -> dict | None:
+    return (((ctx.result or {}).get("meta") or {}).get("training") or {}).get("separability")
+
+
+def deploy(ctx: WizardContext, override_reason: str = "") -> int:
     """Add the trained bundle as a new version, activate it with the proposed limits; returns
-    the version. On any error the recipe's active model is left as it was."""
+    the version. On any error the recipe's active model is left as it was. A model that
+    cannot tell good from synthetic defects is refused unless ``override_reason`` says why
+    it is deployed anyway; the reason is kept with the version."""
     store, name = ctx.store, ctx.recipe_name
     if ctx.bundle is None or not ctx.bundle.is_file():
         raise StoreError("no trained model to deploy: train it first")
     trained_from = str(ctx.work_dir / "samples")
-    validation = ctx.validation or {}
+    validation = dict(ctx.validation or {})
+    separates, why = verdict(separability_of(ctx))
+    validation["separability"] = separability_of(ctx)
+    if not separates:
+        if len(override_reason.strip()) < MIN_REASON_CHARS:
+            raise StoreError(f"not deployed: {why}. To deploy it anyway, write why "
+                             f"(at least {MIN_REASON_CHARS} characters)")
+        validation["deployed_despite"] = {"problem": why, "reason": override_reason.strip()}
     if ctx.is_new and not store.exists(name):
         store.create(name, source=ctx.source, roi=ctx.roi, preprocessing=ctx.preprocessing,
                      false_reject_target=ctx.false_reject)
@@ -30,10 +46,12 @@ def deploy(ctx: WizardContext) -> int:
             store.save(recipe)  # the new model was trained on this ROI; the old one stays active
     version = store.add_version(name, ctx.bundle, trained_from=trained_from, validation=validation)
     recipe = store.activate(name, version)
+    meta = (ctx.result or {}).get("meta") or {}
+    recipe.training = TrainingConfig(str(meta.get("preset") or ctx.preset), str(meta.get("anomalies", "paper")))
     proposed = validation.get("thresholds")
     if proposed:
         recipe.thresholds = Thresholds(proposed["ok_limit"], proposed["ng_limit"], proposed["pixel"])
-        store.save(recipe)
+    store.save(recipe)
     return version
 
 
@@ -46,12 +64,20 @@ class DeployPage(QWizardPage):
         self.setSubTitle("Save the model as a new version of the recipe and make it active. "
                          "The live view switches to it; the previous version stays available "
                          "for rollback.")
+        self.separates = True
         self.summary = QLabel(wordWrap=True)
+        self.warning = QLabel(wordWrap=True)
+        self.warning.setStyleSheet("color: #c62828; font-weight: bold;")
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("Why deploy this model anyway? (kept with the version)")
+        self.reason.textChanged.connect(self._reason_changed)
         self.deploy_button = QPushButton("Deploy and activate")
         self.deploy_button.setMinimumHeight(40)
         self.message = message_label()
         col = QVBoxLayout(self)
         col.addWidget(self.summary)
+        col.addWidget(self.warning)
+        col.addWidget(self.reason)
         col.addWidget(self.deploy_button)
         col.addWidget(self.message)
         col.addStretch(1)
@@ -76,13 +102,27 @@ class DeployPage(QWizardPage):
                 active = None
             if active is not None:
                 lines.append(f"Version {active} is active now; it stays available for rollback.")
+        separates, why = verdict(separability_of(ctx))
+        lines.append(f"<b>Can it tell?</b> {why}")
         self.summary.setText("<br>".join(lines))
-        self.deploy_button.setEnabled(True)
+        self.separates = separates
+        self.warning.setVisible(not separates)
+        self.reason.setVisible(not separates)
+        self.reason.clear()
+        if not separates:
+            self.warning.setText("This model does not tell good parts from defects. Deploying it would "
+                                 "pass defective parts. Train longer, or write below why it is "
+                                 "deployed anyway.")
+        self.deploy_button.setEnabled(separates)
         self.message.clear()
+
+    def _reason_changed(self, text: str) -> None:
+        if not self.separates and self.ctx.deployed_version is None:
+            self.deploy_button.setEnabled(len(text.strip()) >= MIN_REASON_CHARS)
 
     def deploy(self) -> bool:
         try:
-            version = deploy(self.ctx)
+            version = deploy(self.ctx, self.reason.text())
         except (StoreError, OSError, ValueError) as exc:
             show_message(self.message, f"deploy failed, the active model is unchanged: {exc}", error=True)
             return False

@@ -132,6 +132,11 @@ class PartPage(QWizardPage):
         if recipe.roi is not None:
             self.roi_view.set_roi(recipe.roi)
         self.ctx.preprocessing = recipe.preprocessing
+        self.ctx.anomalies = recipe.training.anomalies
+        from core.training.presets import PRESETS
+
+        if recipe.training.preset in PRESETS:
+            self.ctx.preset = recipe.training.preset
 
     def open_camera(self) -> bool:
         spec = self.source_edit.text().strip() or "sim"

@@ -12,8 +12,8 @@ import sys
 import pyqtgraph as pg
 from PySide6.QtCore import QProcess, Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QVBoxLayout, QWizardPage)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QSpinBox, QVBoxLayout, QWizardPage)
 
 from app.wizard.context import WizardContext
 from app.wizard.qtutil import EventRelay, message_label, show_message
@@ -21,6 +21,7 @@ from core.training.estimate import estimate_seconds, format_duration
 from core.training.job import BUNDLE_FILE, CHECKPOINT_FILE, JobSpec
 from core.training.presets import PRESETS, get_preset
 from core.training.runner import TrainingRunner, can_resume
+from core.training.separability import verdict
 
 PREVIEWS = (("image", "Good image"), ("augmented", "Synthetic anomaly"), ("mask", "Its mask"),
             ("reconstruction", "Reconstruction"), ("anomaly_map", "Anomaly map M_o"))
@@ -28,7 +29,8 @@ PREVIEWS = (("image", "Good image"), ("augmented", "Synthetic anomaly"), ("mask"
 VALIDATION_PREVIEWS = (("val_image", "Validation image"), ("val_reconstruction", "Its reconstruction"),
                        ("val_anomaly_map", "Its M_o"))
 CURVES = (("loss", "#e53935"), ("l2", "#1e88e5"), ("ssim", "#43a047"), ("focal", "#fb8c00"))
-HINTS = {"fast": "for a CPU", "paper": "for a GPU (the paper's recipe)", "tiny": "smoke test only"}
+HINTS = {"fast": "for a CPU, runs live", "thorough": "for a CPU, an hour: over a break",
+         "paper": "for a GPU (the paper's recipe)", "tiny": "smoke test only"}
 
 
 class TrainPage(QWizardPage):
@@ -50,7 +52,25 @@ class TrainPage(QWizardPage):
         self.preset_combo = QComboBox()
         for name in PRESETS:
             self.preset_combo.addItem(f"{name} ({HINTS.get(name, '')})", name)
+        self.anomalies_combo = QComboBox()
+        self.anomalies_combo.addItem("defect-like", "defects")
+        self.anomalies_combo.addItem("paper (Perlin x texture)", "paper")
+        self.anomalies_combo.setToolTip("Synthetic anomalies to train on: cracks, scratches, pits, stains, "
+                                        "foreign patches and the paper's textures; or the paper's only")
         self.estimate_label = QLabel("")
+        self.minutes_spin = QSpinBox()
+        self.minutes_spin.setRange(0, 24 * 60)
+        self.minutes_spin.setSuffix(" min")
+        self.minutes_spin.setSpecialValueText("preset's steps")
+        self.minutes_spin.setToolTip("Training time. Longer training usually finds more defects; "
+                                     "the learning-rate schedule is fitted to the time given.")
+        self.continue_check = QCheckBox("Continue from the active model")
+        self.continue_check.setToolTip("Start from the recipe's active model instead of the base model, "
+                                       "e.g. to add an hour of training overnight; deploy the result as a "
+                                       "new version if it validates better.")
+        self.separability_label = QLabel("")
+        self.separability_label.setToolTip("Held-out good images against the same images with synthetic "
+                                           "defects: 1.0 tells them apart perfectly, 0.5 not at all.")
         self.measure_button = QPushButton("Measure on this machine")
         self.start_button = QPushButton("Start training")
         self.cancel_button = QPushButton("Cancel")
@@ -77,6 +97,11 @@ class TrainPage(QWizardPage):
         top = QHBoxLayout()
         top.addWidget(QLabel("Preset"))
         top.addWidget(self.preset_combo)
+        top.addWidget(QLabel("Anomalies"))
+        top.addWidget(self.anomalies_combo)
+        top.addWidget(QLabel("Time"))
+        top.addWidget(self.minutes_spin)
+        top.addWidget(self.continue_check)
         top.addWidget(self.estimate_label, 1)
         top.addWidget(self.measure_button)
         buttons = QHBoxLayout()
@@ -87,11 +112,13 @@ class TrainPage(QWizardPage):
         col = QVBoxLayout(self)
         col.addLayout(top)
         col.addLayout(buttons)
+        col.addWidget(self.separability_label)
         col.addWidget(self.plot, 1)
         col.addLayout(grid)
         col.addWidget(self.message)
 
         self.preset_combo.currentIndexChanged.connect(self._preset_changed)
+        self.minutes_spin.valueChanged.connect(self._show_estimate)
         self.measure_button.clicked.connect(self.measure)
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
@@ -105,14 +132,45 @@ class TrainPage(QWizardPage):
     def initializePage(self) -> None:
         index = self.preset_combo.findData(self.ctx.preset)
         self.preset_combo.setCurrentIndex(max(index, 0))
+        self.anomalies_combo.setCurrentIndex(max(0, self.anomalies_combo.findData(self.ctx.anomalies)))
         self.n_images = len(self.ctx.samples())
+        self.active_model = self._active_model()
         self._preset_changed()
         if can_resume(self.ctx.run_dir):
             show_message(self.message, "An interrupted training run of this recipe was found: "
                                        "Resume continues it from its last checkpoint.")
         self._update_buttons()
 
+    def _active_model(self):
+        """The recipe's active bundle when retraining, else None."""
+        ctx = self.ctx
+        if ctx.is_new or not ctx.store.exists(ctx.recipe_name):
+            return None
+        try:
+            return ctx.store.active_bundle_path(ctx.recipe_name)
+        except Exception:  # a broken recipe only means there is nothing to continue from
+            return None
+
+    def _can_continue(self) -> bool:
+        if self.active_model is None:
+            return False
+        from core.inference.bundle import BundleError, read_bundle_meta
+
+        try:
+            meta = read_bundle_meta(self.active_model)
+        except BundleError:
+            return False
+        preset = get_preset(self.preset)
+        return (int(meta["recon_width"]), int(meta["disc_width"])) == (preset.recon_width, preset.disc_width)
+
     def _preset_changed(self) -> None:
+        preset = get_preset(self.preset)
+        self.minutes_spin.setValue(int(preset.minutes or 0))
+        ok = self._can_continue()
+        self.continue_check.setEnabled(ok)
+        if not ok:
+            self.continue_check.setChecked(False)
+        self.continue_check.setVisible(self.active_model is not None)
         self._show_estimate()
         if self.ctx.auto_measure and self.preset not in self.seconds_per_step and not self.running:
             self.measure()
@@ -124,6 +182,11 @@ class TrainPage(QWizardPage):
         if sps is None:
             self.estimate_label.setText(f"{preset.image_size[0]} px, widths {preset.recon_width}/"
                                         f"{preset.disc_width}: not measured yet")
+            return
+        minutes = self.minutes_spin.value()
+        if minutes:
+            self.estimate_label.setText(f"{format_duration(minutes * 60)}: about {int(minutes * 60 / sps)} "
+                                        f"steps on this machine ({sps:.2f} s per step)")
             return
         total = estimate_seconds(preset, self.n_images, sps, self.ctx.holdout, self.ctx.steps)
         self.estimate_label.setText(f"≈ {format_duration(total)} on this machine "
@@ -155,10 +218,14 @@ class TrainPage(QWizardPage):
     # --- the run ----------------------------------------------------------------------------
     def _spec(self) -> JobSpec:
         paths = [str(p) for p in self.ctx.samples().paths()]
+        minutes = self.minutes_spin.value() if self.ctx.steps is None else 0
+        cont = self.active_model if self.continue_check.isChecked() and self._can_continue() else None
         return JobSpec(data=paths, run_dir=str(self.ctx.run_dir), preset=self.preset,
-                       steps=self.ctx.steps, seed=self.ctx.seed, device=self.ctx.device,
-                       workers=self.ctx.workers, holdout=self.ctx.holdout,
-                       false_reject=self.ctx.false_reject, resume=False)
+                       steps=self.ctx.steps, minutes=minutes or None, seed=self.ctx.seed,
+                       device=self.ctx.device, workers=self.ctx.workers, holdout=self.ctx.holdout,
+                       false_reject=self.ctx.false_reject, resume=False,
+                       preset_overrides={"anomalies": self.anomalies_combo.currentData()},
+                       continue_from=str(cont) if cont else None)
 
     def start(self) -> None:
         """Start a fresh run (an old checkpoint of this recipe is discarded)."""
@@ -179,6 +246,7 @@ class TrainPage(QWizardPage):
 
     def _launch(self, runner: TrainingRunner, resume: bool) -> None:
         self.ctx.result = None
+        self.separability_label.clear()
         self.steps.clear()
         for values in self.history.values():
             values.clear()
@@ -215,6 +283,8 @@ class TrainPage(QWizardPage):
                                        f"{event.get('preset')}" + (f", resumed from step {k}" if k else ""))
         elif kind == "progress":
             self._progress(event)
+            if event.get("separability"):
+                self._show_separability(event["separability"], final=False)
         elif kind == "preview":
             for key, path in event.get("files", {}).items():
                 if key in self.previews:
@@ -222,6 +292,8 @@ class TrainPage(QWizardPage):
                         128, 128, Qt.AspectRatioMode.KeepAspectRatio))
         elif kind == "done":
             self.ctx.result = event
+            self._show_separability(((event.get("meta") or {}).get("training") or {}).get("separability"),
+                                    final=True)
             self.bar.setRange(0, 1)
             self.bar.setValue(1)
             int8 = event.get("int8") or {}
@@ -241,15 +313,22 @@ class TrainPage(QWizardPage):
         self._update_buttons()
         self.completeChanged.emit()
 
+    def _show_separability(self, result: dict | None, final: bool) -> None:
+        separates, why = verdict(result)
+        when = "final model" if final else f"at step {result.get('step')}" if result else ""
+        colour = "#2e7d32" if separates else "#c62828"
+        self.separability_label.setText(f"<span style='color:{colour}'><b>Can it tell?</b> "
+                                        f"({when}) {why}</span>")
+
     def _progress(self, e: dict) -> None:
-        step, total = e["step"], e["total"]
-        if total >= 10**9:
+        step, total = e["step"], e.get("total")
+        if total is None:
             self.bar.setRange(0, 0)  # fitting the run to the time budget
         else:
             self.bar.setRange(0, total)
             self.bar.setValue(step)
         eta = e.get("eta_s")
-        self.eta_label.setText(f"step {step}/{total if total < 10**9 else '?'}"
+        self.eta_label.setText(f"step {step}/{total if total is not None else '?'}"
                                + (f", {format_duration(eta)} left" if eta is not None else ""))
         self.steps.append(step)
         for key, curve in self.curves.items():
@@ -265,6 +344,8 @@ class TrainPage(QWizardPage):
         running = self.running
         self.start_button.setEnabled(not running)
         self.preset_combo.setEnabled(not running)
+        self.minutes_spin.setEnabled(not running)
+        self.anomalies_combo.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         self.resume_button.setEnabled(not running and can_resume(self.ctx.run_dir))
 

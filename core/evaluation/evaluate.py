@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import cv2
 import numpy as np
 
 from core.evaluation.datasets import Sample, read_mask, test_samples
@@ -32,6 +33,10 @@ def evaluate(inferencer, samples: list[Sample] | str | Path, batch_size: int = 8
     if not samples:
         raise ValueError("no test images to evaluate")
     size = tuple(inferencer.image_size)
+    # Resize mode scores at the network's resolution; tiles mode at each image's own (scaled)
+    # resolution, and its maps are then resized to the network's input size for the pixel
+    # metrics, so that every image weighs the same and figures compare across modes.
+    tiles = getattr(getattr(inferencer, "input", None), "mode", "resize") == "tiles"
     labels, scores, masks, maps, rows, skipped = [], [], [], [], [], []
     any_mask = any(s.mask_path is not None for s in samples)
     t_infer, n_infer = 0.0, 0
@@ -47,7 +52,8 @@ def evaluate(inferencer, samples: list[Sample] | str | Path, batch_size: int = 8
             continue
         t0 = time.perf_counter()
         # score at model resolution: pixel metrics are computed there too
-        preds = inferencer.predict_batch([inferencer.preprocess(im) for im in images], batch_size)
+        preds = inferencer.predict_batch(images if tiles else [inferencer.preprocess(im) for im in images],
+                                         batch_size)
         t_infer += time.perf_counter() - t0
         n_infer += len(images)
         for s, p in zip(chunk, preds):
@@ -57,7 +63,10 @@ def evaluate(inferencer, samples: list[Sample] | str | Path, batch_size: int = 8
                          "score": p.score})
             if any_mask:
                 masks.append(read_mask(s, size))
-                maps.append(p.anomaly_map)
+                amap = p.anomaly_map
+                if amap.shape != size:
+                    amap = cv2.resize(amap, size[::-1], interpolation=cv2.INTER_AREA)
+                maps.append(amap)
         if progress:
             progress(min(i + batch_size, len(samples)), len(samples))
     labels_a, scores_a = np.asarray(labels), np.asarray(scores)

@@ -14,6 +14,7 @@ import torch
 from core.device import configure_cpu_threads, select_device
 from core.inference.bundle import load_bundle
 from core.inference.scoring import anomaly_map, image_scores, smoothing_kernel
+from core.inference.tiling import InputSpec, TileGrid, mean_filter_max
 from core.io.images import to_model_input
 
 
@@ -44,6 +45,41 @@ def batched_predictions(images: list[np.ndarray], batch_size: int,
     return out
 
 
+def tiled_predictions(images: list[np.ndarray], batch_size: int, spec: InputSpec,
+                      tile: tuple[int, int], kernel: int,
+                      run: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> list[Prediction]:
+    """Tiles mode (:mod:`core.inference.tiling`): each image scaled by ``spec.scale``, cut
+    into ``tile`` pieces run ``batch_size`` at a time, the maps merged, the score taken on
+    the merged map; maps come back at each image's own size."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    out: list[Prediction] = []
+    for im in images:
+        t0 = time.perf_counter()
+        scaled = to_model_input(im, spec.scaled_size(im.shape))
+        grid = TileGrid(scaled.shape[:2], tile, spec.overlap)
+        tiles = grid.split(scaled)
+        maps = [run(np.ascontiguousarray(tiles[i:i + batch_size]))[0] for i in range(0, len(tiles), batch_size)]
+        amap = grid.merge(np.concatenate(maps).astype(np.float32, copy=False))
+        score = mean_filter_max(amap, kernel)
+        h, w = im.shape[:2]
+        if (h, w) != amap.shape:
+            amap = cv2.resize(amap, (w, h), interpolation=cv2.INTER_LINEAR)
+        out.append(Prediction(score, amap, (time.perf_counter() - t0) * 1000.0))
+    return out
+
+
+def network_inputs(image: np.ndarray, meta: dict) -> np.ndarray:
+    """What the network sees of ``image``: (1, H, W, 3) in resize mode, the tiles in tiles
+    mode (int8 calibration uses it)."""
+    size = tuple(int(v) for v in meta["image_size"])
+    spec = InputSpec.from_meta(meta)
+    if spec.mode == "resize":
+        return to_model_input(image, size)[None]
+    scaled = to_model_input(image, spec.scaled_size(image.shape))
+    return TileGrid(scaled.shape[:2], size, spec.overlap).split(scaled)
+
+
 class Inferencer:
     backend_name = "pytorch"
 
@@ -55,6 +91,7 @@ class Inferencer:
             configure_cpu_threads(threads)
         self.image_size = tuple(int(v) for v in meta["image_size"])
         self.kernel = smoothing_kernel(self.image_size)
+        self.input = InputSpec.from_meta(meta)
         self.model = model.to(self.device).eval()
         self.half = self.device.type == "cuda"
         if self.half:
@@ -83,6 +120,8 @@ class Inferencer:
         return amap.cpu().numpy(), scores.cpu().numpy()
 
     def predict_batch(self, images: list[np.ndarray], batch_size: int = 8) -> list[Prediction]:
+        if self.input.mode == "tiles":
+            return tiled_predictions(images, batch_size, self.input, self.image_size, self.kernel, self._run)
         return batched_predictions(images, batch_size, self.preprocess, self._run)
 
     def predict(self, image: np.ndarray) -> Prediction:

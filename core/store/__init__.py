@@ -11,7 +11,7 @@ Public API::
 from core.store.archive import ArchivedPaths, ImageArchive, PruneReport
 from core.store.errors import RecipeError, ResultsError, StoreError, VersionError
 from core.store.paths import data_dir
-from core.store.recipe import CameraConfig, Preprocessing, Recipe, Roi, Thresholds
+from core.store.recipe import CameraConfig, Preprocessing, Recipe, Roi, Thresholds, TrainingConfig
 from core.store.recipes import RecipeListing, RecipeStore
 from core.store.records import ResultRecord
 from core.store.results import ResultsStore
@@ -24,6 +24,6 @@ __all__ = [
     "ArchivedPaths", "CameraConfig", "ImageArchive", "ModelVersion", "Preprocessing",
     "PruneReport", "Recipe", "RecipeError", "RecipeListing", "RecipeStore", "RecipeSummary",
     "ResultRecord", "ResultsError", "ResultsQuery", "ResultsStore", "ResultsWriter", "Roi",
-    "ScoreHistogram", "StoreError", "Thresholds", "Verdict", "VersionError", "data_dir",
+    "ScoreHistogram", "StoreError", "Thresholds", "TrainingConfig", "Verdict", "VersionError", "data_dir",
     "verdict_for",
 ]

@@ -65,6 +65,18 @@ class Thresholds:
     pixel: float
 
 
+ANOMALY_CHOICES = ("defects", "paper")  # core.synth.simulator.RECIPES (store does not import synth)
+
+
+@dataclass
+class TrainingConfig:
+    """How this part's models are trained: the preset, and the synthetic anomalies ("defects":
+    defect-like kinds beside the paper's; "paper": Perlin x texture only)."""
+
+    preset: str = "fast"
+    anomalies: str = "defects"
+
+
 @dataclass
 class Recipe:
     name: str
@@ -74,6 +86,7 @@ class Recipe:
     thresholds: Thresholds | None = None  # None until a model is calibrated / activated
     false_reject_target: float = 0.01
     active_version: int | None = None
+    training: TrainingConfig = field(default_factory=TrainingConfig)
 
     def verdict(self, score: float) -> Verdict:
         """Verdict for an image score under this recipe's thresholds."""
@@ -96,6 +109,7 @@ class Recipe:
         if self.thresholds is not None:
             t = self.thresholds
             out["thresholds"] = {"ok_limit": t.ok_limit, "ng_limit": t.ng_limit, "pixel": t.pixel}
+        out["training"] = {"preset": self.training.preset, "anomalies": self.training.anomalies}
         return out
 
     @classmethod
@@ -153,7 +167,7 @@ class _Parser:
     def recipe(self, data: dict[str, Any]) -> Recipe:
         top = self.table(data, "", ("format_version", "name", "active_version",
                                     "false_reject_target", "camera", "roi", "preprocessing",
-                                    "thresholds"))
+                                    "thresholds", "training"))
         fmt = self.integer(top.get("format_version", FORMAT_VERSION), "format_version", 1)
         if fmt > FORMAT_VERSION:
             raise self.fail(f"format_version {fmt} is newer than this software supports "
@@ -170,7 +184,18 @@ class _Parser:
         return Recipe(name=check_name(self.name), camera=self.camera(top),
                       roi=self.roi(top), preprocessing=self.preprocessing(top),
                       thresholds=self.thresholds(top), false_reject_target=frt,
-                      active_version=active)
+                      active_version=active, training=self.training(top))
+
+    def training(self, top: dict) -> TrainingConfig:
+        t = self.table(top, "training", ("preset", "anomalies"))
+        preset = t.get("preset", "fast")
+        if not isinstance(preset, str) or not re.match(r"^[a-z][a-z0-9_-]{0,31}$", preset):
+            raise self.fail(f"training.preset must be a preset name, got {preset!r}")
+        anomalies = t.get("anomalies", "defects")
+        if anomalies not in ANOMALY_CHOICES:
+            raise self.fail(f"training.anomalies must be one of {', '.join(ANOMALY_CHOICES)}, "
+                            f"got {anomalies!r}")
+        return TrainingConfig(preset, anomalies)
 
     def camera(self, top: dict) -> CameraConfig:
         cam = self.table(top, "camera", ("source", "settings"))

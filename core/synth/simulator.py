@@ -14,10 +14,21 @@ import cv2
 import numpy as np
 
 from core.synth.augment import random_augment
+from core.synth.defects import DEFECT_KINDS, visible
 from core.synth.perlin import perlin_mask, rotate_image
 from core.synth.textures import TextureSource
 
-__all__ = ["SimSample", "AnomalySimulator"]
+__all__ = ["SimSample", "AnomalySimulator", "RECIPES", "simulator_for"]
+
+# The anomaly recipes a preset or a recipe can name. "paper": the paper's Perlin x texture
+# only, with its rotations. "defects": the paper's kind for 30 % of the anomalies, the
+# defect-like kinds of core.synth.defects for the rest, and flips instead of rotations (a
+# rotated part with black corners is not a normal part). Same weights for every data set.
+RECIPES: dict[str, dict] = {
+    "paper": {"kinds": None, "rotate_prob": 0.3, "flip": False},
+    "defects": {"kinds": {"texture": 0.3, "crack": 0.15, "scratch": 0.1, "pit": 0.15, "stain": 0.15,
+                          "patch": 0.15}, "rotate_prob": 0.0, "flip": True},
+}
 
 
 @dataclass
@@ -30,6 +41,7 @@ class SimSample:
     has_anomaly: float      # 1.0 / 0.0
     beta: float = 0.0       # opacity of the normal image inside the mask
     augmenters: tuple[str, ...] = field(default_factory=tuple)  # names applied to the texture
+    kind: str = ""          # "texture" (the paper's) or a kind of core.synth.defects; "" if normal
 
 
 def _check_prob(name: str, value: float) -> float:
@@ -43,11 +55,14 @@ class AnomalySimulator:
     """Callable ``(image, rng) -> SimSample`` producing DRAEM's simulated anomalies.
 
     ``grayscale=True`` turns the texture grey (replicated to 3 channels) before blending, so
-    grayscale products never receive coloured anomalies.
+    grayscale products never receive coloured anomalies. ``kinds`` maps anomaly kinds
+    ("texture" and the names of :data:`core.synth.defects.DEFECT_KINDS`) to weights; None is
+    the paper's texture kind alone. ``flip`` mirrors the normal image at random both ways.
     """
 
     def __init__(self, textures: TextureSource, *, rotate_prob: float = 0.3,
-                 anomaly_prob: float = 0.5, beta_max: float = 0.8, grayscale: bool = False) -> None:
+                 anomaly_prob: float = 0.5, beta_max: float = 0.8, grayscale: bool = False,
+                 kinds: dict[str, float] | None = None, flip: bool = False) -> None:
         if not callable(getattr(textures, "sample", None)):
             raise TypeError(f"textures must have a sample(size, rng) method, got {type(textures).__name__}")
         self.textures = textures
@@ -55,10 +70,21 @@ class AnomalySimulator:
         self.anomaly_prob = _check_prob("anomaly_prob", anomaly_prob)
         self.beta_max = _check_prob("beta_max", beta_max)
         self.grayscale = bool(grayscale)
+        self.flip = bool(flip)
+        self.kinds: tuple[str, ...] = ()
+        self.weights = np.ones(0)
+        if kinds is not None:
+            unknown = sorted(set(kinds) - {"texture", *DEFECT_KINDS})
+            w = np.array([float(kinds[k]) for k in kinds], float)
+            if unknown or not len(w) or (w < 0).any() or w.sum() <= 0:
+                raise ValueError(f"anomaly kinds must map texture, {', '.join(DEFECT_KINDS)} to "
+                                 f"non-negative weights, got {kinds!r}")
+            self.kinds, self.weights = tuple(kinds), w / w.sum()
 
     def __repr__(self) -> str:
         return (f"AnomalySimulator({self.textures!r}, rotate_prob={self.rotate_prob}, "
-                f"anomaly_prob={self.anomaly_prob}, beta_max={self.beta_max}, grayscale={self.grayscale})")
+                f"anomaly_prob={self.anomaly_prob}, beta_max={self.beta_max}, grayscale={self.grayscale}, "
+                f"kinds={dict(zip(self.kinds, self.weights.round(3).tolist())) or None}, flip={self.flip})")
 
     @staticmethod
     def _check_image(image: np.ndarray) -> np.ndarray:
@@ -70,9 +96,17 @@ class AnomalySimulator:
                              "(divide uint8 images by 255)")
         return np.ascontiguousarray(image, dtype=np.float32)
 
-    def __call__(self, image: np.ndarray, rng: np.random.Generator) -> SimSample:
+    def __call__(self, image: np.ndarray, rng: np.random.Generator,
+                 donor: np.ndarray | None = None) -> SimSample:
+        """One sample; ``donor`` (another good image, the same size) feeds the patch kind."""
         image = self._check_image(image)
         h, w = image.shape[:2]
+        if self.flip:
+            if rng.random() < 0.5:
+                image = image[:, ::-1]
+            if rng.random() < 0.5:
+                image = image[::-1]
+            image = np.ascontiguousarray(image)
         if rng.random() < self.rotate_prob:
             image = rotate_image(image, rng.uniform(-90.0, 90.0))
         # The official code builds the anomaly first and discards it for normal samples; deciding
@@ -81,6 +115,17 @@ class AnomalySimulator:
             return SimSample(image=image, augmented=image.copy(),
                              mask=np.zeros((h, w), np.float32), has_anomaly=0.0)
 
+        kind = "texture"
+        if self.kinds:
+            kind = self.kinds[int(rng.choice(len(self.kinds), p=self.weights))]
+        if kind != "texture":
+            if donor is not None:
+                donor = self._check_image(donor)
+            augmented, mask = DEFECT_KINDS[kind](image, rng, donor)
+            mask = visible(image, augmented, mask)
+            has = 1.0 if mask.any() else 0.0
+            return SimSample(image=image, augmented=augmented if has else image.copy(), mask=mask,
+                             has_anomaly=has, kind=kind if has else "")
         texture = self.textures.sample((h, w), rng)
         if texture.shape != (h, w, 3) or texture.dtype != np.uint8:
             raise ValueError(f"texture source {self.textures!r} returned {texture.dtype} "
@@ -97,4 +142,14 @@ class AnomalySimulator:
         np.clip(augmented, 0.0, 1.0, out=augmented)
         has_anomaly = 1.0 if mask.any() else 0.0
         return SimSample(image=image, augmented=augmented.astype(np.float32, copy=False), mask=mask,
-                         has_anomaly=has_anomaly, beta=beta, augmenters=tuple(names))
+                         has_anomaly=has_anomaly, beta=beta, augmenters=tuple(names), kind="texture")
+
+
+def simulator_for(recipe: str, textures: TextureSource, grayscale: bool = False) -> AnomalySimulator:
+    """The simulator of an anomaly recipe ("paper" or "defects", see :data:`RECIPES`)."""
+    try:
+        r = RECIPES[recipe]
+    except KeyError:
+        raise ValueError(f"unknown anomaly recipe {recipe!r} (choose from {', '.join(RECIPES)})") from None
+    return AnomalySimulator(textures, rotate_prob=r["rotate_prob"], grayscale=grayscale,
+                            kinds=r["kinds"], flip=r["flip"])

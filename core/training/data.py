@@ -19,35 +19,77 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from core.io.images import load_images, to_model_input
 from core.synth import AnomalySimulator, make_texture_source
+from core.synth.simulator import simulator_for
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class ImageSet:
-    """Good images decoded once and resized to the model size, kept as uint8 BGR."""
+    """Good images decoded once, kept as uint8 BGR: resized to the model size (an array), or
+    in tiles mode scaled by ``scale`` keeping their aspect (a list, sizes may differ)."""
 
     paths: list[Path]
-    images: np.ndarray                      # (N, H, W, 3) uint8
+    images: np.ndarray | list[np.ndarray]   # (N, H, W, 3) uint8, or N arrays (H_i, W_i, 3)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     grayscale: bool = False                 # every source image was single-channel
+    scale: float | None = None              # tiles mode: the factor applied to every image
 
     def __len__(self) -> int:
         return len(self.paths)
 
 
-def load_image_set(paths: list[Path], size: tuple[int, int]) -> ImageSet:
+AUTO_SCALE_SIDE = 512  # tiles mode: frames whose longer side is above this are scaled down to it
+
+
+def auto_scale(shapes: list[tuple[int, ...]]) -> float:
+    """Tiles mode: 1.0 (the camera's own pixels) unless the median image is longer than
+    AUTO_SCALE_SIDE pixels, then the factor that brings it there (a 5-MP frame would
+    otherwise be cut into dozens of tiles per inspection)."""
+    longest = float(np.median([max(s[:2]) for s in shapes]))
+    return 1.0 if longest <= AUTO_SCALE_SIDE else round(AUTO_SCALE_SIDE / longest, 4)
+
+
+def _u8(x: np.ndarray) -> np.ndarray:
+    return np.clip(x * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def load_image_set(paths: list[Path], size: tuple[int, int], mode: str = "resize",
+                   scale: float | None = None) -> ImageSet:
+    """Decode ``paths`` once. Resize mode: every image squashed to ``size``. Tiles mode:
+    scaled by ``scale`` (None: :func:`auto_scale`), aspect kept."""
     loaded, skipped = load_images(paths)
     for p, why in skipped:
         log.warning("skipped %s: %s", p, why)
     if not loaded:
         raise ValueError(f"none of the {len(paths)} training images could be read")
+    gray = all(img.ndim == 2 or img.shape[2] == 1 for _, img in loaded)
+    kept = [p for p, _ in loaded]
+    if mode == "tiles":
+        s = auto_scale([img.shape for _, img in loaded]) if scale is None else float(scale)
+        out = []
+        for _, img in loaded:
+            h, w = img.shape[:2]
+            out.append(_u8(to_model_input(img, (max(1, round(h * s)), max(1, round(w * s))))))
+        return ImageSet(kept, out, skipped, gray, s)
     arr = np.empty((len(loaded), size[0], size[1], 3), np.uint8)
-    gray = True
     for i, (_, img) in enumerate(loaded):
-        gray = gray and (img.ndim == 2 or img.shape[2] == 1)
-        arr[i] = np.clip(to_model_input(img, size) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    return ImageSet([p for p, _ in loaded], arr, skipped, gray)
+        arr[i] = _u8(to_model_input(img, size))
+    return ImageSet(kept, arr, skipped, gray)
+
+
+def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A ``size`` x ``size`` crop at a uniform position; an image smaller than that is first
+    padded by reflection (as tiles mode pads a small frame)."""
+    h, w = image.shape[:2]
+    if h < size or w < size:
+        from core.inference.tiling import TileGrid
+
+        image = TileGrid((h, w), (max(h, size), max(w, size)), 0)._pad(image)
+        h, w = image.shape[:2]
+    y = int(rng.integers(0, h - size + 1))
+    x = int(rng.integers(0, w - size + 1))
+    return image[y:y + size, x:x + size]
 
 
 def split_holdout(paths: list[Path], fraction: float, seed: int, minimum_train: int = 4) -> tuple[list, list]:
@@ -63,12 +105,23 @@ def split_holdout(paths: list[Path], fraction: float, seed: int, minimum_train: 
 
 
 class SynthDataset(Dataset):
-    """Sample k -> dict(image, augmented, mask, has_anomaly) as CHW float32 tensors."""
+    """Sample k -> dict(image, augmented, mask, has_anomaly) as CHW float32 tensors.
 
-    def __init__(self, images: np.ndarray, simulator: AnomalySimulator, seed: int = 0):
+    With ``crop`` each sample is a random ``crop`` x ``crop`` piece of its image (tiles
+    mode), and the patch anomaly kind takes its donor from a crop of another image.
+    """
+
+    def __init__(self, images: np.ndarray | list[np.ndarray], simulator: AnomalySimulator, seed: int = 0,
+                 crop: int = 0):
         self.images = images
         self.sim = simulator
         self.seed = seed
+        self.crop = int(crop)
+        if not self.crop:
+            shapes = {im.shape for im in images}
+            if len(shapes) > 1:
+                raise ValueError(f"training images differ in size ({len(shapes)} sizes): "
+                                 "train them by crops (tiles mode)")
 
     def __len__(self) -> int:  # nominal; the sampler decides which k are drawn
         return 2**62
@@ -80,8 +133,36 @@ class SynthDataset(Dataset):
 
     def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng((self.seed, 2, k))
-        img = self.images[self.image_index(k)].astype(np.float32) / 255.0
-        s = self.sim(img, rng)
+        img = self.images[self.image_index(k)]
+        donor = None
+        if self.crop:
+            img = random_crop(img, self.crop, rng)
+            donor = random_crop(self.images[int(rng.integers(len(self.images)))], self.crop, rng)
+            donor = donor.astype(np.float32) / 255.0
+        s = self.sim(img.astype(np.float32) / 255.0, rng, donor)
+        return {
+            "image": torch.from_numpy(np.ascontiguousarray(s.image.transpose(2, 0, 1))),
+            "augmented": torch.from_numpy(np.ascontiguousarray(s.augmented.transpose(2, 0, 1))),
+            "mask": torch.from_numpy(np.ascontiguousarray(s.mask[None])),
+            "has_anomaly": torch.tensor([s.has_anomaly], dtype=torch.float32),
+        }
+
+
+class SurfaceDataset(Dataset):
+    """Base-model training: sample k is a crop of a normal surface drawn from a
+    :class:`core.synth.surfaces.SurfaceSource` (with a donor crop of the same surface), then
+    the simulator's anomaly. Deterministic in (seed, k), like :class:`SynthDataset`."""
+
+    def __init__(self, surfaces, simulator: AnomalySimulator, seed: int = 0, crop: int = 128):
+        self.surfaces, self.sim, self.seed, self.crop = surfaces, simulator, seed, int(crop)
+
+    def __len__(self) -> int:
+        return 2**62
+
+    def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng((self.seed, 3, k))
+        img, donor = self.surfaces.pair(self.crop, rng)
+        s = self.sim(img, rng, donor)
         return {
             "image": torch.from_numpy(np.ascontiguousarray(s.image.transpose(2, 0, 1))),
             "augmented": torch.from_numpy(np.ascontiguousarray(s.augmented.transpose(2, 0, 1))),
@@ -119,5 +200,5 @@ def make_loader(dataset: SynthDataset, batch_size: int, start_step: int, total_s
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=False, **kwargs)
 
 
-def make_simulator(textures: str | Path | None, grayscale: bool) -> AnomalySimulator:
-    return AnomalySimulator(make_texture_source(textures), grayscale=grayscale)
+def make_simulator(textures: str | Path | None, grayscale: bool, anomalies: str = "paper") -> AnomalySimulator:
+    return simulator_for(anomalies, make_texture_source(textures), grayscale)

@@ -58,6 +58,8 @@ class JobSpec:
     textures: str | None = None
     checkpoint_every_s: float = 30.0
     resume: bool = True
+    continue_from: str | None = None          # a model of the same widths to continue training
+    use_base: bool = True                     # start from the preset's shipped base model
 
     @property
     def folder(self) -> Path:
@@ -97,6 +99,7 @@ class _Reporter:
         self.stream = stream
         self.lock = threading.Lock()
         self._last_progress = 0.0
+        self._last_separability = None
 
     def emit(self, event: str, **data: Any) -> None:
         line = json.dumps({"event": event, **data}, default=str)
@@ -106,10 +109,13 @@ class _Reporter:
 
     def progress(self, p) -> None:
         now = time.monotonic()
-        if now - self._last_progress < 0.1 and p.step < p.total and p.step > 1:
+        if now - self._last_progress < 0.1 and (p.total is None or p.step < p.total) and p.step > 1 \
+                and p.separability is self._last_separability:
             return  # at most ten lines a second
         self._last_progress = now
+        self._last_separability = p.separability
         self.emit("progress", step=p.step, total=p.total, losses=p.losses, lr=p.lr,
+                  separability=p.separability,
                   elapsed_s=round(p.elapsed_s, 2), eta_s=None if p.eta_s is None else round(p.eta_s, 1),
                   images_per_s=round(p.images_per_s, 2))
 
@@ -206,7 +212,7 @@ def run(spec: JobSpec, reporter: _Reporter, cancel: threading.Event) -> int:
     settings = TrainSettings(preset, seed=spec.seed, device=spec.device, minutes=spec.minutes,
                              steps=spec.steps, workers=spec.workers, threads=spec.threads,
                              checkpoint=ck, checkpoint_every_s=spec.checkpoint_every_s,
-                             resume=spec.resume)
+                             resume=spec.resume, init_from=spec.continue_from, use_base=spec.use_base)
     preview_dir = folder / PREVIEW_DIR
 
     def on_preview(step: int, sample: dict) -> None:

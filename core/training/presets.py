@@ -1,8 +1,13 @@
-"""Training presets. The learning-rate schedule is expressed in steps (see schedule.py)."""
+"""Training presets. The learning-rate schedule is expressed in fractions of the run (see
+schedule.py), so it fits a step count or a wall-clock budget alike."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
+
+ANOMALY_RECIPES = ("paper", "defects")
+SCHEDULES = ("step", "cosine")
+INPUT_MODES = ("resize", "tiles")
 
 
 @dataclass(frozen=True)
@@ -10,18 +15,54 @@ class Preset:
     name: str
     recon_width: int
     disc_width: int
-    image_size: tuple[int, int]   # (H, W); multiples of 32 (five poolings in the U-Net)
+    image_size: tuple[int, int]   # (H, W) of the network input (a tile in tiles mode); multiples of 32
     batch_size: int
     epochs: int | None = None     # paper recipe: epochs over the training set
     steps: int | None = None      # otherwise a fixed number of steps (or a --minutes budget)
     lr: float = 1e-4
-    milestones: tuple[float, ...] = (0.8, 0.9)   # fractions of the run, as the official code
+    milestones: tuple[float, ...] = (0.8, 0.9)   # "step" schedule: fractions of the run, as the official code
     gamma: float = 0.2
+    # --- what the paper's recipe does not have (issue 12); the defaults are the paper's
+    schedule: str = "step"        # "step" (x gamma at the milestones) or "cosine" (to 2 % of lr)
+    warmup: float = 0.0           # fraction of the run with a linear learning-rate ramp
+    ema: float = 0.0              # decay of the weights' moving average (0: off); the average is saved
+    anomalies: str = "paper"      # "paper" (Perlin x texture) or "defects" (adds cracks, pits, ...)
+    input_mode: str = "resize"    # "resize": squash frames to image_size; "tiles": native pixels
+    crop: int = 0                 # tiles mode: training crop side in pixels (0: image_size)
+    base: str | None = None       # warm start: a base model in resources/base (see warmstart.py)
+    minutes: float | None = None  # the training time the wizard proposes (None: the step count)
 
     def __post_init__(self):
         h, w = self.image_size
         if h % 32 or w % 32:
             raise ValueError(f"preset {self.name}: image_size {self.image_size} must be multiples of 32")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"preset {self.name}: schedule must be one of {', '.join(SCHEDULES)}")
+        if self.anomalies not in ANOMALY_RECIPES:
+            raise ValueError(f"preset {self.name}: anomalies must be one of {', '.join(ANOMALY_RECIPES)}, "
+                             f"got {self.anomalies!r}")
+        if self.input_mode not in INPUT_MODES:
+            raise ValueError(f"preset {self.name}: input_mode must be one of {', '.join(INPUT_MODES)}")
+        if not 0.0 <= self.warmup < 1.0:
+            raise ValueError(f"preset {self.name}: warmup must be in [0, 1), got {self.warmup}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"preset {self.name}: ema must be in [0, 1), got {self.ema}")
+        if self.crop and (self.crop % 32 or self.crop < 32 or self.crop > min(h, w)):
+            raise ValueError(f"preset {self.name}: crop must be a multiple of 32 in [32, {min(h, w)}], "
+                             f"got {self.crop}")
+        if self.batch_size < 1:
+            raise ValueError(f"preset {self.name}: batch_size must be >= 1, got {self.batch_size}")
+        if self.minutes is not None and not 0 < self.minutes <= 7 * 24 * 60:
+            raise ValueError(f"preset {self.name}: minutes must be in (0, 10080], got {self.minutes}")
+        if not self.lr > 0:
+            raise ValueError(f"preset {self.name}: lr must be positive, got {self.lr}")
+
+    @property
+    def train_size(self) -> tuple[int, int]:
+        """(H, W) of a training sample: the crop in tiles mode, else the network input."""
+        if self.input_mode == "tiles" and self.crop:
+            return self.crop, self.crop
+        return self.image_size
 
     def total_steps(self, n_images: int) -> int:
         if self.steps is not None:
@@ -36,11 +77,19 @@ class Preset:
         return d
 
 
+# What fast and thorough share (chosen by measurement on the 2-core CPU, docs/BENCHMARKS.md):
+# native pixels by 128-pixel crops, defect-like anomalies, a warm start from the shipped base
+# model, a short warm-up, cosine decay and a moving average of the weights.
+_CPU = dict(lr=5e-4, schedule="cosine", warmup=0.02, ema=0.99, anomalies="defects",
+            input_mode="tiles", crop=128, base="base-12x8")
+
 PRESETS: dict[str, Preset] = {
+    # Chosen by measurement for a 2-core CPU: 20 minutes, keeps up with a 20-fps camera live.
+    "fast": Preset("fast", 12, 8, (256, 256), 8, steps=1400, minutes=20, **_CPU),
+    # The same network trained three times longer: an hour on the 2-core CPU (over a break).
+    "thorough": Preset("thorough", 12, 8, (256, 256), 8, steps=4200, minutes=60, **_CPU),
     # The paper's recipe: meant for a GPU (about 198 GMAC per 256x256 image).
     "paper": Preset("paper", 128, 64, (256, 256), 8, epochs=700),
-    # Chosen by measurement for a 2-core CPU: trains in under 20 minutes, runs live (docs/BENCHMARKS.md).
-    "fast": Preset("fast", 16, 8, (256, 256), 8, steps=600),
     # For tests and smoke runs only.
     "tiny": Preset("tiny", 8, 4, (64, 64), 4, steps=20),
 }
@@ -58,7 +107,9 @@ def get_preset(name: str, **overrides) -> Preset:
 
 
 def preset_from_dict(d: dict) -> Preset:
-    d = dict(d)
+    """A preset from its ``to_dict()`` (bundles and checkpoints of any version)."""
+    known = {f.name for f in fields(Preset)}
+    d = {k: v for k, v in d.items() if k in known}
     d["image_size"] = tuple(d["image_size"])
     d["milestones"] = tuple(d.get("milestones", (0.8, 0.9)))
     return Preset(**d)

@@ -13,13 +13,14 @@ from typing import Callable
 
 import numpy as np
 import torch
+from torch.utils.data import Dataset
 
 from core.device import configure_cpu_threads, select_device
 from core.model.draem import DraemModel
 from core.model.losses import draem_loss
 from core.training.data import SynthDataset, make_loader
 from core.training.presets import Preset, preset_from_dict
-from core.training.schedule import BudgetPlanner, lr_at, lr_at_fraction
+from core.training.schedule import BudgetPlanner, lr_factor
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,13 @@ class TrainingCancelled(Exception):
 @dataclass
 class Progress:
     step: int
-    total: int
+    total: int | None               # None while a budgeted run's step time is not yet known
     losses: dict[str, float]
     lr: float
     elapsed_s: float
     eta_s: float | None
     images_per_s: float
+    separability: dict | None = None  # the latest probe (see core.training.separability)
 
 
 @dataclass
@@ -47,6 +49,8 @@ class TrainOutcome:
     history: list[dict] = field(default_factory=list)
     resumed_from: int = 0
     seconds_per_step: float = 0.0
+    separability: dict | None = None  # the probe of the final model
+    started_from: dict | None = None  # the warm start's description, if any
 
 
 @dataclass
@@ -62,9 +66,25 @@ class TrainSettings:
     checkpoint_every_s: float = 60.0
     resume: bool = True
     log_every: int = 1
+    init_from: str | Path | None = None   # warm start from this bundle (e.g. "continue training")
+    use_base: bool = True                 # else from the preset's base model, if it names one
+    clock: Callable[[], float] = time.monotonic   # tests pass a fake clock
+    deterministic: bool = False   # CUDA: deterministic kernels (slower); the CPU always is
 
 
 CPU_CHANNELS_LAST_MAX_WIDTH = 32
+UNKNOWN_TOTAL = 10**9      # a budgeted run's total before its step time is known
+LOADER_HORIZON = 10**8     # steps the loader is asked for when the total is unknown
+
+
+def default_workers(cuda: bool, cores: int | None = None) -> int:
+    """Data-loader processes: on a GPU enough to keep it busy (6-8 measured on one H200 with
+    16 cores: the paper step is GPU-bound there), one core left for the training loop; on a
+    CPU one, since every core it takes is a core the step does not get."""
+    if not cuda:
+        return 1
+    n = cores if cores is not None else (os.cpu_count() or 1)
+    return max(1, min(8, n - 1))
 
 
 def memory_format_for(recon_width: int, cuda: bool) -> torch.memory_format:
@@ -78,16 +98,16 @@ def memory_format_for(recon_width: int, cuda: bool) -> torch.memory_format:
 
 
 def _save_checkpoint(path: Path, model, opt, step: int, total: int, settings: TrainSettings,
-                     history: list[dict], elapsed: float) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({
-        "model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "total": total,
-        "preset": json.dumps(settings.preset.to_dict()), "seed": settings.seed,
-        "history": json.dumps(history[-2000:]), "elapsed": elapsed,
-    }, tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+                     history: list[dict], elapsed: float, ema=None) -> None:
+    from core.atomic import atomic_open
+
+    with atomic_open(path, "wb") as fh:
+        torch.save({
+            "model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "total": total,
+            "preset": json.dumps(settings.preset.to_dict()), "seed": settings.seed,
+            "history": json.dumps(history[-2000:]), "elapsed": elapsed,
+            "ema": ema.state_dict() if ema is not None else None,
+        }, fh)
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -120,18 +140,55 @@ def _preview_sample(batch: dict, rec: torch.Tensor, logits: torch.Tensor, model:
     return sample
 
 
-def train(images: np.ndarray, simulator, settings: TrainSettings,
+def _cuda_determinism(on: bool) -> None:
+    """cuDNN autotuning (fast, but its choice and atomics differ from run to run) or torch's
+    deterministic algorithms (the same losses run after run, where torch allows it)."""
+    if on:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # needed by deterministic cuBLAS
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.deterministic = on
+    torch.backends.cudnn.benchmark = not on
+
+
+def _averaged(model: torch.nn.Module, decay: float):
+    """The exponential moving average of the weights and BatchNorm statistics (torch's own)."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def _warm_start(model: DraemModel, settings: TrainSettings) -> dict | None:
+    source = settings.init_from or (settings.preset.base if settings.use_base else None)
+    if source is None:
+        return None
+    from core.training import warmstart
+
+    state, meta = warmstart.initial_weights(source, settings.preset.recon_width, settings.preset.disc_width)
+    model.load_state_dict(state)
+    log.info("warm start from %s", source)
+    return warmstart.describe(meta, warmstart.resolve(source))
+
+
+def train(images, simulator, settings: TrainSettings,
           progress: Callable[[Progress], None] | None = None,
           cancel: threading.Event | None = None,
           preview: Callable[[int, dict], None] | None = None, preview_every_s: float = 10.0,
-          preview_image: np.ndarray | None = None) -> TrainOutcome:
-    """Train DRAEM on pre-decoded good images (N, H, W, 3 uint8 at the preset's size).
+          preview_image: np.ndarray | None = None,
+          probe: Callable[[torch.nn.Module], dict] | None = None, probes: int = 5,
+          on_step: Callable[[int, float, torch.nn.Module], None] | None = None) -> TrainOutcome:
+    """Train DRAEM on pre-decoded good images: (N, H, W, 3) uint8 at the preset's size, or in
+    tiles mode a list of images of any size, sampled by crops of ``preset.crop``.
 
     ``preview(step, sample)`` receives, every ``preview_every_s`` seconds, the first sample
     of the current batch as numpy arrays: ``image``, ``augmented`` (HxWx3 float),
     ``mask``, ``reconstruction`` and ``anomaly_map`` (HxW), for a live view of training.
+    ``probe(model)`` (see :mod:`core.training.separability`) is called ``probes`` times along
+    the run and once at its end, on the model that will be saved; its result goes into the
+    progress reports, the history and the outcome. ``on_step(step, elapsed_s, model)`` is
+    called after every step with the model that would be saved (benchmarks evaluate it).
     """
     preset = settings.preset
+    clock = settings.clock
     device = select_device(settings.device)
     cuda = device.type == "cuda"
     if not cuda:
@@ -140,52 +197,76 @@ def train(images: np.ndarray, simulator, settings: TrainSettings,
     np.random.seed(settings.seed % 2**32)
 
     fmt = memory_format_for(preset.recon_width, cuda)
-    model = DraemModel(preset.recon_width, preset.disc_width).to(device)
-    model = model.to(memory_format=fmt)
+    model = DraemModel(preset.recon_width, preset.disc_width)
+    started_from = None
+    ck_path = settings.checkpoint
+    resuming = bool(ck_path and settings.resume and ck_path.exists())
+    if not resuming:
+        started_from = _warm_start(model, settings)
+    model = model.to(device).to(memory_format=fmt)
     if cuda:
-        torch.backends.cudnn.benchmark = True
+        _cuda_determinism(settings.deterministic)
     opt = torch.optim.Adam(model.parameters(), lr=preset.lr)
     scaler = torch.amp.GradScaler("cuda", enabled=cuda)
+    ema = _averaged(model, preset.ema) if preset.ema else None
 
     total = settings.steps or preset.total_steps(len(images))
     start, history, prior_elapsed = 0, [], 0.0
-    ck_path = settings.checkpoint
-    if ck_path and settings.resume and ck_path.exists():
+    if resuming:
         ck = load_checkpoint(ck_path)
         if ck["preset"] != preset or ck["seed"] != settings.seed:
             raise ValueError(f"checkpoint {ck_path} belongs to another run "
                              f"(preset {ck['preset'].name}, seed {ck['seed']}); delete it or change --out")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
+        if ema is not None and ck.get("ema") is not None:
+            ema.load_state_dict(ck["ema"])
         start, total, history, prior_elapsed = ck["step"], ck["total"], ck["history"], ck["elapsed"]
         log.info("resuming from step %d of %d (%s)", start, total, ck_path)
 
     planner = None
     budget_s = (settings.minutes or 0) * 60.0
     if settings.minutes:
-        planner = BudgetPlanner(budget_s - prior_elapsed, start_step=start)
-        total = 10**9  # unknown until step times are measured
-    workers = settings.workers if settings.workers is not None else (4 if cuda else 1)
-    loader = make_loader(SynthDataset(images, simulator, settings.seed), preset.batch_size, start,
-                         total if total < 10**9 else 10**8, workers, pin_memory=cuda)
+        planner = BudgetPlanner(budget_s - prior_elapsed, start_step=start, clock=clock)
+        total = UNKNOWN_TOTAL  # until step times are measured
+    workers = settings.workers if settings.workers is not None else default_workers(cuda)
+    crop = preset.train_size[0] if preset.input_mode == "tiles" else 0
+    dataset = images if isinstance(images, Dataset) else SynthDataset(images, simulator, settings.seed, crop)
+    loader = make_loader(dataset, preset.batch_size, start,
+                         total if total < UNKNOWN_TOTAL else LOADER_HORIZON, workers, pin_memory=cuda)
 
     validation = None
     if preview is not None and preview_image is not None:  # (H, W, 3) uint8, a held-out good image
         validation = torch.from_numpy(preview_image.astype(np.float32).transpose(2, 0, 1)[None] / 255.0)
         validation = validation.to(device).contiguous(memory_format=fmt)
+    final = (lambda: ema.module) if ema is not None else (lambda: model)  # noqa: E731
+    separability = None
+
+    def run_probe(step: int) -> None:
+        nonlocal separability
+        net = final()
+        net.eval()
+        try:
+            separability = {"step": step, **probe(net)}
+        finally:
+            net.train()
+        history.append({"step": step, "separability": separability})
+
     model.train()
-    t0 = time.monotonic()
+    t0 = clock()
     last_ck = last_preview = t0
     step = start
+    next_probe = 1
     try:
         for batch in loader:
             if cancel is not None and cancel.is_set():
-                raise TrainingCancelled(f"cancelled at step {step} of {total}")
-            if planner is not None:  # decays at 80% / 90% of the budget's time
-                frac = (prior_elapsed + time.monotonic() - t0) / budget_s
-                lr = lr_at_fraction(frac, preset.lr, preset.milestones, preset.gamma)
+                raise TrainingCancelled(f"cancelled at step {step}"
+                                        + (f" of {total}" if total < UNKNOWN_TOTAL else ""))
+            if planner is not None:  # schedule over the fraction of the budget's time
+                frac = (prior_elapsed + clock() - t0) / budget_s
             else:
-                lr = lr_at(step, total, preset.lr, preset.milestones, preset.gamma)
+                frac = step / max(1, total)
+            lr = preset.lr * lr_factor(frac, preset.schedule, preset.warmup, preset.milestones, preset.gamma)
             for g in opt.param_groups:
                 g["lr"] = lr
             x = batch["augmented"].to(device, non_blocking=True)
@@ -202,36 +283,48 @@ def train(images: np.ndarray, simulator, settings: TrainSettings,
             scaler.scale(loss).backward()
             scaler.step(opt)
             scaler.update()
+            if ema is not None:
+                ema.update_parameters(model)
             step += 1
 
-            now = time.monotonic()
+            now = clock()
             elapsed = now - t0
             if planner is not None:
                 total = step if planner.expired() else planner.total(step, total)
-            rec_entry = {"step": step, "loss": loss_value, **parts, "lr": lr}
-            history.append(rec_entry)
+            history.append({"step": step, "loss": loss_value, **parts, "lr": lr})
+            if probe is not None and probes and total < UNKNOWN_TOTAL and step < total \
+                    and step >= start + 2 and step / total >= next_probe / (probes + 1):
+                next_probe = int(step / total * (probes + 1)) + 1
+                run_probe(step)
             if progress is not None and (step % settings.log_every == 0 or step >= total):
                 done = step - start
-                rate = elapsed / done
-                eta = rate * (total - step) if total < 10**9 else None
-                progress(Progress(step, total, {"loss": loss_value, **parts}, lr, prior_elapsed + elapsed,
-                                  eta, preset.batch_size / rate))
+                rate = max(elapsed, 1e-9) / done
+                eta = rate * (total - step) if total < UNKNOWN_TOTAL else None
+                progress(Progress(step, total if total < UNKNOWN_TOTAL else None,
+                                  {"loss": loss_value, **parts}, lr, prior_elapsed + elapsed,
+                                  eta, preset.batch_size / rate, separability))
             if preview is not None and (now - last_preview >= preview_every_s or step == start + 1):
                 last_preview = now
                 preview(step, _preview_sample(batch, rec, logits, model, validation))
+            if on_step is not None:
+                on_step(step, prior_elapsed + elapsed, final())
             if ck_path and now - last_ck >= settings.checkpoint_every_s and step < total:
-                _save_checkpoint(ck_path, model, opt, step, total, settings, history, prior_elapsed + elapsed)
+                _save_checkpoint(ck_path, model, opt, step, total, settings, history,
+                                 prior_elapsed + elapsed, ema)
                 last_ck = now
             if step >= total:
                 break
     except (KeyboardInterrupt, TrainingCancelled):
         if ck_path and step > start:
             _save_checkpoint(ck_path, model, opt, step, total, settings, history,
-                             prior_elapsed + time.monotonic() - t0)
+                             prior_elapsed + clock() - t0, ema)
         raise
     finally:
         del loader
-    seconds = time.monotonic() - t0
-    model.eval()
+    seconds = clock() - t0
+    if probe is not None:
+        run_probe(step)
+    net = final().eval()
     done = max(1, step - start)
-    return TrainOutcome(model, step, prior_elapsed + seconds, history, start, seconds / done)
+    return TrainOutcome(net, step, prior_elapsed + seconds, history, start, seconds / done,
+                        separability, started_from)

@@ -12,7 +12,8 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from core.inference.inferencer import Prediction, batched_predictions
+from core.inference.inferencer import Prediction, batched_predictions, tiled_predictions
+from core.inference.tiling import InputSpec
 from core.inference.scoring import smoothing_kernel
 from core.io.images import to_model_input
 
@@ -39,6 +40,7 @@ class InferenceBackend(ABC):
         self.device = device
         self.image_size: tuple[int, int] = tuple(int(v) for v in meta["image_size"])  # type: ignore[assignment]
         self.kernel = smoothing_kernel(self.image_size)
+        self.input = InputSpec.from_meta(meta)
         self.selection: dict = {}  # filled by select.load_inferencer: how this backend was chosen
 
     @property
@@ -62,6 +64,9 @@ class InferenceBackend(ABC):
         return self._infer(np.ascontiguousarray(batch))
 
     def predict_batch(self, images: list[np.ndarray], batch_size: int = 8) -> list[Prediction]:
+        if self.input.mode == "tiles":
+            return tiled_predictions(images, batch_size, self.input, self.image_size, self.kernel,
+                                     self._infer)
         return batched_predictions(images, batch_size, self.preprocess, self._infer)
 
     def predict(self, image: np.ndarray) -> Prediction:

@@ -63,17 +63,19 @@ def _reader_class():
     return _Reader
 
 
-def calibration_batches(images: Iterable[np.ndarray], image_size: tuple[int, int],
+def calibration_batches(images: Iterable[np.ndarray], meta: dict,
                         batch: int = 1) -> Iterator[np.ndarray]:
-    """Frames (any size/dtype :func:`to_model_input` accepts) -> float32 NHWC batches."""
-    from core.io.images import to_model_input
+    """Frames (any size/dtype :func:`to_model_input` accepts) -> float32 NHWC batches of
+    what the network sees: the resized frame, or its tiles in tiles mode."""
+    from core.inference.inferencer import network_inputs
 
     buf: list[np.ndarray] = []
     for im in images:
-        buf.append(to_model_input(im, image_size))
-        if len(buf) == batch:
-            yield np.stack(buf)
-            buf = []
+        for x in network_inputs(im, meta):
+            buf.append(x)
+            if len(buf) == batch:
+                yield np.stack(buf)
+                buf = []
     if buf:
         yield np.stack(buf)
 
@@ -112,7 +114,7 @@ def quantize_int8(fp32_onnx: str | os.PathLike, out: str | os.PathLike, images: 
         raise BackendError(f"{src}: not an ONNX file exported by LineInspector")
     if meta.get("quantization"):
         raise BackendError(f"{src}: already quantised ({meta['quantization']})")
-    batches = list(calibration_batches(images, tuple(meta["image_size"])))
+    batches = list(calibration_batches(images, meta))
     if sum(b.shape[0] for b in batches) < min_images:
         raise BackendError(f"int8 calibration needs at least {min_images} good images, "
                            f"got {sum(b.shape[0] for b in batches)}")

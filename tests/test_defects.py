@@ -1,0 +1,130 @@
+"""Defect-like synthetic anomalies, the anomaly recipes, crops for native-resolution training."""
+
+import numpy as np
+import pytest
+
+from core.synth import ProceduralTextures
+from core.synth.defects import DEFECT_KINDS, visible
+from core.synth.simulator import AnomalySimulator, simulator_for
+from core.training.data import SynthDataset, auto_scale, random_crop
+
+
+def _surface(seed=0, h=96, w=128):
+    rng = np.random.default_rng(seed)
+    base = 0.45 + 0.05 * rng.standard_normal((h, w, 1)).astype(np.float32)
+    return np.clip(np.repeat(base, 3, axis=2), 0, 1)
+
+
+@pytest.mark.parametrize("kind", sorted(DEFECT_KINDS))
+def test_each_kind_changes_the_image_only_inside_its_mask(kind):
+    fn = DEFECT_KINDS[kind]
+    found = 0
+    for seed in range(12):
+        image = _surface(seed)
+        before = image.copy()
+        out, mask = fn(image, np.random.default_rng(seed), _surface(seed + 100))
+        np.testing.assert_array_equal(image, before)  # the input is never modified
+        assert out.shape == image.shape and out.dtype == np.float32 and mask.shape == image.shape[:2]
+        assert set(np.unique(mask)) <= {0.0, 1.0}
+        assert 0.0 <= out.min() and out.max() <= 1.0
+        if not mask.any():
+            continue
+        found += 1
+        diff = np.abs(out - image).max(axis=2)
+        # visibly changed inside; outside, at most a soft rim a few pixels wide
+        assert diff[mask > 0].mean() > 0.02
+        far = np.ones_like(mask, bool)
+        ys, xs = np.nonzero(mask)
+        far[max(0, ys.min() - 8):ys.max() + 9, max(0, xs.min() - 8):xs.max() + 9] = False
+        assert diff[far].max() < 1e-6
+    assert found >= 8, f"{kind}: only {found} of 12 draws made a defect"
+
+
+def test_cracks_and_scratches_are_thin_and_pits_small():
+    areas = {k: [] for k in ("crack", "scratch", "pit")}
+    for seed in range(20):
+        for k in areas:
+            _, m = DEFECT_KINDS[k](_surface(seed, 256, 256), np.random.default_rng(seed))
+            areas[k].append(m.mean())
+    assert np.median(areas["crack"]) < 0.02 and np.median(areas["scratch"]) < 0.02
+    assert np.median(areas["pit"]) < 0.02
+
+
+def test_kinds_are_size_relative():
+    """The same draw on an image twice as large makes a defect about four times the area."""
+    small = DEFECT_KINDS["pit"](_surface(0, 128, 128), np.random.default_rng(5))[1].sum()
+    large = DEFECT_KINDS["pit"](_surface(0, 256, 256), np.random.default_rng(5))[1].sum()
+    assert 2.5 < large / small < 6
+
+
+def test_visible_drops_mask_where_nothing_changed():
+    image = np.ones((32, 32, 3), np.float32)  # a white background cannot be brightened
+    out = image.copy()
+    out[:16] *= 0.5
+    mask = np.ones((32, 32), np.float32)
+    kept = visible(image, out, mask)
+    assert kept[:12].all() and not kept[20:].any()
+
+
+def test_the_paper_recipe_draws_exactly_as_before():
+    """'paper' is the paper's simulator: same random stream, same samples."""
+    tex = ProceduralTextures()
+    a = simulator_for("paper", tex)
+    b = AnomalySimulator(tex)
+    img = _surface(1, 64, 64)
+    for seed in range(6):
+        sa, sb = a(img, np.random.default_rng(seed)), b(img, np.random.default_rng(seed))
+        np.testing.assert_array_equal(sa.augmented, sb.augmented)
+        assert sa.kind in ("", "texture")
+
+
+def test_the_defects_recipe_uses_every_kind_and_labels_them():
+    sim = simulator_for("defects", ProceduralTextures())
+    seen = {}
+    for seed in range(300):
+        s = sim(_surface(seed % 7, 64, 64), np.random.default_rng(seed), _surface(99, 64, 64))
+        if s.has_anomaly:
+            seen[s.kind] = seen.get(s.kind, 0) + 1
+            assert s.mask.any()
+        else:
+            assert not s.mask.any()
+    assert set(seen) == {"texture", *DEFECT_KINDS}
+
+
+def test_unknown_recipe_or_kind_is_refused():
+    with pytest.raises(ValueError, match="anomaly recipe"):
+        simulator_for("sparkles", ProceduralTextures())
+    with pytest.raises(ValueError, match="anomaly kinds"):
+        AnomalySimulator(ProceduralTextures(), kinds={"sparkle": 1.0})
+
+
+def test_random_crop_is_uniform_and_pads_small_images():
+    image = np.arange(100 * 80, dtype=np.int32).reshape(100, 80)
+    rng = np.random.default_rng(0)
+    origins = set()
+    for _ in range(400):
+        c = random_crop(image, 32, rng)
+        assert c.shape == (32, 32)
+        y, x = divmod(int(c[0, 0]), 80)
+        np.testing.assert_array_equal(c, image[y:y + 32, x:x + 32])  # a true crop
+        origins.add((y, x))
+    ys, xs = [o[0] for o in origins], [o[1] for o in origins]
+    assert 0 <= min(ys) <= 3 and 65 <= max(ys) <= 68 and 0 <= min(xs) <= 3 and 45 <= max(xs) <= 48
+    small = random_crop(np.ones((10, 20, 3), np.uint8), 32, rng)
+    assert small.shape == (32, 32, 3) and (small == 1).all()
+
+
+def test_crop_dataset_is_deterministic_and_takes_images_of_any_size():
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for h, w in ((100, 70), (50, 200), (40, 40))]
+    ds = SynthDataset(images, simulator_for("defects", ProceduralTextures()), seed=3, crop=32)
+    a, b = ds[11], ds[11]
+    assert all((a[k] == b[k]).all() for k in a)
+    assert a["augmented"].shape == (3, 32, 32) and a["mask"].shape == (1, 32, 32)
+    with pytest.raises(ValueError, match="differ in size"):
+        SynthDataset(images, simulator_for("paper", ProceduralTextures()), seed=3)
+
+
+def test_auto_scale_keeps_camera_pixels_unless_frames_are_large():
+    assert auto_scale([(300, 400, 3), (200, 600)]) == 1.0
+    assert auto_scale([(2048, 2448)] * 3) == pytest.approx(512 / 2448, abs=1e-4)
