@@ -46,6 +46,7 @@ class TrainPage(QWizardPage):
         self.events: list[dict] = []
         self.seconds_per_step: dict[str, float] = {}
         self.probe: QProcess | None = None
+        self.active_model = None   # the recipe's active bundle (initializePage)
         self.history: dict[str, list[float]] = {k: [] for k, _ in CURVES}
         self.steps: list[int] = []
 
@@ -130,11 +131,11 @@ class TrainPage(QWizardPage):
         return self.preset_combo.currentData()
 
     def initializePage(self) -> None:
+        self.active_model = self._active_model()
         index = self.preset_combo.findData(self.ctx.preset)
         self.preset_combo.setCurrentIndex(max(index, 0))
         self.anomalies_combo.setCurrentIndex(max(0, self.anomalies_combo.findData(self.ctx.anomalies)))
         self.n_images = len(self.ctx.samples())
-        self.active_model = self._active_model()
         self._preset_changed()
         if can_resume(self.ctx.run_dir):
             show_message(self.message, "An interrupted training run of this recipe was found: "
