@@ -44,11 +44,15 @@ def make_bundle(preset_name: str, folder: Path) -> Path:
     from core.model.draem import DraemModel
     from core.training.presets import PRESETS
 
+    from core.training.data import auto_scale
+
     p = PRESETS[preset_name]
+    # the scale training would fix for the simulated line's 400x400 frames
+    scale = auto_scale([(400, 400)], p.max_side) if p.input_mode == "tiles" else 1.0
     torch.manual_seed(0)
     model = DraemModel(p.recon_width, p.disc_width)
     meta = {"preset": p.name, "recon_width": p.recon_width, "disc_width": p.disc_width,
-            "image_size": list(p.image_size), "input": {"mode": p.input_mode, "scale": 1.0},
+            "image_size": list(p.image_size), "input": {"mode": p.input_mode, "scale": scale, "overlap": p.overlap},
             "thresholds": {"ok_limit": 0.3, "ng_limit": 0.6, "pixel": 0.5}}
     return save_bundle(folder / f"{preset_name}.limodel", model.state_dict(), meta)
 

@@ -93,7 +93,9 @@ def test_continue_training_starts_from_the_given_model(trained, tmp_path, capsys
     root, model = trained
     out = tmp_path / "more.limodel"
     assert main(["train", str(root), "--preset", "tiny", "--steps", "2", "--workers", "0",
-                 "--continue-from", str(model), "--out", str(out)]) == 0
+                 "--anomalies", "defects", "--continue-from", str(model), "--out", str(out)]) == 0
+    assert read_bundle_meta(model)["anomalies"] == "paper"      # tiny's own
+    assert read_bundle_meta(out)["anomalies"] == "defects"      # --anomalies overrides it
     started = read_bundle_meta(out)["training"]["started_from"]
     assert started["from"] == str(model) and started["steps"] == 4
     printed = capsys.readouterr().out

@@ -126,5 +126,9 @@ def test_crop_dataset_is_deterministic_and_takes_images_of_any_size():
 
 
 def test_auto_scale_keeps_camera_pixels_unless_frames_are_large():
-    assert auto_scale([(300, 400, 3), (200, 600)]) == 1.0
-    assert auto_scale([(2048, 2448)] * 3) == pytest.approx(512 / 2448, abs=1e-4)
+    assert auto_scale([(300, 400, 3), (200, 600)]) == 1.0          # no limit: camera pixels
+    assert auto_scale([(300, 400, 3), (200, 600)], 512) == 1.0
+    assert auto_scale([(2048, 2448)] * 3, 512) == pytest.approx(512 / 2448, abs=1e-4)
+    assert auto_scale([(100, 200), (400, 400), (400, 600)], 256) == pytest.approx(256 / 400, abs=1e-4)
+    with pytest.raises(ValueError, match="max_side"):
+        auto_scale([(10, 10)], -1)

@@ -230,3 +230,29 @@ def test_memory_format_follows_device_and_width():
     assert memory_format_for(64, cuda=False) == torch.contiguous_format
     assert memory_format_for(128, cuda=False) == torch.contiguous_format  # paper on a CPU
     assert memory_format_for(128, cuda=True) == torch.channels_last
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("schedule", "linear", "schedule must be one of"), ("anomalies", "dtd", "anomalies must be one of"),
+    ("input_mode", "crop", "input_mode must be one of"), ("warmup", 1.0, "warmup must be in"),
+    ("ema", -0.1, "ema must be in"), ("crop", 100, "crop must be a multiple of 32"),
+    ("max_side", 64, "max_side must be 0"), ("overlap", 64, "overlap must be in"), ("batch_size", 0, "batch_size must be"),
+    ("minutes", 0, "minutes must be in"), ("lr", 0.0, "lr must be positive"),
+])
+def test_preset_fields_are_validated(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        get_preset("fast", **{field: value})
+
+
+def test_fast_preset_inspects_a_400_pixel_frame_at_the_cost_of_a_256_pixel_image():
+    """The live budget: the fast preset's scale brings the simulated camera's 400x400 frame
+    to 256x256, four 128-pixel tiles without overlap (16 at the camera's own pixels)."""
+    from core.inference.tiling import InputSpec, TileGrid
+    from core.training.data import auto_scale
+
+    fast = get_preset("fast")
+    assert fast.train_size == fast.image_size       # trained on crops the size of a tile
+    spec = InputSpec("tiles", auto_scale([(400, 400)], fast.max_side), fast.overlap)
+    grid = TileGrid(spec.scaled_size((400, 400)), fast.image_size, spec.overlap)
+    assert len(grid) * fast.image_size[0] * fast.image_size[1] == 256 * 256
+    assert len(TileGrid((400, 400), fast.image_size, spec.overlap)) == 16

@@ -7,12 +7,16 @@ Walks the wizard on the simulated line with the tiny preset, in a temporary data
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import cv2
+
+
+SIZE = (1100, 820)   # LINEINSPECTOR_SHOTS_SIZE=1366x768 for a look at a small screen
 
 
 def _wait(app, condition, timeout: float = 120.0) -> None:
@@ -33,6 +37,16 @@ def main(out_dir: str = "docs") -> int:
     from core.camera import open_source
     from core.store import RecipeStore, Roi
 
+    global SIZE
+    size = os.environ.get("LINEINSPECTOR_SHOTS_SIZE")
+    if size:
+        try:
+            SIZE = tuple(int(v) for v in size.lower().split("x"))
+        except ValueError:
+            SIZE = ()
+        if len(SIZE) != 2 or not all(200 <= v <= 8000 for v in SIZE):
+            print(f"LINEINSPECTOR_SHOTS_SIZE must be WIDTHxHEIGHT in pixels, got {size!r}", file=sys.stderr)
+            return 2
     out = Path(out_dir)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     pg.setConfigOptions(antialias=True)
@@ -40,7 +54,7 @@ def main(out_dir: str = "docs") -> int:
     ctx = WizardContext(RecipeStore(tmp / "data"), source="sim:defect_rate=0,fps=30", preset="tiny",
                         steps=60, workers=0, device="cpu")
     w = TrainingWizard(context=ctx)
-    w.resize(1100, 820)
+    w.resize(*SIZE)
     w.show()
     w.part.name_edit.setText("bracket-A")
     w.part.open_camera()
@@ -83,6 +97,9 @@ def main(out_dir: str = "docs") -> int:
     _wait(app, lambda: v.isComplete() and bool(v.result.defects))
     app.processEvents()
     w.grab().save(str(out / "wizard-validate.png"))
+    w.next()   # Deploy: with 60 tiny steps the model usually cannot tell, and says so
+    app.processEvents()
+    w.grab().save(str(out / "wizard-deploy.png"))
     w.shutdown()
     print(f"screenshots in {out} (data in {tmp})")
     return 0

@@ -16,6 +16,8 @@ def register(sub) -> None:
     p.add_argument("--preset", default="fast", help="fast | thorough | paper | tiny (default fast)")
     p.add_argument("--textures", type=Path, help="folder of anomaly texture images "
                    "(default: built-in procedural textures, nothing downloaded)")
+    p.add_argument("--anomalies", choices=("defects", "paper"),
+                   help="synthetic anomalies: defect-like (the fast preset's) or the paper's only")
     p.add_argument("--minutes", type=float, help="wall-clock budget; the LR schedule is fitted to it")
     p.add_argument("--steps", type=int, help="number of training steps (overrides the preset)")
     p.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), help="override model input size")
@@ -63,7 +65,8 @@ def run(args) -> int:
     if args.continue_from is not None and not args.continue_from.is_file():
         raise CliError(f"--continue-from: model not found: {args.continue_from}")
     try:
-        preset = get_preset(args.preset, image_size=args.image_size, batch_size=args.batch_size)
+        preset = get_preset(args.preset, image_size=args.image_size, batch_size=args.batch_size,
+                            anomalies=args.anomalies)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     out = args.out if args.out.suffix else args.out.with_suffix(".limodel")

@@ -26,17 +26,20 @@ class EvalReport:
     ms_per_image: float = 0.0
 
 
+PIXEL_GRID = (256, 256)   # tiles mode: the grid pixel metrics are computed on
+
+
 def evaluate(inferencer, samples: list[Sample] | str | Path, batch_size: int = 8,
              progress: Callable[[int, int], None] | None = None) -> EvalReport:
     if not isinstance(samples, list):
         samples = test_samples(samples)
     if not samples:
         raise ValueError("no test images to evaluate")
-    size = tuple(inferencer.image_size)
     # Resize mode scores at the network's resolution; tiles mode at each image's own (scaled)
-    # resolution, and its maps are then resized to the network's input size for the pixel
-    # metrics, so that every image weighs the same and figures compare across modes.
+    # resolution, and its maps are then resized to PIXEL_GRID for the pixel metrics, so that
+    # every image weighs the same and figures compare across modes (and with the paper's).
     tiles = getattr(getattr(inferencer, "input", None), "mode", "resize") == "tiles"
+    size = PIXEL_GRID if tiles else tuple(inferencer.image_size)
     labels, scores, masks, maps, rows, skipped = [], [], [], [], [], []
     any_mask = any(s.mask_path is not None for s in samples)
     t_infer, n_infer = 0.0, 0

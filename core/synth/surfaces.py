@@ -8,7 +8,7 @@ It never sees a customer's or a benchmark's images. Its normal images come from:
   surfaces under a camera (lower contrast, grey or colour, illumination gradient, noise);
 * the simulated production line of :mod:`core.camera.simline` (good parts only);
 * any folder of images the caller passes (the project uses the CC0 textures that ship in
-  the scikit-image wheel: see ``resources/base/LICENSES.md``).
+  the scikit-image wheel: see ``resources/base/README.md``).
 
 ``SurfaceSource.pair(size, rng)`` returns two float32 HxWx3 images in [0, 1] of the same
 surface (the sample and a donor for the ``patch`` defect kind), like two crops of one part.

@@ -39,15 +39,16 @@ class ImageSet:
         return len(self.paths)
 
 
-AUTO_SCALE_SIDE = 512  # tiles mode: frames whose longer side is above this are scaled down to it
-
-
-def auto_scale(shapes: list[tuple[int, ...]]) -> float:
-    """Tiles mode: 1.0 (the camera's own pixels) unless the median image is longer than
-    AUTO_SCALE_SIDE pixels, then the factor that brings it there (a 5-MP frame would
-    otherwise be cut into dozens of tiles per inspection)."""
+def auto_scale(shapes: list[tuple[int, ...]], max_side: int = 0) -> float:
+    """Tiles mode: 1.0 (the camera's own pixels) unless the median image's longer side is
+    above ``max_side`` (0: no limit), then the factor that brings it there. The scale is
+    fixed at training and kept in the model, so live frames are scaled the same way; the
+    limit is what keeps the inspection within the camera's frame time (the cost grows with
+    the pixels: a 5-MP frame would be dozens of tiles)."""
+    if max_side < 0:
+        raise ValueError(f"max_side must be >= 0, got {max_side}")
     longest = float(np.median([max(s[:2]) for s in shapes]))
-    return 1.0 if longest <= AUTO_SCALE_SIDE else round(AUTO_SCALE_SIDE / longest, 4)
+    return 1.0 if not max_side or longest <= max_side else round(max_side / longest, 4)
 
 
 def _u8(x: np.ndarray) -> np.ndarray:
@@ -55,9 +56,9 @@ def _u8(x: np.ndarray) -> np.ndarray:
 
 
 def load_image_set(paths: list[Path], size: tuple[int, int], mode: str = "resize",
-                   scale: float | None = None) -> ImageSet:
+                   scale: float | None = None, max_side: int = 0) -> ImageSet:
     """Decode ``paths`` once. Resize mode: every image squashed to ``size``. Tiles mode:
-    scaled by ``scale`` (None: :func:`auto_scale`), aspect kept."""
+    scaled by ``scale`` (None: :func:`auto_scale` with ``max_side``), aspect kept."""
     loaded, skipped = load_images(paths)
     for p, why in skipped:
         log.warning("skipped %s: %s", p, why)
@@ -66,7 +67,7 @@ def load_image_set(paths: list[Path], size: tuple[int, int], mode: str = "resize
     gray = all(img.ndim == 2 or img.shape[2] == 1 for _, img in loaded)
     kept = [p for p, _ in loaded]
     if mode == "tiles":
-        s = auto_scale([img.shape for _, img in loaded]) if scale is None else float(scale)
+        s = auto_scale([img.shape for _, img in loaded], max_side) if scale is None else float(scale)
         out = []
         for _, img in loaded:
             h, w = img.shape[:2]
@@ -140,12 +141,7 @@ class SynthDataset(Dataset):
             donor = random_crop(self.images[int(rng.integers(len(self.images)))], self.crop, rng)
             donor = donor.astype(np.float32) / 255.0
         s = self.sim(img.astype(np.float32) / 255.0, rng, donor)
-        return {
-            "image": torch.from_numpy(np.ascontiguousarray(s.image.transpose(2, 0, 1))),
-            "augmented": torch.from_numpy(np.ascontiguousarray(s.augmented.transpose(2, 0, 1))),
-            "mask": torch.from_numpy(np.ascontiguousarray(s.mask[None])),
-            "has_anomaly": torch.tensor([s.has_anomaly], dtype=torch.float32),
-        }
+        return sample_tensors(s)
 
 
 class SurfaceDataset(Dataset):
@@ -163,12 +159,17 @@ class SurfaceDataset(Dataset):
         rng = np.random.default_rng((self.seed, 3, k))
         img, donor = self.surfaces.pair(self.crop, rng)
         s = self.sim(img, rng, donor)
-        return {
-            "image": torch.from_numpy(np.ascontiguousarray(s.image.transpose(2, 0, 1))),
-            "augmented": torch.from_numpy(np.ascontiguousarray(s.augmented.transpose(2, 0, 1))),
-            "mask": torch.from_numpy(np.ascontiguousarray(s.mask[None])),
-            "has_anomaly": torch.tensor([s.has_anomaly], dtype=torch.float32),
-        }
+        return sample_tensors(s)
+
+
+def sample_tensors(s) -> dict[str, torch.Tensor]:
+    """A :class:`core.synth.simulator.SimSample` as the CHW tensors a training batch holds."""
+    return {
+        "image": torch.from_numpy(np.ascontiguousarray(s.image.transpose(2, 0, 1))),
+        "augmented": torch.from_numpy(np.ascontiguousarray(s.augmented.transpose(2, 0, 1))),
+        "mask": torch.from_numpy(np.ascontiguousarray(s.mask[None])),
+        "has_anomaly": torch.tensor([s.has_anomaly], dtype=torch.float32),
+    }
 
 
 class RangeSampler(Sampler):

@@ -53,7 +53,7 @@ def train_to_bundle(data: str | Path | list[Path], out: str | Path, settings: Tr
     replaces a working model.
     """
     from core.inference.inferencer import Inferencer
-    from core.inference.tiling import InputSpec, TileGrid, default_overlap
+    from core.inference.tiling import InputSpec, TileGrid
 
     paths = list(data) if isinstance(data, list) else train_good_images(data)
     if not paths:
@@ -61,11 +61,11 @@ def train_to_bundle(data: str | Path | list[Path], out: str | Path, settings: Tr
     preset = settings.preset
     tiles = preset.input_mode == "tiles"
     train_paths, val_paths = split_holdout(paths, holdout, settings.seed)
-    train_set = load_image_set(train_paths, preset.image_size, preset.input_mode)
+    train_set = load_image_set(train_paths, preset.image_size, preset.input_mode, max_side=preset.max_side)
     log.info("training on %d images (%d held out, %d skipped)", len(train_set), len(val_paths),
              len(train_set.skipped))
     sim = make_simulator(textures, grayscale=train_set.grayscale, anomalies=preset.anomalies)
-    spec = InputSpec("tiles", train_set.scale, default_overlap(preset.image_size)) if tiles else InputSpec()
+    spec = InputSpec("tiles", train_set.scale, preset.overlap) if tiles else InputSpec()
     meta = {
         "preset": preset.name, "preset_settings": preset.to_dict(),
         "recon_width": preset.recon_width, "disc_width": preset.disc_width, "channels": 3,
