@@ -5,7 +5,9 @@
 1. renders 240 defect-free frames of the simulated line (seed 0, the app's default line)
    and a test set of 120 frames, half with defects and their ground-truth masks, in the
    MVTec AD layout under --work;
-2. trains the `fast` preset on the good frames with procedural textures (nothing from
+2. trains the `fast` preset as it was before issue 12 (``DEMO_PRESET``: widths 16 / 8,
+   256x256 squash, the paper's anomalies; on this line it beats the current `fast`,
+   docs/BENCHMARKS.md section 7.2) on the good frames with procedural textures (nothing from
    outside the project) under a --minutes budget;
 3. evaluates it on the test set and writes resources/demo/model.limodel and
    resources/demo/model_eval.json;
@@ -30,8 +32,12 @@ from core.evaluation.evaluate import evaluate  # noqa: E402
 from core.inference.inferencer import Inferencer  # noqa: E402
 from core.io.images import write_image_atomic  # noqa: E402
 from core.training.pipeline import train_to_bundle  # noqa: E402
-from core.training.presets import get_preset  # noqa: E402
+from core.training.presets import Preset  # noqa: E402
 from core.training.trainer import TrainSettings  # noqa: E402
+
+
+# the `fast` preset before issue 12 (the paper's recipe at widths 16 / 8, 600 steps or a budget)
+DEMO_PRESET = Preset("fast-v1", 16, 8, (256, 256), 8, steps=600)
 
 
 def render_dataset(work: Path, n_train: int, n_test: int, seed: int) -> None:
@@ -59,7 +65,7 @@ def main() -> int:
         return build_int8(args.out, args.seed)
     if not (args.work / "train/good").is_dir():
         render_dataset(args.work, 240, 120, args.seed)
-    settings = TrainSettings(preset=get_preset("fast"), seed=0, minutes=args.minutes,
+    settings = TrainSettings(preset=DEMO_PRESET, seed=0, minutes=args.minutes,
                              checkpoint=args.work / "demo.ckpt", resume=False)
     res = train_to_bundle(args.work, args.out, settings,
                           progress=lambda p: print(f"step {p.step} loss {p.losses['loss']:.4f}", flush=True)

@@ -180,6 +180,18 @@ def test_warm_start_begins_from_the_given_weights(images, tmp_path):
         torch.testing.assert_close(dict(out.model.named_parameters())[name], p, atol=1e-9, rtol=0)
 
 
+def test_resumed_run_still_says_where_it_started(images, tmp_path):
+    path, _ = _bundle(tmp_path, 8, 4)
+    ck = tmp_path / "run.ckpt"
+    cancel = threading.Event()
+    kw = dict(steps=6, init_from=path, checkpoint=ck)
+    with pytest.raises(TrainingCancelled):
+        train(images, make_simulator(None, False), _settings(**kw),
+              progress=lambda p: cancel.set() if p.step == 3 else None, cancel=cancel)
+    resumed = train(images, make_simulator(None, False), _settings(**kw))
+    assert resumed.resumed_from == 3 and resumed.started_from["from"] == str(path)
+
+
 def test_warm_start_with_other_widths_is_refused_clearly(images, tmp_path):
     path, _ = _bundle(tmp_path, 16, 8)
     with pytest.raises(ValueError, match=r"widths 16/8, the preset needs 8/4"):

@@ -23,9 +23,12 @@ from core.inference.inferencer import batched_predictions, tiled_predictions
 from core.inference.scoring import anomaly_map, image_scores, smoothing_kernel
 from core.inference.tiling import InputSpec
 
-MIN_AUROC = 0.7        # below this on the probe a model "separates nothing"
+# Below MIN_AUROC on the probe a model "separates nothing". Measured (docs/BENCHMARKS.md
+# section 7.4): useful models 0.66-0.87 with the defect-like anomalies (bottle at 5 minutes,
+# image AUROC 0.967 on real defects: 0.70), a broken one 0.52, a 40-step one spread 1e-5.
+MIN_AUROC = 0.6
 MIN_SPREAD = 1e-3      # scores closer together than this cannot be told apart by any limit
-PROBE_IMAGES = 16
+PROBE_IMAGES = 32
 
 
 def verdict(result: dict | None) -> tuple[bool, str]:

@@ -98,7 +98,7 @@ def memory_format_for(recon_width: int, cuda: bool) -> torch.memory_format:
 
 
 def _save_checkpoint(path: Path, model, opt, step: int, total: int, settings: TrainSettings,
-                     history: list[dict], elapsed: float, ema=None) -> None:
+                     history: list[dict], elapsed: float, ema=None, started_from: dict | None = None) -> None:
     from core.atomic import atomic_open
 
     with atomic_open(path, "wb") as fh:
@@ -107,6 +107,7 @@ def _save_checkpoint(path: Path, model, opt, step: int, total: int, settings: Tr
             "preset": json.dumps(settings.preset.to_dict()), "seed": settings.seed,
             "history": json.dumps(history[-2000:]), "elapsed": elapsed,
             "ema": ema.state_dict() if ema is not None else None,
+            "started_from": json.dumps(started_from),
         }, fh)
 
 
@@ -114,6 +115,7 @@ def load_checkpoint(path: Path) -> dict:
     ck = torch.load(path, map_location="cpu", weights_only=True)
     ck["preset"] = preset_from_dict(json.loads(ck["preset"]))
     ck["history"] = json.loads(ck["history"])
+    ck["started_from"] = json.loads(ck.get("started_from") or "null")  # older checkpoints: none
     return ck
 
 
@@ -222,6 +224,7 @@ def train(images, simulator, settings: TrainSettings,
         if ema is not None and ck.get("ema") is not None:
             ema.load_state_dict(ck["ema"])
         start, total, history, prior_elapsed = ck["step"], ck["total"], ck["history"], ck["elapsed"]
+        started_from = ck["started_from"]
         log.info("resuming from step %d of %d (%s)", start, total, ck_path)
 
     planner = None
@@ -310,14 +313,14 @@ def train(images, simulator, settings: TrainSettings,
                 on_step(step, prior_elapsed + elapsed, final())
             if ck_path and now - last_ck >= settings.checkpoint_every_s and step < total:
                 _save_checkpoint(ck_path, model, opt, step, total, settings, history,
-                                 prior_elapsed + elapsed, ema)
+                                 prior_elapsed + elapsed, ema, started_from)
                 last_ck = now
             if step >= total:
                 break
     except (KeyboardInterrupt, TrainingCancelled):
         if ck_path and step > start:
             _save_checkpoint(ck_path, model, opt, step, total, settings, history,
-                             prior_elapsed + clock() - t0, ema)
+                             prior_elapsed + clock() - t0, ema, started_from)
         raise
     finally:
         del loader
