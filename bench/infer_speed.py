@@ -9,19 +9,17 @@ after warm-up, on the CPU with all cores. Not a test.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from core.atomic import atomic_write_text  # noqa: E402
+from _report import write_report  # noqa: E402
 from core.inference.inferencer import Inferencer  # noqa: E402
 from core.model.draem import DraemModel  # noqa: E402
 from core.training.presets import PRESETS  # noqa: E402
@@ -48,11 +46,7 @@ def main() -> int:
         results[name] = {"median_ms": round(statistics.median(times), 1), "min_ms": round(min(times), 1),
                          "image_size": list(p.image_size), "widths": [p.recon_width, p.disc_width]}
         print(name, results[name], flush=True)
-    out = {"results": results, "runs": args.runs, "input": "400x400x3 uint8 frame",
-           "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "command": " ".join(sys.argv)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(out, indent=2))
+    write_report(args.out, {"results": results, "runs": args.runs, "input": "400x400x3 uint8 frame"})
     return 0
 
 

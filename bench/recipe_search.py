@@ -14,20 +14,20 @@ import argparse
 import json
 import math
 import os
-import platform
 import sys
 import time
 import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from core.atomic import atomic_write_text  # noqa: E402
+from _report import write_report  # noqa: E402
 from core.evaluation.datasets import read_mask, test_samples, train_good_images  # noqa: E402
 from core.evaluation.metrics import summarize  # noqa: E402
 from core.io.images import read_image  # noqa: E402
@@ -285,12 +285,8 @@ def main() -> int:
     if args.save:
         torch.save((ema or model).state_dict(), args.save)
     torch.save((ema or model).state_dict(), args.out.with_suffix(".pt"))
-    out = {"args": {k: str(v) for k, v in vars(args).items()}, "results": results,
-           "seconds_per_step": round(trained / step, 3),
-           "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "command": " ".join(sys.argv)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(out, indent=2))
+    write_report(args.out, {"args": {k: str(v) for k, v in vars(args).items()}, "results": results,
+                            "seconds_per_step": round(trained / step, 3)})
     return 0
 
 

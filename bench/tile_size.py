@@ -13,15 +13,14 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from core.atomic import atomic_write_text  # noqa: E402
+from _report import write_report  # noqa: E402
 from core.evaluation.evaluate import evaluate  # noqa: E402
 from core.inference.inferencer import Inferencer  # noqa: E402
 
@@ -66,11 +65,8 @@ def main() -> int:
                   if k in ("image_auroc", "image_ap", "pixel_auroc", "pixel_ap")}}
         rows.append(row)
         print(json.dumps(row), flush=True)
-    out = {"model": str(args.model), "trained_crop": base.meta.get("preset_settings", {}).get("crop"),
-           "rows": rows, "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "command": " ".join(sys.argv)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(out, indent=2))
+    write_report(args.out, {"model": str(args.model), "rows": rows,
+                            "trained_crop": base.meta.get("preset_settings", {}).get("crop")})
     return 0
 
 

@@ -113,12 +113,16 @@ def test_new_recipe_end_to_end(qtbot, wizard, tmp_path):
     assert probe["images"] >= 1 and "auroc" in probe
     # a 3-step model may tell nothing: then deploying it needs a written reason
     ctx.result["meta"]["training"]["separability"] = {"auroc": 0.5, "spread": 0.0, "images": 2}
+    ctx.validation["auroc"] = 0.5       # and the known defects did not tell either
     deploy_page = wizard.deploy
     deploy_page.initializePage()
     assert not deploy_page.deploy_button.isEnabled() and deploy_page.reason.isVisibleTo(deploy_page)
     assert "same score" in deploy_page.summary.text()
     assert not deploy_page.deploy()  # no reason given: refused, nothing deployed
     assert "not deployed" in deploy_page.message.text() and not ctx.store.exists("bracket")
+    ctx.result["meta"]["training"]["separability"] = {"auroc": 0.5, "spread": 0.2, "images": 2}
+    deploy_page.initializePage()
+    assert "(AUROC 0.50 &lt; 0.6); train longer" in deploy_page.summary.text()  # escaped, shown whole
     deploy_page.reason.setText("smoke test of the wizard")
     assert deploy_page.deploy_button.isEnabled()
     with qtbot.waitSignal(wizard.deployed, timeout=10000) as sig:
@@ -210,3 +214,17 @@ def test_retrain_cancel_resume_and_crash_keep_active_model(qtbot, wizard, tmp_pa
     assert "Resume continues from the last checkpoint" in train.message.text()
     assert train.resume_button.isEnabled()
     assert store.get("plate").active_version == 1 and len(store.versions("plate")) == 1
+
+
+def test_known_defects_outweigh_the_synthetic_probe():
+    from types import SimpleNamespace
+
+    from app.wizard.deploy_page import can_tell
+
+    weak = {"meta": {"training": {"separability": {"auroc": 0.55, "spread": 0.2, "images": 8}}}}
+    assert not can_tell(SimpleNamespace(result=weak, validation={}))[0]
+    assert not can_tell(SimpleNamespace(result=weak, validation={"auroc": 0.58, "defects": 12}))[0]
+    ok, why = can_tell(SimpleNamespace(result=weak, validation={"auroc": 0.95, "defects": 12}))
+    assert ok and "12 known defective" in why and "0.95" in why
+    fine = {"meta": {"training": {"separability": {"auroc": 0.9, "spread": 0.3, "images": 8}}}}
+    assert can_tell(SimpleNamespace(result=fine, validation={}))[0]

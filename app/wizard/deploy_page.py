@@ -3,6 +3,7 @@ figures, and activate it; the previous version stays available for rollback."""
 
 from __future__ import annotations
 
+import html
 from typing import Callable
 
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWizardPage
@@ -10,13 +11,25 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWiza
 from app.wizard.context import WizardContext
 from app.wizard.qtutil import message_label, show_message
 from core.store import StoreError, Thresholds, TrainingConfig
-from core.training.separability import verdict
+from core.training.separability import MIN_AUROC, verdict
 
 MIN_REASON_CHARS = 10
 
 
 def separability_of(ctx: WizardContext) -> dict | None:
     return (((ctx.result or {}).get("meta") or {}).get("training") or {}).get("separability")
+
+
+def can_tell(ctx: WizardContext) -> tuple[bool, str]:
+    """(separates, why): the training's probe (held-out good images against synthetic
+    defects), or, where the engineer validated with real defective images, those: real
+    defects outweigh synthetic ones."""
+    separates, why = verdict(separability_of(ctx))
+    v = ctx.validation or {}
+    if not separates and v.get("defects") and v.get("auroc") is not None and v["auroc"] >= MIN_AUROC:
+        return True, (f"tells the {v['defects']} known defective image(s) from the good ones: AUROC "
+                      f"{v['auroc']:.2f} (against synthetic defects: {why})")
+    return separates, why
 
 
 def deploy(ctx: WizardContext, override_reason: str = "") -> int:
@@ -29,7 +42,7 @@ def deploy(ctx: WizardContext, override_reason: str = "") -> int:
         raise StoreError("no trained model to deploy: train it first")
     trained_from = str(ctx.work_dir / "samples")
     validation = dict(ctx.validation or {})
-    separates, why = verdict(separability_of(ctx))
+    separates, why = can_tell(ctx)
     validation["separability"] = separability_of(ctx)
     if not separates:
         if len(override_reason.strip()) < MIN_REASON_CHARS:
@@ -102,8 +115,8 @@ class DeployPage(QWizardPage):
                 active = None
             if active is not None:
                 lines.append(f"Version {active} is active now; it stays available for rollback.")
-        separates, why = verdict(separability_of(ctx))
-        lines.append(f"<b>Can it tell?</b> {why}")
+        separates, why = can_tell(ctx)
+        lines.append(f"<b>Can it tell?</b> {html.escape(why)}")
         self.summary.setText("<br>".join(lines))
         self.separates = separates
         self.warning.setVisible(not separates)

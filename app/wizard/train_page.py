@@ -5,6 +5,7 @@ Training runs in a separate process (core.training.runner); this page only shows
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 import sys
@@ -319,7 +320,7 @@ class TrainPage(QWizardPage):
         when = "final model" if final else f"at step {result.get('step')}" if result else ""
         colour = "#2e7d32" if separates else "#c62828"
         self.separability_label.setText(f"<span style='color:{colour}'><b>Can it tell?</b> "
-                                        f"({when}) {why}</span>")
+                                        f"({when}) {html.escape(why)}</span>")
 
     def _progress(self, e: dict) -> None:
         step, total = e["step"], e.get("total")
