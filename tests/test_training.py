@@ -6,7 +6,7 @@ import torch
 
 from core.training.data import SynthDataset, load_image_set, make_simulator, split_holdout
 from core.training.presets import get_preset
-from core.training.schedule import lr_at
+from core.training.schedule import lr_factor
 from core.training.trainer import TrainingCancelled, TrainSettings, load_checkpoint, train
 from tests._gen import make_mvtec_tree
 
@@ -25,10 +25,10 @@ def _settings(**kw):
 
 
 def test_lr_schedule_matches_official_milestones():
-    assert lr_at(0, 100, 1e-4) == 1e-4
-    assert lr_at(79, 100, 1e-4) == 1e-4
-    assert lr_at(80, 100, 1e-4) == pytest.approx(2e-5)
-    assert lr_at(90, 100, 1e-4) == pytest.approx(4e-6)
+    assert lr_factor(0 / 100) == 1.0
+    assert lr_factor(79 / 100) == 1.0
+    assert lr_factor(80 / 100) == pytest.approx(0.2)
+    assert lr_factor(90 / 100) == pytest.approx(0.04)
 
 
 def test_paper_preset_is_the_official_recipe():

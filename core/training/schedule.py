@@ -1,7 +1,8 @@
-"""Learning-rate schedule, faithful to the official MultiStepLR (x0.2 at 80% and 90%).
+"""Learning-rate schedules over the fraction of the run done: the official MultiStepLR
+(x0.2 at 80% and 90%) or a cosine decay, either after an optional linear warm-up.
 
-Without a budget it is expressed in steps. With a wall-clock budget the decays land at
-80% and 90% of the budget's time, so they happen even when the machine slows down
+Without a budget the fraction is of the steps. With a wall-clock budget it is of the
+budget's time, so the decays land at 80% and 90% of it even when the machine slows down
 mid-run (another job on the same cores); the ``BudgetPlanner`` estimates the total step
 count from the measured step time for progress and ETA.
 """
@@ -26,17 +27,6 @@ def lr_factor(fraction: float, schedule: str = "step", warmup: float = 0.0,
         q = (f - warmup) / max(1e-9, 1.0 - warmup)
         return COSINE_FLOOR + (1.0 - COSINE_FLOOR) * 0.5 * (1.0 + math.cos(math.pi * q))
     return gamma ** sum(1 for m in milestones if f >= m)
-
-
-def lr_at(step: int, total: int, base_lr: float, milestones=(0.8, 0.9), gamma: float = 0.2) -> float:
-    passed = sum(1 for m in milestones if step >= int(m * total))
-    return base_lr * gamma**passed
-
-
-def lr_at_fraction(fraction: float, base_lr: float, milestones=(0.8, 0.9), gamma: float = 0.2) -> float:
-    """The same schedule over the fraction of a time budget that has elapsed."""
-    passed = sum(1 for m in milestones if fraction >= m)
-    return base_lr * gamma**passed
 
 
 class BudgetPlanner:
