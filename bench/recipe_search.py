@@ -37,6 +37,7 @@ from core.synth import make_texture_source  # noqa: E402
 from core.synth.augment import random_augment  # noqa: E402
 from core.synth.defects import DEFECT_KINDS, visible  # noqa: E402
 from core.synth.perlin import perlin_mask  # noqa: E402
+from core.training.data import random_crop  # noqa: E402
 
 EVAL_GRID = (256, 256)
 
@@ -60,16 +61,11 @@ def load(paths, squash: int | None, scale: float):
     return out
 
 
-def random_crop(im: np.ndarray, c: int, rng) -> np.ndarray:
-    h, w = im.shape[:2]
-    if h < c or w < c:
-        im = cv2.copyMakeBorder(im, 0, max(0, c - h), 0, max(0, c - w), cv2.BORDER_REFLECT_101)
-        h, w = im.shape[:2]
-    y, x = int(rng.integers(0, h - c + 1)), int(rng.integers(0, w - c + 1))
-    return im[y:y + c, x:x + c]
-
-
 class Synth:
+    """The anomaly simulation the shipped base model was trained with, kept as it was so that
+    the command in resources/base/README.md reproduces it; the product's is
+    ``core.synth.simulator.simulator_for("defects")`` (the same kinds, another random stream)."""
+
     def __init__(self, kinds: dict[str, float], textures, beta_max=0.8, anomaly_prob=0.5,
                  flips=True, gray=False):
         names = list(kinds)

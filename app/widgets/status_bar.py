@@ -5,7 +5,7 @@ busy indicator."""
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar
 
 from core.inspection.session import SessionStatus
 
@@ -28,6 +28,8 @@ class CameraStatusBar(QStatusBar):
         self.busy.setVisible(False)
         self.busy_label = QLabel("")
         self.message_label = QLabel("")
+        # a long passing message is clipped, never widens the window past a 1366-pixel screen
+        self.message_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._message_timer = QTimer(self, singleShot=True)
         self._message_timer.timeout.connect(lambda: self.message_label.setText(""))
         for w in (self.source_label, self.rate_label, self.drop_label, self.latency_label,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["InputSpec", "TileGrid", "axis_origins", "mean_filter_max"]
+__all__ = ["InputSpec", "TileGrid", "axis_origins", "mean_filter_max", "pad_to"]
 
 MODES = ("resize", "tiles")
 DEFAULT_OVERLAP = 32
@@ -89,6 +89,24 @@ def _owners(origins: list[int], tile: int, length: int) -> list[tuple[int, int]]
     return [(bounds[i], bounds[i + 1]) for i in range(len(origins))]
 
 
+def pad_to(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``image`` padded at the bottom and right to at least ``shape`` (H, W), by reflection
+    (by repetition for a 1-pixel image); unchanged when it is that large already."""
+    h, w = image.shape[:2]
+    target = (max(h, int(shape[0])), max(w, int(shape[1])))
+    ph, pw = target[0] - h, target[1] - w
+    if not (ph or pw):
+        return image
+    if h < 2 or w < 2:
+        return cv2.copyMakeBorder(image, 0, ph, 0, pw, cv2.BORDER_REPLICATE)
+    out = image
+    while out.shape[0] < target[0] or out.shape[1] < target[1]:  # reflect may need rounds
+        dh = min(target[0] - out.shape[0], out.shape[0] - 1)
+        dw = min(target[1] - out.shape[1], out.shape[1] - 1)
+        out = cv2.copyMakeBorder(out, 0, dh, 0, dw, cv2.BORDER_REFLECT_101)
+    return out.reshape(target + image.shape[2:])
+
+
 class TileGrid:
     """Splits an (H, W[, C]) array into ``tile`` x ``tile`` pieces and merges maps back."""
 
@@ -104,24 +122,11 @@ class TileGrid:
     def __len__(self) -> int:
         return len(self.ys) * len(self.xs)
 
-    def _pad(self, image: np.ndarray) -> np.ndarray:
-        ph, pw = self.padded[0] - self.height, self.padded[1] - self.width
-        if not (ph or pw):
-            return image
-        if image.shape[0] < 2 or image.shape[1] < 2:
-            return cv2.copyMakeBorder(image, 0, ph, 0, pw, cv2.BORDER_REPLICATE)
-        out = image
-        while out.shape[0] < self.padded[0] or out.shape[1] < self.padded[1]:  # reflect may need rounds
-            dh = min(self.padded[0] - out.shape[0], out.shape[0] - 1)
-            dw = min(self.padded[1] - out.shape[1], out.shape[1] - 1)
-            out = cv2.copyMakeBorder(out, 0, dh, 0, dw, cv2.BORDER_REFLECT_101)
-        return out.reshape(self.padded + image.shape[2:])
-
     def split(self, image: np.ndarray) -> np.ndarray:
         """(N, th, tw[, C]) tiles in row-major order."""
         if image.shape[:2] != (self.height, self.width):
             raise ValueError(f"image is {image.shape[:2]}, the grid was made for {(self.height, self.width)}")
-        padded = self._pad(np.ascontiguousarray(image))
+        padded = pad_to(np.ascontiguousarray(image), self.padded)
         th, tw = self.tile
         return np.stack([padded[y:y + th, x:x + tw] for y in self.ys for x in self.xs])
 

@@ -82,12 +82,10 @@ def load_image_set(paths: list[Path], size: tuple[int, int], mode: str = "resize
 def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     """A ``size`` x ``size`` crop at a uniform position; an image smaller than that is first
     padded by reflection (as tiles mode pads a small frame)."""
-    h, w = image.shape[:2]
-    if h < size or w < size:
-        from core.inference.tiling import TileGrid
+    from core.inference.tiling import pad_to
 
-        image = TileGrid((h, w), (max(h, size), max(w, size)), 0)._pad(image)
-        h, w = image.shape[:2]
+    image = pad_to(image, (size, size))
+    h, w = image.shape[:2]
     y = int(rng.integers(0, h - size + 1))
     x = int(rng.integers(0, w - size + 1))
     return image[y:y + size, x:x + size]
