@@ -35,7 +35,32 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def create_window(args: argparse.Namespace):
+PREFERRED_SIZE = (1440, 900)
+
+
+def initial_size(avail_w: int, avail_h: int) -> tuple[int, int]:
+    """The window's first size: the preferred one, shrunk to the screen's free area (a
+    1366x768 panel PC gets the whole of it, task bar excluded)."""
+    return min(PREFERRED_SIZE[0], avail_w), min(PREFERRED_SIZE[1], avail_h)
+
+
+def show_splash(app):
+    """A splash shown at once, before torch, the model and the camera load (several seconds)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QPixmap
+    from PySide6.QtWidgets import QSplashScreen
+
+    pixmap = QPixmap(420, 160)
+    pixmap.fill(QColor("#202124"))
+    splash = QSplashScreen(pixmap)
+    splash.showMessage("LineInspector\n\nLoading the model and opening the camera…",
+                       Qt.AlignmentFlag.AlignCenter, QColor("#e8eaed"))
+    splash.show()
+    app.processEvents()
+    return splash
+
+
+def create_window(args: argparse.Namespace, splash=None):
     """Build the controller and the window (a QApplication must exist)."""
     import pyqtgraph as pg
 
@@ -43,6 +68,12 @@ def create_window(args: argparse.Namespace):
     from app.workers.session_controller import SessionController
 
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+    if splash is not None:
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QColor
+
+        splash.showMessage("LineInspector\n\nOpening the window…", Qt.AlignmentFlag.AlignCenter,
+                           QColor("#e8eaed"))
     controller = SessionController(args.data_dir, source=args.source, mode=args.mode, device=args.device)
     window = MainWindow(controller, args.recipe)
     window.refresh_recipes()
@@ -67,14 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("LineInspector")
     _set_icon(app)
-    window = create_window(args)
-    window.resize(1440, 900)
+    splash = show_splash(app)
+    window = create_window(args, splash)
+    screen = app.primaryScreen()
+    avail = screen.availableGeometry() if screen is not None else None
+    window.resize(*initial_size(avail.width(), avail.height()) if avail else PREFERRED_SIZE)
     timer = None
     if args.startup_time:
         from app.diagnostics import StartupTimer
 
         timer = StartupTimer(window, app, wait_result_s=0.0 if args.no_start else 60.0)
     window.show()
+    splash.finish(window)
     rc = app.exec()
     if timer is not None:
         return 0 if timer.shown_s is not None and (args.no_start or timer.result_s is not None) else 1

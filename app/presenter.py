@@ -51,6 +51,7 @@ class LivePresenter(QObject):
     # --- state ------------------------------------------------------------------------------
     def set_frozen(self, frozen: bool) -> None:
         self.frozen = bool(frozen)
+        self.tile.set_frozen(self.frozen)
 
     def preview(self) -> Thresholds | None:
         """Thresholds being tried in the panel (None when the ones in force are shown)."""
@@ -80,6 +81,7 @@ class LivePresenter(QObject):
     def clear(self) -> None:
         self.result, self._seq = None, -1
         self.tile.clear()
+        self.view.clear()
 
     # --- painting ---------------------------------------------------------------------------
     def tick(self) -> None:

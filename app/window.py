@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QSizePolicy, QSplitter, QVBoxLayout,
+                               QWidget)
 
 from app.model_actions import ModelActions
 from app.presenter import LivePresenter
@@ -20,6 +21,19 @@ from app.widgets.trend_plot import TrendPlot
 from app.widgets.verdict_tile import VerdictTile
 from app.workers.session_controller import SessionController
 from core.store.recipe import Recipe, Thresholds
+
+
+def breakable(text: str, run: int = 30) -> str:
+    """``text`` with a zero-width space in every run of ``run`` characters without a space, so
+    that a word-wrapped label can wrap a long path instead of growing wider."""
+    out, n = [], 0
+    for ch in text:
+        n = 0 if ch.isspace() else n + 1
+        out.append(ch)
+        if n >= run:
+            out.append("\u200b")
+            n = 0
+    return "".join(out)
 
 
 class MainWindow(QMainWindow):
@@ -46,6 +60,8 @@ class MainWindow(QMainWindow):
         self.status = CameraStatusBar()
         self.setStatusBar(self.status)
         self.error_label = QLabel("", objectName="faultText", wordWrap=True)
+        # wrapped to the side column's width whatever the message (long paths included)
+        self.error_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.error_label.setVisible(False)
         self.error_label.setToolTip("Click to dismiss")
         self.error_label.mousePressEvent = lambda _e: self.error_label.setVisible(False)
@@ -107,7 +123,7 @@ class MainWindow(QMainWindow):
         tb.train_action.triggered.connect(self.models.open_wizard)
         tb.versions_action.triggered.connect(self.models.open_versions)
         tb.recipe_combo.textActivated.connect(self.start)
-        self.counters.resetRequested.connect(c.counters.reset)
+        self.counters.resetRequested.connect(lambda: c.counters.reset())  # the current recipe's
         self.thresholds.previewChanged.connect(self._on_preview)
         self.thresholds.applyRequested.connect(lambda t: c.apply_thresholds(t))
         for plot in (self.trend, self.histogram):
@@ -146,7 +162,7 @@ class MainWindow(QMainWindow):
             self.showNormal()
 
     def show_error(self, message: str) -> None:
-        self.error_label.setText(message)
+        self.error_label.setText(breakable(message))
         self.error_label.setVisible(True)
         self.status.notify(message, 10000)
 
@@ -162,6 +178,8 @@ class MainWindow(QMainWindow):
 
     def _on_recipe(self, recipe: Recipe) -> None:
         self.error_label.setVisible(False)
+        self.image_view.clear_readout()
+        self.counters.set_recipe(recipe.name)
         self.recipe_name = recipe.name
         self.refresh_recipes()
         inspector = self.controller.session.inspector if self.controller.session else None

@@ -59,7 +59,7 @@ def test_threshold_slider_changes_frozen_verdict_and_apply_saves(qtbot, window, 
     panel.sliders["ng_limit"].setValue(1000)
     panel.sliders["ok_limit"].setValue(1000)  # score below both limits
     assert window.tile.verdict == "OK"
-    assert "preview" in window.tile.threshold_label.text()
+    assert "PREVIEW" in window.tile.banner.text() and window.tile.banner.isVisible()
     assert "Last" in panel.what_if_label.text() and "0 NG" in panel.what_if_label.text()
     assert window.trend.lines.lines["ok_limit"].value() == pytest.approx(1.0)
     # the plot lines drive the sliders too
@@ -74,7 +74,7 @@ def test_threshold_slider_changes_frozen_verdict_and_apply_saves(qtbot, window, 
     t = RecipeStore(data_dir).get("demo").thresholds
     assert (t.ok_limit, t.ng_limit) == (pytest.approx(0.25), pytest.approx(1.0))
     assert window.controller.session.inspector.thresholds.ng_limit == pytest.approx(1.0)
-    assert not panel.preview_badge.isVisible() and "preview" not in window.tile.threshold_label.text()
+    assert not panel.preview_badge.isVisible() and "PREVIEW" not in window.tile.banner.text()
 
 
 def test_camera_fault_shows_and_clears_on_reconnect(qtbot, window):

@@ -38,6 +38,10 @@ class CountersPanel(QGroupBox):
         grid.addWidget(self.reset_button, 2, 3, 1, 2)
         self._last: CounterSnapshot | None = None
 
+    def set_recipe(self, name: str) -> None:
+        """Counters are kept per recipe: the title says whose they are."""
+        self.setTitle(f"{name}: since shift start")
+
     def show_counts(self, snap: CounterSnapshot) -> None:
         if snap == self._last:
             return

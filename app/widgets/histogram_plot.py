@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from app.widgets.plot_lines import ThresholdLines, score_span
+from app.widgets.plot_lines import EmptyPlot, ThresholdLines, score_span
 
 
 class HistogramPlot(pg.PlotWidget):
@@ -25,10 +25,12 @@ class HistogramPlot(pg.PlotWidget):
         self.lines = ThresholdLines(item, angle=90)
         self.setMouseEnabled(x=False, y=False)
         self.setXRange(0.0, 1.0, padding=0.02)
+        self.placeholder = EmptyPlot(self, self.lines)
 
     def set_scores(self, scores: np.ndarray) -> None:
         """Histogram over a range that shows the finite ``scores`` and both limits."""
         scores = np.asarray(scores, dtype=float)
+        self.placeholder.set_empty(len(scores) == 0)
         lo, hi = score_span(scores, self.lines)
         counts, edges = np.histogram(scores[np.isfinite(scores)], bins=self.bins, range=(lo, hi))
         self.bars.setData(edges, counts.astype(float))

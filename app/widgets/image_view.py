@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout,
                                QWidget)
 
@@ -56,6 +56,7 @@ class LiveImageView(QWidget):
             item.setZValue(z)
             self.view.addItem(item)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse)
+        self.graphics.installEventFilter(self)  # the readout is cleared when the cursor leaves
 
         self.mode_group = QButtonGroup(self)
         controls = QHBoxLayout()
@@ -118,6 +119,21 @@ class LiveImageView(QWidget):
         if first:
             self.view.autoRange(padding=0.0)
 
+    def clear(self) -> None:
+        """No frame (a recipe switch or a stop): empty image, map and readout."""
+        self._image = self._amap = None
+        for item in (self.image_item, self.heat_item, self.outline_item):
+            item.clear()
+        self.clear_readout()
+
+    def clear_readout(self) -> None:
+        self.readout.setText(" ")
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+        if obj is self.graphics and event.type() == QEvent.Type.Leave:
+            self.clear_readout()
+        return False
+
     def set_pixel_threshold(self, pixel: float) -> None:
         """Redraw the outline of the current frame for another pixel threshold."""
         self._pixel = float(pixel)
@@ -160,6 +176,7 @@ class LiveImageView(QWidget):
 
     def _on_mouse(self, pos) -> None:
         if not self.view.sceneBoundingRect().contains(pos):
+            self.clear_readout()
             return
         p = self.view.mapSceneToView(pos)
         x, y = int(np.floor(p.x())), int(np.floor(p.y()))

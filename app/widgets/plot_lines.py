@@ -49,6 +49,43 @@ class ThresholdLines(QObject):
             line.setMovable(movable)
 
 
+class EmptyPlot(QObject):
+    """Before the first score a plot shows a line of text instead of axes with no meaning."""
+
+    def __init__(self, widget: pg.PlotWidget, lines: ThresholdLines,
+                 text: str = "No scores yet: press Start") -> None:
+        from PySide6.QtWidgets import QLabel
+
+        super().__init__(widget)
+        self.widget, self.lines = widget, lines
+        self.label = QLabel(text, widget)
+        self.label.setStyleSheet("color: #9aa0a6; background: transparent;")
+        self.label.setAlignment(pg.QtCore.Qt.AlignmentFlag.AlignCenter)
+        widget.installEventFilter(self)
+        self._empty: bool | None = None
+        self.set_empty(True)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt name)
+        if event.type() == pg.QtCore.QEvent.Type.Resize:
+            self.label.setGeometry(self.widget.rect())
+        return False
+
+    def isVisible(self) -> bool:  # noqa: N802 (Qt-like name)
+        return not self.label.isHidden()
+
+    def set_empty(self, empty: bool) -> None:
+        if empty == self._empty:
+            return
+        self._empty = empty
+        self.label.setGeometry(self.widget.rect())
+        self.label.setVisible(empty)
+        item = self.widget.getPlotItem()
+        for axis in ("left", "bottom"):
+            item.showAxis(axis, not empty)
+        for line in self.lines.lines.values():
+            line.setVisible(not empty)
+
+
 def score_span(scores: np.ndarray, lines: ThresholdLines) -> tuple[float, float]:
     """A score range showing the finite ``scores`` and both limits, with a margin."""
     ok, ng = lines.values()

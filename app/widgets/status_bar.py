@@ -4,22 +4,29 @@ busy indicator."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar
+import logging
 
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+
+from app.widgets.elided_label import ElidedLabel
 from core.inspection.session import SessionStatus
+
+log = logging.getLogger(__name__)
 
 
 class CameraStatusBar(QStatusBar):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setSizeGripEnabled(False)
-        self.source_label = QLabel("Source: -")
+        # every text that can grow is elided (whole text in its tooltip): no message, fault or
+        # file name may widen the window past the screen
+        self.source_label = ElidedLabel("Source: -")
         self.rate_label = QLabel("")
-        self.drop_label = QLabel("")
+        self.drop_label = ElidedLabel("")
         self.latency_label = QLabel("")
-        self.model_label = QLabel("")
-        self.fault_label = QLabel("", objectName="faultText")
+        self.model_label = ElidedLabel("")
+        self.fault_label = ElidedLabel("", objectName="faultText")
         self.fault_label.setVisible(False)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)  # indeterminate
@@ -27,21 +34,21 @@ class CameraStatusBar(QStatusBar):
         self.busy.setTextVisible(False)
         self.busy.setVisible(False)
         self.busy_label = QLabel("")
-        self.message_label = QLabel("")
-        # a long passing message is clipped, never widens the window past a 1366-pixel screen
-        self.message_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.message_label = ElidedLabel("")
         self._message_timer = QTimer(self, singleShot=True)
         self._message_timer.timeout.connect(lambda: self.message_label.setText(""))
-        for w in (self.source_label, self.rate_label, self.drop_label, self.latency_label,
-                  self.model_label, self.fault_label):
-            self.addWidget(w)
-        self.addWidget(self.message_label, 1)
+        for w, stretch in ((self.source_label, 2), (self.rate_label, 0), (self.drop_label, 1),
+                           (self.latency_label, 0), (self.model_label, 1), (self.fault_label, 2)):
+            self.addWidget(w, stretch)
+        self.addWidget(self.message_label, 3)
         self.addPermanentWidget(self.busy_label)
         self.addPermanentWidget(self.busy)
         self._last: SessionStatus | None = None
 
     def notify(self, text: str, ms: int = 6000) -> None:
-        """A passing message next to the status (the camera status stays visible)."""
+        """A passing message next to the status (the camera status stays visible); it is also
+        logged, and its whole text is the label's tooltip when it does not fit."""
+        log.info("%s", text)
         self.message_label.setText(f"| {text}")
         self._message_timer.start(ms)
 
@@ -60,12 +67,13 @@ class CameraStatusBar(QStatusBar):
         if st.inspection_errors or st.unrecorded:
             trouble = f", {st.inspection_errors} inspection errors, {st.unrecorded} not recorded"
         self.drop_label.setText(f"| dropped {st.dropped}, skipped {st.skipped}{trouble}")
-        self.drop_label.setToolTip(st.last_error)
+        if st.last_error:
+            self.drop_label.setToolTip(st.last_error)
         lat = "-" if st.latency_ms is None else f"{st.latency_ms:.0f} ms"
         self.latency_label.setText(f"| inference {lat}")
         model = "" if st.model_version is None else f"model v{st.model_version}"
         text = " · ".join(p for p in (model, st.backend) if p)
         self.model_label.setText(f"| {text}" if text else "")
-        self.model_label.setToolTip(st.backend_details)
+        self.model_label.setToolTip(st.backend_details or self.model_label.text())
         self.fault_label.setText(st.fault)
         self.fault_label.setVisible(bool(st.fault))

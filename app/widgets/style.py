@@ -25,6 +25,10 @@ VerdictTile { border-radius: 8px; }
 VerdictTile QLabel#verdictText { font-size: 44pt; font-weight: bold; }
 VerdictTile QLabel#scoreText { font-size: 16pt; font-weight: bold; }
 VerdictTile QLabel#thresholdText { font-size: 9pt; }
+VerdictTile[state="frozen"], VerdictTile[state="preview"], VerdictTile[state="frozen+preview"] {
+    border: 6px dashed #fdd663; }
+VerdictTile QLabel#tileBanner { color: #1a1a1a; background-color: #fdd663; font-size: 12pt;
+    font-weight: bold; padding: 2px 4px; border-radius: 3px; }
 CountersPanel QLabel[role="value"] { font-size: 15pt; font-weight: bold; }
 CountersPanel QLabel[role="name"] { color: #5f6368; }
 QLabel#faultText { color: #ffffff; background-color: #c5221f; padding: 1px 6px; border-radius: 3px; }

@@ -2,6 +2,10 @@
 
 Edits are a *preview*: the panel emits ``previewChanged`` on every change, and only the
 Apply button (``applyRequested``) asks for the thresholds to be saved to the recipe.
+
+The OK / NG sliders cover a span around the limits in force, a few REVIEW bands wide, not the
+whole score range: on a 0-1 range one slider pixel would be wider than a typical band. The
+spin boxes take any value of the range; a value typed outside the span re-centres it.
 """
 
 from __future__ import annotations
@@ -10,11 +14,22 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout,
                                QLabel, QPushButton, QSlider)
 
+from app.widgets.numfmt import decimals_to_tell_apart
 from core.inspection.history import WhatIfCounts
 from core.store.recipe import Thresholds
 
 NAMES = (("ok_limit", "OK limit"), ("ng_limit", "NG limit"), ("pixel", "Pixel threshold"))
-_STEPS = 1000  # slider resolution across the range
+_STEPS = 1000  # slider positions across its span
+BAND_SPAN = 8.0  # the limit sliders span this many REVIEW bands ...
+MIN_SPAN = 0.01  # ... and at least this fraction of the range (OK limit = NG limit)
+
+
+def limit_span(ok: float, ng: float, lo: float, hi: float) -> tuple[float, float]:
+    """The span of the OK / NG sliders: centred on the REVIEW band [ok, ng], ``BAND_SPAN``
+    bands wide (at least ``MIN_SPAN`` of the range), kept inside [lo, hi]."""
+    width = min(hi - lo, max(BAND_SPAN * (ng - ok), MIN_SPAN * (hi - lo)))
+    start = min(max(lo, (ok + ng) / 2 - width / 2), hi - width)
+    return start, start + width
 
 
 class ThresholdsPanel(QGroupBox):
@@ -25,6 +40,7 @@ class ThresholdsPanel(QGroupBox):
     def __init__(self, parent=None) -> None:
         super().__init__("Thresholds", parent)
         self._lo, self._hi = 0.0, 1.0
+        self._spans: dict[str, tuple[float, float]] = {k: (0.0, 1.0) for k, _ in NAMES}
         self._applied: Thresholds | None = None
         self._value = Thresholds(0.5, 0.5, 0.5)
         self._updating = False
@@ -34,6 +50,7 @@ class ThresholdsPanel(QGroupBox):
         self.lock_box.setToolTip("Unlock to change thresholds (protects against accidental change)")
         self.lock_box.setChecked(True)
         self.lock_box.toggled.connect(self._on_lock)
+        self.lock_box.setEnabled(False)  # until a recipe's thresholds are shown
         grid.addWidget(self.lock_box, 0, 0, 1, 3)
         self.sliders: dict[str, QSlider] = {}
         self.spins: dict[str, QDoubleSpinBox] = {}
@@ -42,6 +59,8 @@ class ThresholdsPanel(QGroupBox):
             slider.setRange(0, _STEPS)
             spin = QDoubleSpinBox(decimals=4, singleStep=0.001, keyboardTracking=False)
             spin.setMinimumWidth(80)
+            spin.setSpecialValueText("—")  # no recipe yet: no limits to show
+            spin.setValue(spin.minimum())
             slider.valueChanged.connect(lambda v, k=key: self._on_slider(k, v))
             spin.valueChanged.connect(lambda v, k=key: self._on_spin(k, v))
             grid.addWidget(QLabel(label), row, 0)
@@ -79,11 +98,21 @@ class ThresholdsPanel(QGroupBox):
             spin.setRange(self._lo, self._hi)
             spin.blockSignals(False)
         if current is not None:
+            self._fit_spans(current)
             self._show(current)
 
     def set_applied(self, t: Thresholds) -> None:
         """Thresholds in force (from the recipe): shown and used as the revert point."""
         self._applied = t
+        self.lock_box.setEnabled(True)
+        decimals = max(4, decimals_to_tell_apart(t.ok_limit, t.ng_limit, minimum=4))
+        for spin in self.spins.values():
+            spin.setSpecialValueText("")
+            spin.blockSignals(True)
+            spin.setDecimals(decimals)
+            spin.setSingleStep(10.0 ** -(decimals - 1))
+            spin.blockSignals(False)
+        self._fit_spans(t)
         self._show(t)
         self._refresh_badge()
 
@@ -92,6 +121,15 @@ class ThresholdsPanel(QGroupBox):
         if self.is_locked():
             return
         self._change(key, value)
+
+    def slider_value(self, key: str, pos: int) -> float:
+        """The threshold that slider ``key`` at position ``pos`` stands for."""
+        a, b = self._spans[key]
+        return a + (b - a) * pos / _STEPS
+
+    def slider_position(self, key: str, value: float) -> int:
+        a, b = self._spans[key]
+        return min(_STEPS, max(0, round((value - a) / (b - a) * _STEPS)))
 
     def thresholds(self) -> Thresholds:
         """The thresholds shown (applied, or being tried)."""
@@ -118,11 +156,11 @@ class ThresholdsPanel(QGroupBox):
             self.previewChanged.emit(self._applied)
 
     # --- internals --------------------------------------------------------------------------
-    def _to_slider(self, value: float) -> int:
-        return round((value - self._lo) / (self._hi - self._lo) * _STEPS)
-
-    def _from_slider(self, pos: int) -> float:
-        return self._lo + (self._hi - self._lo) * pos / _STEPS
+    def _fit_spans(self, t: Thresholds) -> None:
+        span = limit_span(t.ok_limit, t.ng_limit, self._lo, self._hi)
+        self._spans = {"ok_limit": span, "ng_limit": span, "pixel": (self._lo, self._hi)}
+        for key, (a, b) in self._spans.items():
+            self.sliders[key].setToolTip(f"Drag between {a:.4g} and {b:.4g}; type any value in the box")
 
     def _show(self, t: Thresholds) -> None:
         self._value = Thresholds(t.ok_limit, t.ng_limit, t.pixel)
@@ -131,16 +169,20 @@ class ThresholdsPanel(QGroupBox):
             for key, _ in NAMES:
                 value = getattr(t, key)
                 self.spins[key].setValue(value)
-                self.sliders[key].setValue(self._to_slider(value))
+                self.sliders[key].setValue(self.slider_position(key, value))
         finally:
             self._updating = False
 
     def _on_slider(self, key: str, pos: int) -> None:
         if not self._updating:
-            self._change(key, self._from_slider(pos))
+            self._change(key, self.slider_value(key, pos))
 
     def _on_spin(self, key: str, value: float) -> None:
         if not self._updating:
+            a, b = self._spans[key]
+            if key != "pixel" and not a <= value <= b:  # typed outside the span: re-centre it
+                other = self._value.ng_limit if key == "ok_limit" else self._value.ok_limit
+                self._fit_spans(Thresholds(min(value, other), max(value, other), self._value.pixel))
             self._change(key, value)
 
     def _change(self, key: str, value: float) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from app.widgets.plot_lines import ThresholdLines, score_span
+from app.widgets.plot_lines import EmptyPlot, ThresholdLines, score_span
 
 
 class TrendPlot(pg.PlotWidget):
@@ -23,10 +23,12 @@ class TrendPlot(pg.PlotWidget):
         self.lines = ThresholdLines(item, angle=0)
         self.setMouseEnabled(x=False, y=False)
         self.setYRange(0.0, 1.0, padding=0.02)
+        self.placeholder = EmptyPlot(self, self.lines)
 
     def set_scores(self, scores: np.ndarray) -> None:
         """Draw ``scores`` (oldest first; newest at x = 0); the y range shows them and both limits."""
         scores = np.asarray(scores, dtype=float)
+        self.placeholder.set_empty(len(scores) == 0)
         n = len(scores)
         self.curve.setData(np.arange(-n + 1, 1, dtype=float), scores)
         self.setYRange(*score_span(scores, self.lines), padding=0.0)

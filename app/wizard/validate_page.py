@@ -26,6 +26,34 @@ def _hist_curve(plot: pg.PlotWidget, scores: list[float], edges: np.ndarray, col
               pen=pg.mkPen(color, width=2), name=f"{name} ({len(scores)})")
 
 
+LIMIT_LABELS = (("ok_limit", "#f9a825", "OK limit", 0.95), ("ng_limit", "#c62828", "NG limit", 0.84))
+HEADROOM = 1.45  # the y axis reaches this many times the tallest bar: the limit labels sit above
+
+
+def score_histogram(plot: pg.PlotWidget, good: list[float], bad: list[float], t: dict) -> None:
+    """Histogram of good (and defective) image scores with the proposed limits: the axis reads
+    plain scores (no "x0.001" scaling, however narrow the range) and the limits' labels sit in
+    head-room above the bars."""
+    lo, hi = min(good + bad + [t["ok_limit"]]), max(good + bad + [t["ng_limit"]])
+    pad = max(1e-6, 0.05 * (hi - lo))
+    edges = np.linspace(lo - pad, hi + pad, 31)
+    plot.clear()
+    item = plot.getPlotItem()
+    item.getAxis("bottom").enableAutoSIPrefix(False)
+    tallest = 1
+    for scores, color, name in ((good, "#2e7d32", "good"), (bad, "#c62828", "defective")):
+        if scores:
+            _hist_curve(plot, scores, edges, color, name)
+            tallest = max(tallest, int(np.histogram(scores, bins=edges)[0].max()))
+    plot.setXRange(float(edges[0]), float(edges[-1]), padding=0.0)
+    plot.setYRange(0, HEADROOM * tallest, padding=0.0)
+    for key, color, label, pos in LIMIT_LABELS:
+        pen = pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine)
+        plot.addItem(pg.InfiniteLine(t[key], angle=90, pen=pen, label=label,
+                                     labelOpts={"position": pos, "color": color,
+                                                "anchors": [(0, 0), (0, 0)]}))
+
+
 def _translucent(color: str):
     c = pg.mkColor(color)
     c.setAlpha(90)
@@ -122,20 +150,7 @@ class ValidatePage(QWizardPage):
 
     def _plot(self, r: ValidationResult) -> None:
         t = r.thresholds
-        good = [s.score for s in r.good]
-        bad = [s.score for s in r.defects]
-        lo, hi = min(good + bad + [t["ok_limit"]]), max(good + bad + [t["ng_limit"]])
-        pad = max(1e-3, 0.05 * (hi - lo))
-        edges = np.linspace(lo - pad, hi + pad, 31)
-        self.hist.clear()
-        _hist_curve(self.hist, good, edges, "#2e7d32", "good")
-        if bad:
-            _hist_curve(self.hist, bad, edges, "#c62828", "defective")
-        for value, color, label, pos in ((t["ok_limit"], "#f9a825", "OK limit", 0.95),
-                                         (t["ng_limit"], "#c62828", "NG limit", 0.8)):
-            pen = pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine)
-            self.hist.addItem(pg.InfiniteLine(value, angle=90, pen=pen, label=label,
-                                              labelOpts={"position": pos, "color": color, "anchors": [(0, 0), (0, 0)]}))
+        score_histogram(self.hist, [s.score for s in r.good], [s.score for s in r.defects], t)
         self.roc.clear()
         self.roc.plot([0, 1], [0, 1], pen=pg.mkPen("#9e9e9e", style=Qt.PenStyle.DotLine))
         if r.roc is not None:

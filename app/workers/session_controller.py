@@ -55,7 +55,8 @@ class SessionController(QObject):
         self.source_override = source
         self.mode, self.device = mode, device
         self.history = ScoreHistory(history_size)
-        self.counters = ShiftCounters()
+        self._counters: dict[str, ShiftCounters] = {}
+        self.counters = ShiftCounters()  # of the recipe being inspected (see select_counters)
         self.session: LiveSession | None = None
         self.results: ResultsStore | None = None
         self._factory = session_factory
@@ -63,6 +64,14 @@ class SessionController(QObject):
         self._busy = ""
         self._closed = False
         self._start_source: str | None = None  # the explicit source of the last start
+
+    def select_counters(self, recipe_name: str) -> ShiftCounters:
+        """Make ``recipe_name``'s shift counters the current ones: each recipe counts its own
+        parts, and switching back to a recipe shows its counts again."""
+        if not self._counters:  # the counters made before any recipe become the first one's
+            self._counters[recipe_name] = self.counters
+        self.counters = self._counters.setdefault(recipe_name, ShiftCounters())
+        return self.counters
 
     # --- queries (GUI thread, cheap) --------------------------------------------------------
     def recipe_names(self) -> list[str]:
@@ -181,7 +190,8 @@ class SessionController(QObject):
             self.results = ResultsStore(self.data_dir)
         self.busyChanged.emit(f"Loading model and opening {spec}")
         session = self._factory(recipe, bundle, spec, mode=self.mode, device=self.device,
-                                results=self.results, history=self.history, counters=self.counters)
+                                results=self.results, history=self.history,
+                                counters=self.select_counters(recipe.name))
         self.history.clear()  # scores of another model or recipe are not comparable
         session.open()
         self.session = session
