@@ -10,18 +10,27 @@ from safetensors.numpy import save_file
 from core.store import RecipeStore, Thresholds, VersionError
 
 
+def _tiny_weights() -> dict:
+    import torch
+
+    from core.model.draem import DraemModel
+
+    torch.manual_seed(0)
+    return {k: v.numpy() for k, v in DraemModel(8, 8).state_dict().items()}
+
+
 def make_bundle(path: Path, *, ok=0.3, ng=0.6, pixel=0.5, thresholds=True, **meta) -> Path:
-    """A small bundle in the real on-disk format (safetensors + 'lineinspector' metadata)."""
+    """A small bundle in the real on-disk format (safetensors + 'lineinspector' metadata)
+    with real, tiny weights (a version must load and run once before it is stored)."""
     full = {"format_version": 1, "preset": "tiny", "recon_width": 8, "disc_width": 8,
-            "image_size": 64, "created": "2024-05-01T10:00:00+00:00",
+            "image_size": [64, 64], "created": "2024-05-01T10:00:00+00:00",
             "software_version": "0.1.0", "training_data": "good/ 120 images",
             "validation": {"auroc": 0.99, "false_reject": 0.01}}
     if thresholds:
         full["thresholds"] = {"ok_limit": ok, "ng_limit": ng, "pixel": pixel}
     full.update(meta)
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({"w": np.zeros(4, np.float32)}, str(path),
-              metadata={"lineinspector": json.dumps(full)})
+    save_file(_tiny_weights(), str(path), metadata={"lineinspector": json.dumps(full)})
     return path
 
 

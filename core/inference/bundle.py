@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from core import __version__
 from core.atomic import atomic_write_bytes
+from core.inference.bundle_checks import validate_meta, verify_weights
 
 FORMAT_VERSION = 1
 META_KEY = "lineinspector"
@@ -52,6 +53,17 @@ class ModelBundle:
             raise BundleError(f"{self.path}: weights do not match the metadata ({first})") from exc
         return model.eval()
 
+    def probe(self) -> None:
+        """Build the model and run one small inference; BundleError unless all is finite."""
+        from core.inference.bundle_checks import probe_model
+
+        try:
+            probe_model(self.build_model(), self.meta)
+        except (ValueError, RuntimeError) as exc:
+            if isinstance(exc, BundleError):
+                raise
+            raise BundleError(f"{self.path}: {str(exc).splitlines()[0]}") from None
+
 
 def save_bundle(path: str | os.PathLike, state_dict: dict[str, "torch.Tensor"], meta: dict) -> Path:
     """Write a bundle atomically; fills in format_version, created and software_version."""
@@ -65,6 +77,7 @@ def save_bundle(path: str | os.PathLike, state_dict: dict[str, "torch.Tensor"], 
     missing = [k for k in REQUIRED_META if k not in full]
     if missing:
         raise ValueError(f"bundle metadata lacks {', '.join(missing)}")
+    validate_meta(json.loads(json.dumps(full)))  # as it will be read back (lists, not tuples)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
     data = st_save(tensors, metadata={META_KEY: json.dumps(full)})
     return atomic_write_bytes(path, data)
@@ -86,11 +99,17 @@ def _read_header(path: Path) -> tuple[dict, int]:
         try:
             header = json.loads(fh.read(n))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BundleError(f"{path}: corrupt bundle header ({exc})") from exc
+            raise BundleError(f"{path}: corrupt bundle header ({exc})") from None
+        except RecursionError:
+            raise BundleError(f"{path}: corrupt bundle header (nested too deeply)") from None
     if not isinstance(header, dict):
         raise BundleError(f"{path}: corrupt bundle header")
-    data_len = max((int(v["data_offsets"][1]) for k, v in header.items()
-                    if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v), default=0)
+    try:
+        data_len = max((int(v["data_offsets"][1]) for k, v in header.items()
+                        if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v),
+                       default=0)
+    except (TypeError, ValueError, IndexError, KeyError):
+        raise BundleError(f"{path}: corrupt bundle header (bad tensor offsets)") from None
     if 8 + n + data_len > size:
         raise BundleError(f"{path}: truncated bundle ({size} bytes, header promises {8 + n + data_len})")
     return header, n
@@ -100,14 +119,21 @@ def read_bundle_meta(path: str | os.PathLike) -> dict:
     """Read and validate only the metadata of a bundle (cheap)."""
     path = Path(path)
     header, _ = _read_header(path)
-    raw = (header.get("__metadata__") or {}).get(META_KEY)
+    table = header.get("__metadata__") or {}
+    raw = table.get(META_KEY) if isinstance(table, dict) else None
     if raw is None:
         raise BundleError(f"{path}: a safetensors file but not a LineInspector model bundle "
                           f"(no '{META_KEY}' metadata)")
+    if not isinstance(raw, str):
+        raise BundleError(f"{path}: corrupt bundle header ('{META_KEY}' metadata is not text)")
     try:
         meta = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise BundleError(f"{path}: corrupt bundle metadata ({exc})") from exc
+        raise BundleError(f"{path}: corrupt bundle metadata ({exc})") from None
+    except RecursionError:
+        raise BundleError(f"{path}: corrupt bundle metadata (nested too deeply)") from None
+    if not isinstance(meta, dict):
+        raise BundleError(f"{path}: bundle metadata must be a JSON object, got {type(meta).__name__}")
     version = meta.get("format_version")
     if not isinstance(version, int):
         raise BundleError(f"{path}: bundle metadata has no valid format_version")
@@ -117,7 +143,10 @@ def read_bundle_meta(path: str | os.PathLike) -> dict:
     missing = [k for k in REQUIRED_META if k not in meta]
     if missing:
         raise BundleError(f"{path}: bundle metadata lacks {', '.join(missing)}")
-    return meta
+    try:
+        return validate_meta(meta)
+    except ValueError as exc:
+        raise BundleError(f"{path}: bad bundle metadata: {exc}") from None
 
 
 def load_bundle(path: str | os.PathLike) -> ModelBundle:
@@ -131,4 +160,8 @@ def load_bundle(path: str | os.PathLike) -> ModelBundle:
         state = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise BundleError(f"{path}: cannot read weights ({exc})") from exc
+    try:
+        verify_weights(state, meta)
+    except ValueError as exc:
+        raise BundleError(f"{path}: {exc}") from None
     return ModelBundle(path=path, meta=meta, state_dict=state)

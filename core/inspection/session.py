@@ -211,7 +211,12 @@ class LiveSession:
 
     # --- model ------------------------------------------------------------------------------
     def load_model(self, bundle_path: str | Path) -> InferencerLike:
-        """Load a model bundle the way this session does (blocking; nothing is switched)."""
+        """Load a model bundle the way this session does (blocking; nothing is switched). A
+        recipe's stored version is refused unless its bytes are the ones recorded when it was
+        added (VersionError, one line)."""
+        from core.store.versions import check_stored_bundle
+
+        check_stored_bundle(bundle_path)
         return self._factory(Path(bundle_path), self.device)
 
     def switch_model(self, recipe: Recipe, bundle_path: str | Path,

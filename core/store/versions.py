@@ -103,6 +103,45 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+_RAN_OK: set[str] = set()  # SHA-256 of bundles that loaded and ran once in this process
+
+
+def check_bundle_runs(path: Path, sha256: str, shown_as: Path | None = None) -> None:
+    """Load ``path`` (every tensor checked) and run one small inference; VersionError with the
+    bundle's message (naming ``shown_as`` if given) otherwise. The same bytes (``sha256``) are
+    run once per process."""
+    if sha256 in _RAN_OK:
+        return
+    from core.inference.bundle import BundleError, load_bundle
+
+    try:
+        load_bundle(path).probe()
+    except BundleError as exc:
+        msg = str(exc)
+        raise VersionError(msg.replace(str(path), str(shown_as), 1) if shown_as else msg) from None
+    if len(_RAN_OK) < 256:
+        _RAN_OK.add(sha256)
+
+
+def check_stored_bundle(path: str | os.PathLike) -> None:
+    """Before the live app loads ``path``: when it is a version's bundle (``vNNNN/model.limodel``
+    beside its ``version.json``), VersionError unless its SHA-256 is the one recorded when the
+    version was added. Any other file is left to the loader's own checks."""
+    path = Path(path)
+    info = path.parent / INFO_NAME
+    if path.name != BUNDLE_NAME or not _DIR_RE.match(path.parent.name) or not info.is_file():
+        return
+    try:
+        recorded = json.loads(info.read_text(encoding="utf-8")).get("sha256") or ""
+    except (OSError, ValueError, AttributeError) as exc:
+        raise VersionError(f"{info} is corrupt ({exc})") from None
+    if not path.is_file():
+        raise VersionError(f"{path}: model file is missing")
+    if recorded and _sha256(path) != recorded:
+        raise VersionError(f"{path}: model file is damaged or was changed after it was added "
+                           f"(checksum mismatch); activate another version or add it again")
+
+
 class VersionRegistry:
     """The ``models/`` folder of one recipe."""
 
@@ -151,6 +190,8 @@ class VersionRegistry:
                 fout.flush()
                 os.fsync(fout.fileno())
             read_bundle_meta_checked(dst)  # the copy, not just the source, must be readable
+            sha = _sha256(dst)
+            check_bundle_runs(dst, sha, shown_as=src)  # weights checked, one inference run
             copy_companion(src, dst)  # its verified int8 graph, if it has one
             training = meta.get("training_data")
             info = ModelVersion(
@@ -164,7 +205,7 @@ class VersionRegistry:
                                 else meta.get("validation") or {}),
                 preset=meta.get("preset"), software_version=meta.get("software_version"),
                 bundle_thresholds=thresholds_from_meta(meta, src),
-                sha256=_sha256(dst), source_path=str(src.resolve()))
+                sha256=sha, source_path=str(src.resolve()))
             return self._publish(staging, info)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -193,10 +234,13 @@ class VersionRegistry:
             raise self._fail(f"model version {version} was deleted on {mv.deleted_at}")
         if not mv.bundle_path.is_file():
             raise self._fail(f"model version {version}: model file {mv.bundle_path} is missing")
-        if mv.sha256 and _sha256(mv.bundle_path) != mv.sha256:
+        digest = _sha256(mv.bundle_path)
+        if mv.sha256 and digest != mv.sha256:
             raise self._fail(f"model version {version}: {mv.bundle_path} is corrupt "
                              f"(checksum mismatch)")
-        return read_bundle_meta_checked(mv.bundle_path)
+        meta = read_bundle_meta_checked(mv.bundle_path)
+        check_bundle_runs(mv.bundle_path, digest)
+        return meta
 
     def mark_deleted(self, version: int) -> None:
         """Remove the bundle of ``version`` but keep its record (marked deleted)."""
