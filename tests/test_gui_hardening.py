@@ -232,3 +232,37 @@ def test_freeze_and_preview_show_a_banner_on_the_tile(qtbot, idle_window):
     tile.show_result("NG", 0.2, 0.1, 0.15, preview=True)
     assert tile.banner.isVisible() and "PREVIEW" in tile.banner.text()
     assert tile.property("state") == "preview"
+
+
+# --- 5d. the loss chart keeps the steps before a Resume ----------------------------------------
+def test_loss_chart_keeps_earlier_steps_after_resume(qtbot, tmp_path):
+    import json
+
+    from app.wizard.context import WizardContext
+    from app.wizard.train_page import TrainPage
+    from core.store.recipes import RecipeStore
+    from core.training.runner import EVENTS_FILE
+
+    ctx = WizardContext(RecipeStore(tmp_path / "data"), preset="tiny", steps=20, workers=0, device="cpu")
+    ctx.recipe_name = "part"
+    page = TrainPage(ctx)
+    qtbot.addWidget(page)
+    ctx.run_dir.mkdir(parents=True)
+    losses = {"loss": 1.0, "l2": 0.5, "ssim": 0.3, "focal": 0.2}
+    earlier = [{"event": "progress", "step": s, "total": 20, "losses": losses} for s in (1, 2, 3, 4)]
+    # an earlier resume from step 2 redid steps 3 and 4: they count once
+    earlier.insert(2, {"event": "start", "resumed_from": 2})
+    earlier[2:2] = [{"event": "progress", "step": s, "total": 20, "losses": losses} for s in (3, 4)]
+    (ctx.run_dir / EVENTS_FILE).write_text("".join(json.dumps(e) + "\n" for e in earlier))
+
+    class FakeRunner:
+        running, proc, final = False, None, None
+
+        def resume(self):
+            pass
+
+    page._launch(FakeRunner(), resume=True)
+    page.on_event({"event": "start", "resumed_from": 3, "images": 10, "preset": "tiny"})
+    page.on_event({"event": "progress", "step": 4, "total": 20, "losses": losses})
+    assert page.steps == [1, 2, 3, 4]  # step 4 of the first run was redone, not doubled
+    assert list(page.curves["loss"].getData()[0]) == [1, 2, 3, 4]

@@ -21,7 +21,7 @@ from app.wizard.qtutil import EventRelay, message_label, show_message
 from core.training.estimate import estimate_seconds, format_duration
 from core.training.job import BUNDLE_FILE, CHECKPOINT_FILE, JobSpec
 from core.training.presets import PRESETS, get_preset
-from core.training.runner import TrainingRunner, can_resume
+from core.training.runner import EVENTS_FILE, TrainingRunner, can_resume
 from core.training.separability import verdict
 
 PREVIEWS = (("image", "Good image"), ("augmented", "Synthetic anomaly"), ("mask", "Its mask"),
@@ -32,6 +32,23 @@ VALIDATION_PREVIEWS = (("val_image", "Validation image"), ("val_reconstruction",
 CURVES = (("loss", "#e53935"), ("l2", "#1e88e5"), ("ssim", "#43a047"), ("focal", "#fb8c00"))
 HINTS = {"fast": "for a CPU, runs live", "thorough": "for a CPU, an hour: over a break",
          "paper": "for a GPU (the paper's recipe)", "tiny": "smoke test only"}
+
+
+def _past_events(path) -> list[dict]:
+    """The events of the earlier runs, from their events file (unreadable lines skipped)."""
+    out = []
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(e, dict):
+            out.append(e)
+    return out
 
 
 class TrainPage(QWizardPage):
@@ -252,6 +269,12 @@ class TrainPage(QWizardPage):
         self.steps.clear()
         for values in self.history.values():
             values.clear()
+        if resume:  # the chart goes on from the steps the interrupted run reported
+            for e in _past_events(self.ctx.run_dir / EVENTS_FILE):
+                if e.get("event") == "start":
+                    self._keep_steps_until(int(e.get("resumed_from") or 0))
+                elif e.get("event") == "progress" and isinstance(e.get("step"), int):
+                    self._add_losses(e)
         self.runner = runner
         try:
             runner.resume() if resume else runner.start()
@@ -281,6 +304,7 @@ class TrainPage(QWizardPage):
         kind = event.get("event")
         if kind == "start":
             k = event.get("resumed_from", 0)
+            self._keep_steps_until(k)
             show_message(self.message, f"training {event.get('images')} images with preset "
                                        f"{event.get('preset')}" + (f", resumed from step {k}" if k else ""))
         elif kind == "progress":
@@ -332,9 +356,20 @@ class TrainPage(QWizardPage):
         eta = e.get("eta_s")
         self.eta_label.setText(f"step {step}/{total if total is not None else '?'}"
                                + (f", {format_duration(eta)} left" if eta is not None else ""))
-        self.steps.append(step)
+        self._add_losses(e)
+
+    def _add_losses(self, e: dict) -> None:
+        self.steps.append(e["step"])
         for key, curve in self.curves.items():
-            self.history[key].append(float(e["losses"].get(key, float("nan"))))
+            self.history[key].append(float((e.get("losses") or {}).get(key, float("nan"))))
+            curve.setData(self.steps, self.history[key])
+
+    def _keep_steps_until(self, step: int) -> None:
+        """Drop the points after ``step``: a resumed run redoes the steps after its checkpoint."""
+        n = sum(1 for s in self.steps if s <= step)
+        del self.steps[n:]
+        for key, curve in self.curves.items():
+            del self.history[key][n:]
             curve.setData(self.steps, self.history[key])
 
     @property
