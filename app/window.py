@@ -14,6 +14,7 @@ from app.toolbar import MainToolBar
 from app.widgets.counters import CountersPanel
 from app.widgets.histogram_plot import HistogramPlot
 from app.widgets.image_view import MODES, LiveImageView
+from app.widgets.numfmt import decimals_to_tell_apart
 from app.widgets.status_bar import CameraStatusBar
 from app.widgets.style import APP_QSS
 from app.widgets.thresholds_panel import ThresholdsPanel
@@ -192,8 +193,9 @@ class MainWindow(QMainWindow):
         self.thresholds.set_applied(t)
         self.presenter.set_preview(None)
         self.presenter.set_in_force(t)
-        self.status.notify("Thresholds in force: OK < {:.3f}, NG >= {:.3f}, pixel {:.3f}".format(
-            t.ok_limit, t.ng_limit, t.pixel), 6000)
+        d = decimals_to_tell_apart(t.ok_limit, t.ng_limit, minimum=3)
+        self.status.notify(f"Thresholds in force: OK < {t.ok_limit:.{d}f}, NG >= {t.ng_limit:.{d}f}, "
+                           f"pixel {t.pixel:.3f}", 6000)
 
     def _on_preview(self, t: Thresholds) -> None:
         self.presenter.set_preview(t if self.thresholds.is_modified() else None)

@@ -7,13 +7,16 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QSizePolicy
 
+MAX_HINT = 400  # pixels: the most a label asks for
+
 
 class ElidedLabel(QLabel):
     def __init__(self, text: str = "", parent=None, objectName: str = "") -> None:  # noqa: N803
         super().__init__(parent)
         if objectName:
             self.setObjectName(objectName)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # its natural width (at most MAX_HINT) when there is room, down to nothing when not
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setText(text)
 
     def setText(self, text: str) -> None:  # noqa: N802 (Qt name)
@@ -24,7 +27,7 @@ class ElidedLabel(QLabel):
         return QSize(0, super().minimumSizeHint().height())
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(min(super().sizeHint().width(), 400), super().sizeHint().height())
+        return QSize(min(super().sizeHint().width(), MAX_HINT), super().sizeHint().height())
 
     def elided_text(self) -> str:
         """The text as painted in the current width."""
