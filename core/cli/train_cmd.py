@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from core.cli.main import CliError
@@ -39,6 +40,7 @@ def run(args) -> int:
     import threading
 
     from core.cli.progress import ProgressBar
+    from core.training.checkpoint import open_checkpoint
     from core.training.pipeline import train_to_bundle
     from core.training.presets import get_preset
     from core.training.separability import verdict
@@ -71,6 +73,12 @@ def run(args) -> int:
         raise CliError(str(exc)) from None
     out = args.out if args.out.suffix else args.out.with_suffix(".limodel")
     ckpt = out.with_name(out.name + ".ckpt")
+    try:
+        _, note = open_checkpoint(ckpt, not args.no_resume)  # an unusable one is renamed aside
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
     settings = TrainSettings(preset=preset, seed=args.seed, device=args.device, minutes=args.minutes,
                              steps=args.steps, workers=args.workers, checkpoint=ckpt,
                              resume=not args.no_resume, init_from=args.continue_from,

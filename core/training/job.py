@@ -199,16 +199,20 @@ def run(spec: JobSpec, reporter: _Reporter, cancel: threading.Event) -> int:
     from core.training.data import split_holdout
     from core.training.pipeline import train_to_bundle
     from core.training.presets import get_preset
-    from core.training.trainer import TrainingCancelled, TrainSettings, load_checkpoint
+    from core.training.checkpoint import open_checkpoint
+    from core.training.trainer import TrainingCancelled, TrainSettings
 
     folder = spec.folder
     ck = folder / CHECKPOINT_FILE
     (folder / CANCEL_FILE).unlink(missing_ok=True)
     threading.Thread(target=_watch_cancel, args=(folder / CANCEL_FILE, cancel), daemon=True).start()
     preset = get_preset(spec.preset, **spec.preset_overrides)
-    resumed_from = load_checkpoint(ck)["step"] if spec.resume and ck.is_file() else 0
+    found, note = open_checkpoint(ck, spec.resume)  # an unusable one is renamed aside
+    resumed_from = found["step"] if found else 0
     reporter.emit("start", pid=os.getpid(), resumed_from=resumed_from, images=len(paths),
                   preset=preset.name)
+    if note:
+        reporter.emit("status", message=note)
     settings = TrainSettings(preset, seed=spec.seed, device=spec.device, minutes=spec.minutes,
                              steps=spec.steps, workers=spec.workers, threads=spec.threads,
                              checkpoint=ck, checkpoint_every_s=spec.checkpoint_every_s,

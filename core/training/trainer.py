@@ -19,7 +19,8 @@ from core.device import configure_cpu_threads, select_device
 from core.model.draem import DraemModel
 from core.model.losses import draem_loss
 from core.training.data import SynthDataset, make_loader
-from core.training.presets import Preset, preset_from_dict
+from core.training.checkpoint import CheckpointError, load_checkpoint, open_checkpoint  # noqa: F401 (re-exported)
+from core.training.presets import Preset
 from core.training.schedule import BudgetPlanner, lr_factor
 
 log = logging.getLogger(__name__)
@@ -111,14 +112,6 @@ def _save_checkpoint(path: Path, model, opt, step: int, total: int, settings: Tr
         }, fh)
 
 
-def load_checkpoint(path: Path) -> dict:
-    ck = torch.load(path, map_location="cpu", weights_only=True)
-    ck["preset"] = preset_from_dict(json.loads(ck["preset"]))
-    ck["history"] = json.loads(ck["history"])
-    ck["started_from"] = json.loads(ck.get("started_from") or "null")  # older checkpoints: none
-    return ck
-
-
 def _hwc(t: torch.Tensor) -> np.ndarray:
     return t[0].detach().float().cpu().permute(1, 2, 0).clamp(0, 1).numpy()
 
@@ -202,7 +195,10 @@ def train(images, simulator, settings: TrainSettings,
     model = DraemModel(preset.recon_width, preset.disc_width)
     started_from = None
     ck_path = settings.checkpoint
-    resuming = bool(ck_path and settings.resume and ck_path.exists())
+    ck, note = open_checkpoint(ck_path, settings.resume)
+    if note:
+        log.warning("%s", note)
+    resuming = ck is not None
     if not resuming:
         started_from = _warm_start(model, settings)
     model = model.to(device).to(memory_format=fmt)
@@ -215,14 +211,18 @@ def train(images, simulator, settings: TrainSettings,
     total = settings.steps or preset.total_steps(len(images))
     start, history, prior_elapsed = 0, [], 0.0
     if resuming:
-        ck = load_checkpoint(ck_path)
         if ck["preset"] != preset or ck["seed"] != settings.seed:
             raise ValueError(f"checkpoint {ck_path} belongs to another run "
                              f"(preset {ck['preset'].name}, seed {ck['seed']}); delete it or change --out")
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        if ema is not None and ck.get("ema") is not None:
-            ema.load_state_dict(ck["ema"])
+        try:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            if ema is not None and ck.get("ema") is not None:
+                ema.load_state_dict(ck["ema"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"checkpoint {ck_path} cannot be used (its weights do not fit "
+                                  f"preset {preset.name}: {str(exc).splitlines()[0][:120]}); "
+                                  f"delete it or change --out") from None
         start, total, history, prior_elapsed = ck["step"], ck["total"], ck["history"], ck["elapsed"]
         started_from = ck["started_from"]
         log.info("resuming from step %d of %d (%s)", start, total, ck_path)
