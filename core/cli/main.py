@@ -72,4 +72,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run as `python -m core.cli.main`: use the imported module, so that the commands' CliError
+    # is the one caught above (this file as __main__ would define a second CliError class)
+    from core.cli.main import main as _main
+
+    sys.exit(_main())
