@@ -51,9 +51,11 @@ def run_cli(args: list[str], timeout: float = LIMIT_S) -> tuple[str, str]:
     if p.returncode < 0:
         return "crash", f"signal {-p.returncode}"
     if p.returncode == 0:
-        return "accepted", out[-200:]
-    last = [ln for ln in out.strip().splitlines() if ln.strip()]
-    return "clear", (last[-1] if last else f"exit {p.returncode}")[:200]
+        notes = [ln for ln in out.splitlines() if "skip" in ln.lower() or ln.startswith("warning:")]
+        return "accepted", (notes[-1] if notes else out.strip().splitlines()[-1] if out.strip() else "")[:200]
+    lines = [ln for ln in out.strip().splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith(("error:", "warning:"))]
+    return "clear", ((errors or lines or [f"exit {p.returncode}"])[-1])[:200]
 
 
 # --- bundles ------------------------------------------------------------------------------------
