@@ -138,15 +138,20 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    from core.store import ResultsError, ResultsStore
+    from core.store import ResultsStore, StoreError
+    from core.store.retention import RetentionPolicy, check_number
 
     if args.max_age_days is None and args.max_size_mb is None:
         raise CliError("give --max-age-days and/or --max-size-mb")
-    try:
-        with ResultsStore(args.data_dir) as store:
-            report = store.apply_retention(max_age_days=args.max_age_days,
-                                           max_total_mb=args.max_size_mb)
-    except ResultsError as exc:
+    try:  # 0, negative, NaN or infinite limits would wipe the archive: refused
+        age = None if args.max_age_days is None else \
+            check_number("max_age_days", args.max_age_days, label="--max-age-days")
+        size = None if args.max_size_mb is None else \
+            check_number("max_size_mb", args.max_size_mb, label="--max-size-mb")
+        # explicit limits only: the station's automatic retention does not run here
+        with ResultsStore(args.data_dir, retention=RetentionPolicy()) as store:
+            report = store.apply_retention(max_age_days=age, max_total_mb=size)
+    except StoreError as exc:
         raise CliError(str(exc)) from None
     print(f"removed {len(report.removed)} archived file(s), freed "
           f"{report.bytes_freed / 1e6:.1f} MB, {report.bytes_left / 1e6:.1f} MB left")

@@ -4,14 +4,21 @@ Files go to ``<archive>/YYYY-MM-DD/<recipe>/HHMMSS-mmm_f<frame>_<VERDICT>.png`` 
 date and time of the inspection) and ``..._heat.png``. Paths handed back (and stored in the
 results database) are relative to the archive folder, with forward slashes; use
 :meth:`ImageArchive.resolve` to get a file path. Retention removes the oldest files
-(by modification time) past an age or beyond a total size; the database rows stay.
+(by modification time) past an age or beyond a total size; the database rows stay. It
+deletes only regular files whose path and name the archive itself writes, never follows a
+link (a linked archive folder is refused), and refuses limits that are not positive.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import logging
+import math
 import os
 import random
+import re
+import shutil
+import stat
 import time as _time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +26,22 @@ from typing import TYPE_CHECKING
 
 from core.atomic import atomic_write_bytes
 from core.store.errors import StoreError
-from core.store.recipe import check_name
+from core.store.recipe import NAME_RE, check_name
 from core.store.thresholds import VERDICTS
 
 if TYPE_CHECKING:
     import numpy as np
+
+_log = logging.getLogger(__name__)
+_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FILE_RE = re.compile(r"^\d{6}-\d{3}(?:_f-?\d+)?_(?:OK|REVIEW|NG)(?:-\d+)?(?:_heat)?\.png$")
+
+
+def is_archive_file(rel: str) -> bool:
+    """True for ``YYYY-MM-DD/<recipe>/HHMMSS-mmm[_fN]_VERDICT[-n][_heat].png``."""
+    parts = rel.split("/")
+    return (len(parts) == 3 and bool(_DAY_RE.match(parts[0])) and bool(NAME_RE.match(parts[1]))
+            and bool(_FILE_RE.match(parts[2])))
 
 
 @dataclass(frozen=True)
@@ -108,28 +126,46 @@ class ImageArchive:
         return ArchivedPaths(img_rel, heat_rel)
 
     def _files(self) -> list[tuple[float, int, Path]]:
-        out = []
+        """The archive's own image files, oldest first; links are neither listed nor followed."""
+        out: list[tuple[float, int, Path]] = []
+        if self.root.is_symlink():
+            raise StoreError(f"archive: {self.root} is a symbolic link; retention does not "
+                             f"follow links (use the real folder as the data folder)")
         if not self.root.is_dir():
             return out
-        for dirpath, _dirs, files in os.walk(self.root):
+        for dirpath, dirs, files in os.walk(self.root, followlinks=False):
+            dirs[:] = [d for d in dirs if not (Path(dirpath) / d).is_symlink()]
             for f in files:
-                if f.startswith("."):  # temporary files of writes in progress
-                    continue
                 p = Path(dirpath) / f
+                if not is_archive_file(p.relative_to(self.root).as_posix()):
+                    continue  # not written by the archive (nor a temporary file of a write)
                 try:
-                    st = p.stat()
+                    st = p.lstat()
                 except FileNotFoundError:
                     continue
-                out.append((st.st_mtime, st.st_size, p))
+                if stat.S_ISREG(st.st_mode):
+                    out.append((st.st_mtime, st.st_size, p))
         out.sort(key=lambda t: (t[0], str(t[2])))
         return out
+
+    def free_bytes(self) -> int:
+        """Free space on the archive's disk (of its nearest existing folder)."""
+        folder = self.root
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        return shutil.disk_usage(folder).free
 
     def total_bytes(self) -> int:
         return sum(size for _, size, _ in self._files())
 
     def prune(self, *, max_age_days: float | None = None, max_total_bytes: int | None = None,
               now: float | None = None) -> PruneReport:
-        """Delete files older than ``max_age_days``, then the oldest until under the size cap."""
+        """Delete files older than ``max_age_days``, then the oldest until under the size cap.
+
+        Both limits must be positive (0 or less would delete everything): StoreError.
+        """
+        _check_limit("max_age_days", max_age_days)
+        _check_limit("max_total_bytes", max_total_bytes)
         now = _time.time() if now is None else now
         files = self._files()
         total = sum(size for _, size, _ in files)
@@ -144,6 +180,9 @@ class ImageArchive:
                 path.unlink()
             except FileNotFoundError:
                 pass
+            except OSError as exc:  # read-only file system, permissions: skip it, go on
+                _log.warning("archive: cannot delete %s (%s)", path, exc.strerror or exc)
+                continue
             total -= size
             report.bytes_freed += size
             report.removed.append(path.relative_to(self.root).as_posix())
@@ -158,3 +197,12 @@ class ImageArchive:
             except OSError:
                 return
             folder = folder.parent
+
+
+def _check_limit(name: str, value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value <= 0:
+        raise StoreError(f"archive retention: {name} must be a positive finite number, "
+                         f"got {value!r} (0 or less would delete every image)")

@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from core.store.recipe import Recipe
 
 SCHEMA_VERSION = 1
+
+
+class NewerSchemaError(ResultsError):
+    """The database was written by a newer LineInspector (never retried)."""
+
 COLUMNS = ("time", "recipe", "model_version", "ok_limit", "ng_limit", "pixel_threshold",
            "score", "verdict", "latency_ms", "frame_id", "source", "image_path",
            "heatmap_path", "archive_pruned")
@@ -143,7 +148,7 @@ def connect(db_path: Path, *, create: bool = False) -> sqlite3.Connection:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             conn.close()
-            raise ResultsError(f"{db_path}: results schema {version} is newer than this "
+            raise NewerSchemaError(f"{db_path}: results schema {version} is newer than this "
                                f"software supports ({SCHEMA_VERSION}); update LineInspector")
         if create and version < SCHEMA_VERSION:
             conn.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")

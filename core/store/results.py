@@ -3,11 +3,17 @@
 It owns a :class:`ResultsWriter` (the only writer of ``<data>/results/results.sqlite``), an
 :class:`ImageArchive` (``<data>/archive``) and a :class:`ResultsQuery`. Use it as a
 context manager or call :meth:`close` so the last batch is committed.
+
+Retention runs by itself (the station's :class:`RetentionPolicy`): on the first archived
+image, then every ``prune_every``. No image is archived while the writer cannot record
+rows, nor when the disk has less than ``min_free_mb`` free: the row is still recorded,
+without an image, and :attr:`archive_alarm` says why.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -15,12 +21,16 @@ from typing import TYPE_CHECKING
 
 from core.store import paths
 from core.store.archive import ImageArchive, PruneReport
+from core.store.errors import StoreError
 from core.store.records import ResultRecord
 from core.store.results_query import ResultsQuery
 from core.store.results_writer import ResultsWriter
+from core.store.retention import RetentionPolicy, load_policy
 
 if TYPE_CHECKING:
     import numpy as np
+
+log = logging.getLogger(__name__)
 
 
 class ResultsStore(ResultsQuery):
@@ -35,30 +45,96 @@ class ResultsStore(ResultsQuery):
                  max_delay_s: float = 0.2,
                  on_commit: Callable[[list[ResultRecord]], None] | None = None,
                  on_error: Callable[[BaseException], None] | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, retention: RetentionPolicy | None = None,
+                 **writer_options: object) -> None:
+        """``retention`` None: the station's (see :func:`core.store.retention.load_policy`);
+        ``writer_options`` go to :class:`ResultsWriter` (max_pending, wait, connect...)."""
         self.data_dir = paths.data_dir(data_dir)
         super().__init__(paths.results_db_path(self.data_dir))
+        self.retention = load_policy(self.data_dir) if retention is None else retention
         self.archive = ImageArchive(paths.archive_dir(self.data_dir),
                                     ok_sample_fraction=ok_sample_fraction, seed=seed)
+        self.archive_skipped = 0  # images not archived (writer failing, disk nearly full)
+        self.archive_alarm = ""  # why images are not being archived or pruned; "" when fine
+        self._archived = 0
         self.writer = ResultsWriter(self.db_path, batch_size=batch_size,
                                     max_delay_s=max_delay_s, on_commit=on_commit,
-                                    on_error=on_error)
+                                    on_error=on_error, **writer_options)
 
     def record(self, record: ResultRecord, image: np.ndarray | None = None,
                heatmap: np.ndarray | None = None) -> ResultRecord:
         """Archive the image if its verdict calls for it, then queue the record.
 
         Images are BGR (or gray) arrays as OpenCV uses; a float heat map (0..1) is colour
-        mapped. Returns the record as queued (with archive paths; ``id`` still None).
+        mapped. Returns the record as queued (with archive paths; ``id`` still None). The
+        image is not archived (the row is still queued) while the writer cannot record, the
+        disk is nearly full or the archive cannot be written.
         """
         record.check()
         if image is not None and self.archive.should_archive(record.verdict):
-            saved = self.archive.save(image, heatmap, time=record.time, recipe=record.recipe,
-                                      verdict=record.verdict, frame_id=record.frame_id)
-            record = dataclasses.replace(record, image_path=saved.image,
-                                         heatmap_path=saved.heatmap)
-        self.writer.append(record)
+            record = self._archive(record, image, heatmap)
+        try:
+            self.writer.append(record)
+        except BaseException:  # not recorded: no image without its row
+            for rel in (record.image_path, record.heatmap_path):
+                if rel is not None:
+                    self.archive.resolve(rel).unlink(missing_ok=True)
+            raise
         return record
+
+    def _archive(self, record: ResultRecord, image: np.ndarray,
+                 heatmap: np.ndarray | None) -> ResultRecord:
+        why = ""
+        if not self.writer.accepting:
+            why = "results are not being recorded"
+        else:
+            try:
+                free = self.archive.free_bytes()
+            except OSError:
+                free = None
+            if free is not None and free < self.retention.min_free_mb * 2**20:
+                why = (f"only {free / 2**20:.0f} MB free on the archive's disk "
+                       f"(below {self.retention.min_free_mb:g} MB)")
+        if not why:
+            try:
+                saved = self.archive.save(image, heatmap, time=record.time,
+                                          recipe=record.recipe, verdict=record.verdict,
+                                          frame_id=record.frame_id)
+            except (OSError, StoreError) as exc:
+                why = f"cannot write the archive ({exc})"
+            else:
+                if self.archive_alarm.startswith("images not archived"):
+                    log.warning("images are being archived again")
+                    self.archive_alarm = ""
+                self._archived += 1
+                if (self._archived - 1) % self.retention.prune_every == 0:
+                    self._auto_retention()
+                return dataclasses.replace(record, image_path=saved.image,
+                                           heatmap_path=saved.heatmap)
+        self.archive_skipped += 1
+        message = f"images not archived: {why}"
+        if message != self.archive_alarm:
+            log.error("%s", message)
+            self.archive_alarm = message
+        return record
+
+    def _auto_retention(self) -> None:
+        p = self.retention
+        try:
+            self.apply_retention(max_age_days=p.max_age_days, max_total_mb=p.max_size_mb)
+        except (OSError, StoreError) as exc:
+            message = f"archive retention not running: {exc}"
+            if message != self.archive_alarm:
+                log.error("%s", message)
+                self.archive_alarm = message
+        else:
+            if self.archive_alarm.startswith("archive retention"):
+                self.archive_alarm = ""
+
+    @property
+    def alarm(self) -> str:
+        """What the operator must know about recording, "" when all is well."""
+        return "; ".join(a for a in (self.writer.alarm, self.archive_alarm) if a)
 
     def append(self, record: ResultRecord) -> None:
         """Queue a record as is (no archiving)."""
@@ -71,8 +147,17 @@ class ResultsStore(ResultsQuery):
     def apply_retention(self, *, max_age_days: float | None = None,
                         max_total_mb: float | None = None,
                         now: float | None = None) -> PruneReport:
-        """Prune archived files by age and total size; their rows are flagged, never deleted."""
-        cap = None if max_total_mb is None else int(max_total_mb * 1024 * 1024)
+        """Prune archived files by age and total size; their rows are flagged, never deleted.
+
+        Limits must be positive and finite (StoreError otherwise: 0 would wipe the archive).
+        """
+        cap = None
+        if max_total_mb is not None:
+            if isinstance(max_total_mb, bool) or not isinstance(max_total_mb, (int, float)) \
+                    or not 0 < max_total_mb < float("inf"):
+                raise StoreError(f"archive retention: max_total_mb must be a positive finite "
+                                 f"number, got {max_total_mb!r}")
+            cap = max(1, int(max_total_mb * 1024 * 1024))
         report = self.archive.prune(max_age_days=max_age_days, max_total_bytes=cap, now=now)
         self.writer.mark_pruned(report.removed)
         return report
