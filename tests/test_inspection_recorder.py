@@ -44,3 +44,44 @@ def test_failures_are_counted_not_hidden():
     assert (rec.recorded, rec.lost) == (0, 1) and "disk full" in rec.last_error
     rec(w.latest())  # after close: refused, counted
     assert rec.lost == 2
+
+
+def test_recorder_shows_the_store_alarm_while_results_cannot_be_written(tmp_path):
+    """Issue 13 item 14: a full disk raises an alarm (for the status bar) and loses nothing."""
+    import sqlite3
+    import threading
+
+    from core.store.records import connect
+
+    class FullDisk:
+        def __init__(self, conn):
+            self.conn = conn
+
+        def execute(self, sql, *args):
+            if sql == "BEGIN IMMEDIATE" and state["full"]:
+                raise sqlite3.OperationalError("database or disk is full")
+            return self.conn.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.conn, name)
+
+    state = {"full": True}
+    failing, gate = threading.Event(), threading.Event()
+    store = ResultsStore(tmp_path, max_delay_s=0.0, on_error=lambda exc: failing.set(),
+                         connect=lambda p, create=False: FullDisk(connect(p, create=create)),
+                         wait=lambda s: gate.wait(10))
+    recorder = ResultRecorder(store)
+    w = InspectionWorker(Inspector(FakeInferencer(), Thresholds(0.3, 0.6, 0.5), recipe="demo"),
+                         mode="triggered", consumers=[recorder])
+    w.start()
+    for i in range(3):
+        w.submit(make_frame(200, i))
+    assert w.stop(drain=True) and failing.wait(10)
+    assert "not being recorded" in recorder.alarm and "disk is full" in recorder.alarm
+    state["full"] = False
+    gate.set()
+    assert recorder.close()
+    store.flush(10)
+    assert recorder.alarm == "" and (recorder.recorded, recorder.lost) == (3, 0)
+    assert len(list(store.iter_records())) == 3
+    store.close()

@@ -3,7 +3,9 @@
 Archiving an NG / REVIEW frame means encoding and syncing two PNG files; doing that in the
 inspection worker would stall the model, so results are queued here (bounded) and written
 by one thread. If the queue stays full for ``put_timeout`` seconds the result is counted in
-``lost`` and reported through ``last_error``: never dropped without a trace.
+``lost`` and reported through ``last_error``: never dropped without a trace. While the store
+cannot write (disk full, database locked) it holds the rows and :attr:`ResultRecorder.alarm`
+says so in one line (for the status bar); it is "" when results are being recorded.
 """
 
 from __future__ import annotations
@@ -72,6 +74,12 @@ class ResultRecorder:
 
     def pending(self) -> int:
         return self._queue.qsize()
+
+    @property
+    def alarm(self) -> str:
+        """The store's alarm (results not being recorded, images not archived) or ""."""
+        alarm = getattr(self.store, "alarm", "")
+        return alarm if isinstance(alarm, str) else ""
 
     def _fail(self, message: str) -> None:
         _log.error("%s", message)
