@@ -266,3 +266,18 @@ def test_loss_chart_keeps_earlier_steps_after_resume(qtbot, tmp_path):
     page.on_event({"event": "progress", "step": 4, "total": 20, "losses": losses})
     assert page.steps == [1, 2, 3, 4]  # step 4 of the first run was redone, not doubled
     assert list(page.curves["loss"].getData()[0]) == [1, 2, 3, 4]
+
+
+# --- 14. the results alarm reaches the operator ----------------------------------------------------
+def test_results_alarm_is_shown_in_the_status_bar(qtbot):
+    from app.widgets.status_bar import CameraStatusBar
+    from core.inspection.session import SessionStatus
+
+    bar = CameraStatusBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    bar.show_status(SessionStatus(source="sim", state="streaming",
+                                  alarm="results not being recorded: disk full (12 waiting)"))
+    assert bar.fault_label.isVisible() and "not being recorded" in bar.fault_label.text()
+    bar.show_status(SessionStatus(source="sim", state="streaming"))
+    assert not bar.fault_label.isVisible()

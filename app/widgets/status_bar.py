@@ -75,5 +75,6 @@ class CameraStatusBar(QStatusBar):
         text = " · ".join(p for p in (model, st.backend) if p)
         self.model_label.setText(f"| {text}" if text else "")
         self.model_label.setToolTip(st.backend_details or self.model_label.text())
-        self.fault_label.setText(st.fault)
-        self.fault_label.setVisible(bool(st.fault))
+        trouble = " · ".join(t for t in (st.fault, st.alarm) if t)  # camera fault, results alarm
+        self.fault_label.setText(trouble)
+        self.fault_label.setVisible(bool(trouble))

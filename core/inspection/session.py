@@ -46,6 +46,7 @@ class SessionStatus:
     inspection_errors: int = 0
     unrecorded: int = 0  # results the results store could not take
     last_error: str = ""
+    alarm: str = ""  # results not being recorded (disk full, database locked); empty when recording
     model_version: int | None = None  # the recipe's model version being inspected with
     backend: str = ""  # inference backend in a few words, e.g. "onnxruntime (CPU, 1 thread)"
     backend_details: str = ""  # how the backend was chosen (for a tooltip)
@@ -262,7 +263,8 @@ class LiveSession:
             received=g.received, dropped=g.overruns + g.incomplete,
             skipped=g.dropped - g.overruns if self.mode == "live" else 0,
             latency_ms=w.last_latency_ms, fault=self.faults.text, inspection_errors=w.errors,
-            unrecorded=rec.lost if rec else 0, last_error=errors[-1] if errors else "", **model)
+            unrecorded=rec.lost if rec else 0, last_error=errors[-1] if errors else "",
+            alarm=rec.alarm if rec else "", **model)
 
     def _model_status(self) -> dict:
         inspector, inf = self.inspector, self.inferencer
