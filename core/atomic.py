@@ -56,9 +56,11 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", *, encoding: str = "ut
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:  # name the file (disk full...)
+            raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(path)) from exc
         raise
     fsync_dir(path.parent)
 

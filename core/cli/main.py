@@ -9,8 +9,10 @@ harvesters) happen inside the handlers so that ``lineinspect --help`` stays inst
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
+import os
 import sys
 
 from core import __version__
@@ -30,6 +32,45 @@ COMMAND_MODULES = (
 
 class CliError(Exception):
     """An error meant for the user: printed without a traceback, exit code 2."""
+
+
+_PLAIN = {  # what a user can act on, in words (the rest: the system's own text)
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EIO: "input/output error (failing disk?)",
+}
+
+
+def _written_place(args: argparse.Namespace) -> str | None:
+    """Where a command writes (its output, else the data folder): for an error naming no file."""
+    for key in ("out", "json"):
+        if getattr(args, key, None):
+            return f"writing {os.fspath(getattr(args, key))}"
+    if hasattr(args, "data_dir"):
+        try:
+            from core.store import paths
+
+            return f"data folder {paths.data_dir(args.data_dir)}"
+        except Exception:  # no platform data folder here: say nothing rather than fail
+            return None
+    return None
+
+
+def os_error_line(exc: OSError, command: str | None = None,
+                  args: argparse.Namespace | None = None) -> str:
+    """One line for an OSError no command handled, e.g. ``recipe create: no space left on
+    device (/data/recipes/cap/recipe.toml)``."""
+    reason = _PLAIN.get(exc.errno or -1) or (exc.strerror or str(exc) or type(exc).__name__)
+    where = None if exc.filename is None else os.fsdecode(exc.filename)
+    if where is not None and exc.filename2 is not None:
+        where = f"{where} -> {os.fsdecode(exc.filename2)}"
+    if where is None and args is not None:
+        where = _written_place(args)
+    text = f"{command}: {reason}" if command else reason
+    return f"{text} ({where})" if where is not None else text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # full disk, read-only or unwritable folder: one line, no traceback
+        logging.getLogger(__name__).debug("unhandled OSError", exc_info=True)
+        command = " ".join(str(getattr(args, k)) for k in ("command", f"{args.command}_command")
+                           if getattr(args, k, None))
+        print(f"error: {os_error_line(exc, command or None, args)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

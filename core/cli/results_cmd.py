@@ -132,7 +132,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     except ResultsError as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
-        raise CliError(f"cannot write {args.out}: {exc}") from None
+        from core.cli.main import os_error_line
+
+        raise CliError(f"cannot write {args.out}: {os_error_line(exc)}") from None
     print(f"wrote {n} result(s) to {args.out}")
     return 0
 

@@ -3,6 +3,11 @@
 Each query opens its own short-lived read-only connection, so it can run from any thread
 (the GUI, the CLI) while the writer thread commits. Time ranges are ``since`` inclusive,
 ``until`` exclusive, as Unix seconds or ``datetime`` (naive = local time); None = open.
+
+Queries write nothing and never create or migrate the schema: the file is opened with
+``mode=ro``; where even that fails (a full disk cannot take the WAL index of a plain open)
+it is read as ``immutable`` (the main file only). A 0-byte file, or one without the results
+table, is an empty database; a file that is not a database is a ResultsError.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as _dt
+import logging
 import math
 import os
 import sqlite3
@@ -18,7 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.atomic import atomic_open
-from core.store.records import COLUMNS, ResultRecord, connect
+from core.store.errors import ResultsError
+from core.store.records import _SCHEMA, COLUMNS, SCHEMA_VERSION, NewerSchemaError, ResultRecord
+
+log = logging.getLogger(__name__)
 
 TimeLike = float | int | _dt.datetime | None
 CSV_HEADER = ("id", "time_utc", *COLUMNS)
@@ -64,6 +73,32 @@ def to_epoch(t: TimeLike) -> float | None:
     return float(t)
 
 
+class _Conn(sqlite3.Connection):
+    info: tuple[int, bool]
+
+
+def _probe(uri: str) -> _Conn:
+    """Open ``uri`` read-only and read the header (so that a failure shows here)."""
+    conn = sqlite3.connect(uri, uri=True, timeout=10.0, check_same_thread=False,
+                           factory=_Conn)
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        has = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                           "AND name = 'results'").fetchone() is not None
+    except BaseException:
+        conn.close()
+        raise
+    conn.info = (version, has)
+    return conn
+
+
+def _empty() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:", check_same_thread=False)
+    conn.executescript(_SCHEMA)
+    return conn
+
+
 def _where(recipe: str | None, since: TimeLike, until: TimeLike) -> tuple[str, list]:
     clauses, params = [], []
     if recipe is not None:
@@ -86,12 +121,44 @@ class ResultsQuery:
 
     @contextlib.contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
-        conn = connect(self.db_path)
+        conn = self._open()
         try:
-            conn.execute("PRAGMA query_only = ON")
             yield conn
+        except sqlite3.Error as exc:
+            raise ResultsError(f"{self.db_path}: cannot read results ({exc})") from None
         finally:
             conn.close()
+
+    def _open(self) -> sqlite3.Connection:
+        path = self.db_path
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise ResultsError(f"no results database at {path} (nothing recorded yet)") from None
+        except OSError as exc:
+            raise ResultsError(f"{path}: cannot open results database ({exc})") from None
+        if size == 0:  # created but never initialised (e.g. the disk filled up at once)
+            return _empty()
+        uri = path.resolve().as_uri()
+        try:
+            conn = _probe(f"{uri}?mode=ro")
+        except sqlite3.OperationalError as exc:
+            log.warning("%s: read-only open failed (%s); reading the main file only", path, exc)
+            try:
+                conn = _probe(f"{uri}?mode=ro&immutable=1")
+            except sqlite3.Error as exc2:
+                raise ResultsError(f"{path}: cannot open results database ({exc2})") from None
+        except sqlite3.Error as exc:
+            raise ResultsError(f"{path}: cannot open results database ({exc})") from None
+        version, has_table = conn.info
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise NewerSchemaError(f"{path}: results schema {version} is newer than this "
+                                   f"software supports ({SCHEMA_VERSION}); update LineInspector")
+        if not has_table:  # not initialised yet: nothing recorded
+            conn.close()
+            return _empty()
+        return conn
 
     def summary(self, recipe: str | None = None, since: TimeLike = None,
                 until: TimeLike = None) -> list[RecipeSummary]:
