@@ -84,17 +84,17 @@ class ResultsStore(ResultsQuery):
 
     def _archive(self, record: ResultRecord, image: np.ndarray,
                  heatmap: np.ndarray | None) -> ResultRecord:
+        if not self.writer.accepting:  # the writer's alarm says why; no image without its row
+            self.archive_skipped += 1
+            return record
         why = ""
-        if not self.writer.accepting:
-            why = "results are not being recorded"
-        else:
-            try:
-                free = self.archive.free_bytes()
-            except OSError:
-                free = None
-            if free is not None and free < self.retention.min_free_mb * 2**20:
-                why = (f"only {free / 2**20:.0f} MB free on the archive's disk "
-                       f"(below {self.retention.min_free_mb:g} MB)")
+        try:
+            free = self.archive.free_bytes()
+        except OSError:
+            free = None
+        if free is not None and free < self.retention.min_free_mb * 2**20:
+            why = (f"only {free / 2**20:.0f} MB free on the archive's disk "
+                   f"(below {self.retention.min_free_mb:g} MB)")
         if not why:
             try:
                 saved = self.archive.save(image, heatmap, time=record.time,
