@@ -18,11 +18,14 @@ from core.store.thresholds import Verdict, check_limits, verdict_for
 FORMAT_VERSION = 1
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SettingValue = str | int | float | bool
+MAX_STACK = 10_000
+MAX_PIXELS = 100_000  # no camera frame is wider or taller
 
 
 def check_name(name: object) -> str:
     """Return ``name`` if it is a valid recipe name (it becomes a folder name)."""
-    if not isinstance(name, str) or not NAME_RE.match(name) or ".." in name:
+    # fullmatch: NAME_RE.match would let a trailing newline through ("$" matches before it)
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or ".." in name:
         raise RecipeError(f"invalid recipe name {name!r}: use 1-64 letters, digits, '_', '-' "
                           f"or '.', starting with a letter or digit")
     return name
@@ -87,6 +90,10 @@ class Recipe:
     false_reject_target: float = 0.01
     active_version: int | None = None
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    # versions activated before, oldest first, the active one last (for rollback). Written in
+    # the same file as active_version so that no crash can leave the two disagreeing; None in
+    # recipes saved before it existed (the store then reads the old activations.json stack).
+    activation_stack: list[int] | None = None
 
     def verdict(self, score: float) -> Verdict:
         """Verdict for an image score under this recipe's thresholds."""
@@ -99,6 +106,8 @@ class Recipe:
         out: dict[str, Any] = {"format_version": FORMAT_VERSION, "name": self.name}
         if self.active_version is not None:
             out["active_version"] = self.active_version
+        if self.activation_stack is not None:
+            out["activation_stack"] = list(self.activation_stack)
         out["false_reject_target"] = self.false_reject_target
         out["camera"] = {"source": self.camera.source, "settings": dict(self.camera.settings)}
         if self.roi is not None:
@@ -152,11 +161,14 @@ class _Parser:
             raise self.fail(f"{where} must be a finite number, got {value!r}")
         return float(value)
 
-    def integer(self, value: object, where: str, minimum: int | None = None) -> int:
+    def integer(self, value: object, where: str, minimum: int | None = None,
+                maximum: int | None = None) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(f"{where} must be an integer, got {value!r}")
+            raise self.fail(f"{where} must be an integer, got {str(value)[:40]!r}")
         if minimum is not None and value < minimum:
             raise self.fail(f"{where} must be >= {minimum}, got {value!r}")
+        if maximum is not None and value > maximum:
+            raise self.fail(f"{where} must be <= {maximum}, got {value!r}")
         return value
 
     def boolean(self, value: object, where: str) -> bool:
@@ -166,8 +178,8 @@ class _Parser:
 
     def recipe(self, data: dict[str, Any]) -> Recipe:
         top = self.table(data, "", ("format_version", "name", "active_version",
-                                    "false_reject_target", "camera", "roi", "preprocessing",
-                                    "thresholds", "training"))
+                                    "activation_stack", "false_reject_target", "camera", "roi",
+                                    "preprocessing", "thresholds", "training"))
         fmt = self.integer(top.get("format_version", FORMAT_VERSION), "format_version", 1)
         if fmt > FORMAT_VERSION:
             raise self.fail(f"format_version {fmt} is newer than this software supports "
@@ -184,7 +196,20 @@ class _Parser:
         return Recipe(name=check_name(self.name), camera=self.camera(top),
                       roi=self.roi(top), preprocessing=self.preprocessing(top),
                       thresholds=self.thresholds(top), false_reject_target=frt,
-                      active_version=active, training=self.training(top))
+                      active_version=active, training=self.training(top),
+                      activation_stack=self.stack(top))
+
+    def stack(self, top: dict) -> list[int] | None:
+        if "activation_stack" not in top:
+            return None
+        stack = top["activation_stack"]
+        if not isinstance(stack, list) or len(stack) > MAX_STACK:
+            raise self.fail(f"activation_stack must be a list of at most {MAX_STACK} version "
+                            f"numbers, got {str(stack)[:60]!r}")
+        out = [self.integer(v, "activation_stack[]", 1) for v in stack]
+        if len(set(out)) != len(out):
+            raise self.fail(f"activation_stack lists a version twice: {out}")
+        return out
 
     def training(self, top: dict) -> TrainingConfig:
         t = self.table(top, "training", ("preset", "anomalies"))
@@ -215,8 +240,8 @@ class _Parser:
         if "roi" not in top:
             return None
         roi = self.table(top, "roi", ("x", "y", "w", "h"), required=("x", "y", "w", "h"))
-        x, y = (self.integer(roi[k], f"roi.{k}", 0) for k in ("x", "y"))
-        w, h = (self.integer(roi[k], f"roi.{k}", 1) for k in ("w", "h"))
+        x, y = (self.integer(roi[k], f"roi.{k}", 0, MAX_PIXELS) for k in ("x", "y"))
+        w, h = (self.integer(roi[k], f"roi.{k}", 1, MAX_PIXELS) for k in ("w", "h"))
         return Roi(x, y, w, h)
 
     def preprocessing(self, top: dict) -> Preprocessing:
@@ -236,6 +261,9 @@ class _Parser:
         keys = ("ok_limit", "ng_limit", "pixel")
         t = self.table(top, "thresholds", keys, required=keys)
         ok, ng, px = (self.number(t[k], f"thresholds.{k}") for k in keys)
+        for k, v in zip(keys, (ok, ng, px)):
+            if not 0.0 <= v <= 1.0:  # image scores and the anomaly map M_o lie in [0, 1]
+                raise self.fail(f"thresholds.{k} must be in [0, 1] (scores are), got {v:g}")
         try:
             check_limits(ok, ng)
         except ValueError as exc:

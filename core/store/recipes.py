@@ -3,28 +3,43 @@
 Saves are atomic and keep the previous file as ``recipe.toml.prev``. A broken recipe never
 stops the others from loading: :meth:`RecipeStore.list` returns the good ones plus
 ``(name, message)`` for each broken one.
+
+Every change of a recipe and its sidecars runs under the recipe's lock (an OS file lock in
+``recipes/.locks/``, see :mod:`core.filelock`), so two programs changing the same recipe
+never lose each other's updates. The active version and the activation stack are written
+together in ``recipe.toml``; the activation log (``models/activations.json``) follows. Stale
+staging folders of interrupted ``add_version`` calls are removed when the store is opened.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
 import shutil
 import tomllib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import tomli_w
 
 from core.atomic import atomic_write_bytes, atomic_write_text
+from core.crashpoint import crash_point
+from core.filelock import FileLock, LockBusyError
 from core.store import paths
 from core.store.errors import RecipeError, StoreError, VersionError
 from core.store.recipe import (CameraConfig, Preprocessing, Recipe, Roi, Thresholds,
                                check_name)
+from core.store.safe_read import UnsafeFileError, read_regular_text
+from core.store.staging import clean_stale
 from core.store.versions import ModelVersion, VersionRegistry, current_user
 
 RECIPE_FILE = "recipe.toml"
 PREV_SUFFIX = ".prev"
+LOCK_DIR = ".locks"
+LOCK_TIMEOUT_S = 60.0
+MAX_RECIPE_BYTES = 1 << 20
 
 
 class RecipeListing(NamedTuple):
@@ -38,6 +53,37 @@ class RecipeStore:
     def __init__(self, data_dir: str | os.PathLike | None = None) -> None:
         self.data_dir = paths.data_dir(data_dir)
         self.root = paths.recipes_dir(self.data_dir)
+        self.clean_staging()
+
+    def clean_staging(self) -> list[Path]:
+        """Remove what interrupted writers left (staging folders of dead owners, old temporary
+        files) in every recipe; returns what was removed. Never raises."""
+        removed: list[Path] = []
+        try:
+            folders = [p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        except OSError:
+            return removed
+        for folder in folders:
+            removed += clean_stale(folder / "models")
+            removed += clean_stale(folder)
+        return removed
+
+    @contextlib.contextmanager
+    def locked(self, name: str) -> Iterator[None]:
+        """Hold recipe ``name``'s lock (re-entrant) for a read-modify-write of it."""
+        path = self.root / LOCK_DIR / f"{check_name(name)}.lock"
+        lock = FileLock(path, timeout=LOCK_TIMEOUT_S)
+        try:
+            lock.acquire()
+        except LockBusyError:
+            raise RecipeError(f"recipe '{name}' is busy: another program has been changing it "
+                              f"for over {LOCK_TIMEOUT_S:.0f} s; try again") from None
+        except OSError as exc:
+            raise RecipeError(f"recipe '{name}': cannot lock {path} ({exc})") from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     # --- recipes ------------------------------------------------------------------------
 
@@ -87,9 +133,14 @@ class RecipeStore:
         """Load and validate the file only (no model check): used to repair a recipe."""
         path = self.recipe_file(name)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(read_regular_text(path, MAX_RECIPE_BYTES))
         except FileNotFoundError:
             raise RecipeError(f"recipe '{name}': {path} not found") from None
+        except UnsafeFileError as exc:  # a pipe or device would hang the read; a huge file
+            raise RecipeError(f"recipe '{name}': {exc}") from None
+        except RecursionError:
+            raise RecipeError(f"recipe '{name}': {path} is not valid TOML (nested too deeply)"
+                              ) from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise RecipeError(f"recipe '{name}': {path} is not valid TOML ({exc})") from None
         except OSError as exc:
@@ -97,8 +148,34 @@ class RecipeStore:
         return Recipe.from_dict(name, data)
 
     def save(self, recipe: Recipe) -> Recipe:
-        """Validate and write atomically, keeping the previous file as recipe.toml.prev."""
+        """Validate and write atomically, keeping the previous file as recipe.toml.prev.
+
+        The activation state (``active_version``, ``activation_stack``) is kept as the file
+        has it: only activate, rollback and delete_version change it, so a recipe read before
+        another program activated a model cannot undo that activation. To change other
+        fields without losing another program's change to them, use :meth:`update`.
+        """
         recipe = recipe.validated()
+        with self.locked(recipe.name):
+            try:
+                current = self._load(recipe.name)
+            except StoreError:  # missing or broken (being repaired): the caller's state stands
+                current = None
+            if current is not None:
+                recipe.active_version = current.active_version
+                recipe.activation_stack = current.activation_stack
+            return self._write(recipe)
+
+    def update(self, name: str, change: Callable[[Recipe], Recipe | None]) -> Recipe:
+        """Read recipe ``name``, apply ``change`` (it edits the recipe in place or returns a
+        new one) and save it, all under the recipe's lock: a read-modify-write that another
+        program's concurrent update cannot undo."""
+        with self.locked(name):
+            recipe = self._load(name)
+            return self.save(change(recipe) or recipe)
+
+    def _write(self, recipe: Recipe) -> Recipe:
+        """Write the file as is (the caller holds the lock and has validated ``recipe``)."""
         path = self.recipe_file(recipe.name)
         data = tomli_w.dumps(recipe.to_dict())
         if path.is_file():
@@ -116,6 +193,18 @@ class RecipeStore:
         Explicit ``thresholds`` win over the ones calibrated in the bundle.
         """
         check_name(name)
+        with self.locked(name):
+            return self._create(name, source=source, settings=settings, roi=roi,
+                                preprocessing=preprocessing, thresholds=thresholds,
+                                false_reject_target=false_reject_target, bundle=bundle,
+                                trained_from=trained_from, validation=validation,
+                                deployed_by=deployed_by)
+
+    def _create(self, name: str, *, source: str, settings: dict[str, Any] | None,
+                roi: Roi | None, preprocessing: Preprocessing | None,
+                thresholds: Thresholds | None, false_reject_target: float,
+                bundle: str | os.PathLike | None, trained_from: str | None,
+                validation: dict | None, deployed_by: str | None) -> Recipe:
         if self.recipe_dir(name).exists():
             raise RecipeError(f"recipe '{name}' already exists ({self.recipe_dir(name)})")
         recipe = Recipe(name=name, camera=CameraConfig(source, dict(settings or {})), roi=roi,
@@ -140,14 +229,15 @@ class RecipeStore:
 
     def delete(self, name: str) -> Path:
         """Move a recipe folder (models included) to ``<data>/trash``; returns where it went."""
-        src = self.recipe_dir(name)
-        if not src.is_dir():
-            raise RecipeError(f"recipe '{name}' does not exist")
-        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        dst = paths.trash_dir(self.data_dir) / "recipes" / f"{name}-{stamp}"
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(src), str(dst))
-        return dst
+        with self.locked(name):
+            src = self.recipe_dir(name)
+            if not src.is_dir():
+                raise RecipeError(f"recipe '{name}' does not exist")
+            stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+            dst = paths.trash_dir(self.data_dir) / "recipes" / f"{name}-{stamp}"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(src), str(dst))
+            return dst
 
     # --- model versions -----------------------------------------------------------------
 
@@ -188,55 +278,83 @@ class RecipeStore:
         Walks back the activation history, skipping versions that were deleted or no longer
         load; without history, falls back to the highest older version.
         """
-        recipe = self._load(name)
-        reg = self.registry(name)
-        stack = reg.activation_stack()
-        while stack and stack[-1] == recipe.active_version:
-            stack.pop()
-        candidates = list(reversed(stack))
-        if recipe.active_version is not None:
-            candidates += sorted((mv.version for mv in reg.list()
-                                  if mv.version < recipe.active_version), reverse=True)
-        problems = []
-        for v in dict.fromkeys(candidates):
-            if v == recipe.active_version:
-                continue
-            try:
-                reg.verify(v)
-            except VersionError as exc:
-                problems.append(str(exc))
-                continue
-            new_stack = stack[:stack.index(v) + 1] if v in stack else [v]
-            return self._switch(name, v, by=by, adopt_thresholds=adopt_thresholds,
-                                action="rollback", stack=new_stack)
+        with self.locked(name):
+            recipe = self._load(name)
+            reg = self.registry(name)
+            reg.activation_log()  # a damaged log is refused before anything is tried
+            stack = self._stack(recipe, reg)
+            while stack and stack[-1] == recipe.active_version:
+                stack.pop()
+            candidates = list(reversed(stack))
+            if recipe.active_version is not None:
+                candidates += sorted((mv.version for mv in reg.list()
+                                      if mv.version < recipe.active_version), reverse=True)
+            problems = []
+            for v in dict.fromkeys(candidates):
+                if v == recipe.active_version:
+                    continue
+                try:
+                    reg.verify(v)
+                except VersionError as exc:
+                    problems.append(str(exc))
+                    continue
+                new_stack = stack[:stack.index(v) + 1] if v in stack else [v]
+                return self._switch(name, v, by=by, adopt_thresholds=adopt_thresholds,
+                                    action="rollback", stack=new_stack)
         detail = f" ({'; '.join(problems)})" if problems else ""
         raise VersionError(f"recipe '{name}': no earlier model version to roll back to{detail}")
 
+    def activation_stack(self, name: str) -> list[int]:
+        """Versions activated before, oldest first, the active one last (rollback walks it)."""
+        return self._stack(self._load(name), self.registry(name))
+
+    @staticmethod
+    def _stack(recipe: Recipe, reg: VersionRegistry) -> list[int]:
+        stack = recipe.activation_stack
+        if stack is None:  # saved by a release that kept the stack in activations.json
+            stack = reg.activation_stack()
+        stack = list(dict.fromkeys(stack))
+        active = recipe.active_version
+        if active is not None and (not stack or stack[-1] != active):
+            stack = [v for v in stack if v != active] + [active]  # the recipe file wins
+        return stack
+
     def _switch(self, name: str, version: int, *, by: str | None, adopt_thresholds: bool,
                 action: str, stack: list[int] | None = None) -> Recipe:
-        recipe = self._load(name)
-        reg = self.registry(name)
-        reg.verify(version)  # raises: a bundle that fails to load never becomes active
-        mv = reg.get(version)
-        recipe.active_version = version
-        if adopt_thresholds and mv.bundle_thresholds is not None:
-            recipe.thresholds = Thresholds(**mv.bundle_thresholds)
-        recipe = self.save(recipe)
-        if stack is None:
-            stack = [v for v in reg.activation_stack() if v != version] + [version]
-        reg.record_activation(version, by or current_user(), action, stack)
-        return recipe
+        with self.locked(name):
+            recipe = self._load(name)
+            reg = self.registry(name)
+            reg.activation_log()  # a damaged log is refused before anything is written
+            before = (recipe.active_version, self._stack(recipe, reg))
+            reg.verify(version)  # raises: a bundle that fails to load never becomes active
+            mv = reg.get(version)
+            if stack is None:
+                stack = [v for v in before[1] if v != version] + [version]
+            recipe.active_version, recipe.activation_stack = version, stack
+            if adopt_thresholds and mv.bundle_thresholds is not None:
+                recipe.thresholds = Thresholds(**mv.bundle_thresholds)
+            # one write: active version, stack and thresholds agree whatever happens next
+            recipe = self._write(recipe.validated())
+            crash_point("switch:after-recipe")
+            reg.record_activation(version, by or current_user(), action, stack,
+                                  active=version, before=before)
+            return recipe
 
     def delete_version(self, name: str, version: int) -> None:
         """Delete a version's bundle (record kept); refused for the active version."""
-        recipe = self._load(name)
-        if recipe.active_version == version:
-            raise VersionError(f"recipe '{name}': model version {version} is active; "
-                               f"activate or roll back to another version first")
-        reg = self.registry(name)
-        reg.mark_deleted(version)
-        stack = [v for v in reg.activation_stack() if v != version]
-        reg.record_activation(version, current_user(), "delete", stack)
+        with self.locked(name):
+            recipe = self._load(name)
+            if recipe.active_version == version:
+                raise VersionError(f"recipe '{name}': model version {version} is active; "
+                                   f"activate or roll back to another version first")
+            reg = self.registry(name)
+            reg.activation_log()
+            before = (recipe.active_version, self._stack(recipe, reg))
+            reg.mark_deleted(version)
+            recipe.activation_stack = [v for v in before[1] if v != version]
+            self._write(recipe)
+            reg.record_activation(version, current_user(), "delete", recipe.activation_stack,
+                                  active=recipe.active_version, before=before)
 
     def active_bundle_path(self, name: str) -> Path | None:
         """Path of the active model bundle, None if the recipe has no active model."""

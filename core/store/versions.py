@@ -18,14 +18,18 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_write_text, fsync_dir
+from core.crashpoint import crash_point
 from core.inference.int8_companion import copy_companion
+from core.store.activations import append_entry, read_activations
 from core.store.errors import VersionError
+from core.store.safe_read import read_regular_text
+from core.store.staging import staging_dir
+from core.store.version_info import MAX_INFO_BYTES, parse_version_info
 
 BUNDLE_NAME = "model.limodel"
 INFO_NAME = "version.json"
@@ -170,20 +174,22 @@ class VersionRegistry:
             known = ", ".join(str(n) for n in self._numbers()) or "none"
             raise self._fail(f"no model version {version} (versions: {known})")
         try:
-            info = json.loads(info_path.read_text(encoding="utf-8"))
-            info["bundle_path"] = self.version_dir(version) / BUNDLE_NAME
-            return ModelVersion(**info)
-        except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
+            info = parse_version_info(json.loads(read_regular_text(info_path, MAX_INFO_BYTES)),
+                                      version)
+        except RecursionError:
+            raise self._fail(f"{info_path} is corrupt (nested too deeply)") from None
+        except ValueError as exc:  # JSON, UTF-8, not a regular file, a field's type or range
             raise self._fail(f"{info_path} is corrupt ({exc})") from None
+        except OSError as exc:
+            raise self._fail(f"cannot read {info_path} ({exc})") from None
+        return ModelVersion(**info, bundle_path=self.version_dir(version) / BUNDLE_NAME)
 
     def add(self, bundle: str | os.PathLike, *, trained_from: str | None = None,
             validation: dict | None = None, deployed_by: str | None = None) -> ModelVersion:
         """Validate ``bundle``, copy it in as the next version number and return it."""
         src = Path(bundle)
         meta = read_bundle_meta_checked(src)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.dir))
-        try:
+        with staging_dir(self.dir) as staging:  # owned; removed at exit or when found stale
             dst = staging / BUNDLE_NAME
             with src.open("rb") as fin, dst.open("wb") as fout:
                 shutil.copyfileobj(fin, fout, 1 << 20)
@@ -206,9 +212,8 @@ class VersionRegistry:
                 preset=meta.get("preset"), software_version=meta.get("software_version"),
                 bundle_thresholds=thresholds_from_meta(meta, src),
                 sha256=sha, source_path=str(src.resolve()))
+            crash_point("add:staged")
             return self._publish(staging, info)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
     def _publish(self, staging: Path, info: ModelVersion) -> ModelVersion:
         """Rename the staging folder to the next free vNNNN (retrying if another writer won)."""
@@ -253,25 +258,36 @@ class VersionRegistry:
 
     # --- activation stack and log -------------------------------------------------------
 
-    def _activations(self) -> dict[str, list]:
+    # (the stack lives in recipe.toml beside active_version; see core.store.activations)
+
+    def _activations(self) -> tuple[list[int] | None, list[dict]]:
         path = self.dir / ACTIVATIONS_NAME
-        if not path.is_file():
-            return {"stack": [], "log": []}
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return {"stack": list(data.get("stack", [])), "log": list(data.get("log", []))}
-        except (json.JSONDecodeError, AttributeError, UnicodeDecodeError) as exc:
-            raise self._fail(f"{path} is corrupt ({exc})") from None
+            return read_activations(path)
+        except ValueError as exc:
+            raise self._fail(f"{path} is corrupt ({exc}); move it aside to start a new "
+                             f"activation log") from None
+        except OSError as exc:
+            raise self._fail(f"cannot read {path} ({exc})") from None
 
     def activation_stack(self) -> list[int]:
-        return [int(v) for v in self._activations()["stack"]]
+        """The stack as releases before issue 13 stored it here ([] if none): only read to
+        carry such recipes over (RecipeStore.activation_stack is the one in force)."""
+        return self._activations()[0] or []
 
     def activation_log(self) -> list[dict]:
-        return self._activations()["log"]
+        return self._activations()[1]
 
-    def record_activation(self, version: int, by: str, action: str, stack: list[int]) -> None:
-        data = self._activations()
-        data["stack"] = stack
-        data["log"].append({"version": version, "at": now_iso(), "by": by, "action": action})
+    def record_activation(self, version: int, by: str, action: str, stack: list[int], *,
+                          active: int | None,
+                          before: tuple[int | None, list[int]] = (None, [])) -> None:
+        """Append one entry to the log (the caller holds the recipe's lock)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.dir / ACTIVATIONS_NAME, json.dumps(data, indent=2) + "\n")
+        path = self.dir / ACTIVATIONS_NAME
+        entry = {"version": version, "at": now_iso(), "by": by, "action": action,
+                 "active": active, "stack": list(stack)}
+        try:
+            append_entry(path, entry, before)
+        except ValueError as exc:
+            raise self._fail(f"{path} is corrupt ({exc}); move it aside to start a new "
+                             f"activation log") from None
