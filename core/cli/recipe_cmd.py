@@ -110,8 +110,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     for r in listing.recipes:
         active = f"v{r.active_version}" if r.active_version is not None else "no model"
         print(f"{r.name:<24} {active:<9} {_fmt_thresholds(r)}")
-    for name, err in listing.errors:
-        print(f"{name:<24} BROKEN    {err}")
+    for name, err in listing.errors:  # a folder name may hold any character: quote odd ones
+        shown = name if name.isprintable() and name.strip() == name else repr(name)
+        print(f"{shown:<24} BROKEN    {err}")
     return 1 if listing.errors else 0
 
 
