@@ -5,19 +5,25 @@ separated directories or files), then paths from the application's settings
 (passed in as ``extra_paths``), then the ``viky.cti`` simulator bundled in the
 ``genicam`` wheel. Each candidate is checked on its own, so a broken producer is
 reported with its reason while the others still load.
+
+Loading a producer runs its code, with this program's rights. Each file is therefore first
+checked as data (:mod:`core.camera.producer_check`: an ELF/PE shared library for this
+machine that exports the GenTL entry points) and only then handed to harvesters; a file that
+fails is reported and never loaded. That check cannot tell a hostile producer from a good
+one: only trusted folders, writable by administrators alone, belong on the path.
 """
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.camera.producer_check import check_producer_file
+
 ENV_VAR = "GENICAM_GENTL64_PATH"
-_REQUIRED_SYMBOLS = ("GCInitLib", "TLOpen")
 
 
 @dataclass(slots=True)
@@ -86,17 +92,11 @@ def find_producers(
 
 
 def check_producer(path: Path) -> str | None:
-    """Return None when ``path`` looks like a loadable GenTL producer, else the reason."""
+    """Return None when ``path`` looks like a loadable GenTL producer, else the reason.
+    The file is read, never loaded: nothing in it runs here."""
     if not path.is_file():
         return "does not exist"
-    try:
-        library = ctypes.CDLL(str(path))
-    except OSError as exc:
-        return f"cannot be loaded: {exc}"
-    missing = [name for name in _REQUIRED_SYMBOLS if not hasattr(library, name)]
-    if missing:
-        return f"is not a GenTL producer (missing {', '.join(missing)})"
-    return None
+    return check_producer_file(path)
 
 
 def load_producers(harvester: object, paths: Iterable[Path], report: ProducerReport) -> None:
