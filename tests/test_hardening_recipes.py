@@ -350,3 +350,11 @@ def test_list_names_a_folder_with_control_chars_on_one_line(tmp_path, capsys):
     lines = out.splitlines()
     assert rc == 1 and len(lines) == 2 and lines[0].startswith("good")
     assert lines[1].startswith("'bad\\nname'") and "BROKEN" in lines[1]
+
+
+@pytest.mark.parametrize("setting", ["ExposureTime=nan", "Gain=inf", "Gain=-inf"])
+def test_camera_setting_that_is_not_a_finite_number_is_refused(tmp_path, capsys, setting):
+    rc, out, err = _cli(capsys, "recipe", "create", "bottle", "--data-dir", str(tmp_path),
+                        "--setting", setting)
+    assert rc == 2 and "must be a finite number" in err and err.count("\n") == 1
+    assert not (tmp_path / "recipes" / "bottle").exists()

@@ -233,7 +233,9 @@ class _Parser:
         for key, value in settings.items():
             if not isinstance(value, (str, int, float, bool)):
                 raise self.fail(f"camera.settings.{key} must be a string, number or boolean, "
-                                f"got {value!r}")
+                                f"got {str(value)[:60]!r}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise self.fail(f"camera.settings.{key} must be a finite number, got {value!r}")
         return CameraConfig(source=source, settings=dict(settings))
 
     def roi(self, top: dict) -> Roi | None:
