@@ -17,7 +17,10 @@ from core.store.recipe import check_name
 
 
 class RoiView(pg.GraphicsLayoutWidget):
-    """Live image with a draggable, resizable rectangle for the region of interest."""
+    """Live image with a draggable, resizable rectangle for the region of interest.
+
+    Until a region is chosen (dragged, typed, or a recipe's), the rectangle covers the whole
+    frame, and follows the frame's size when another camera is opened."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -28,12 +31,23 @@ class RoiView(pg.GraphicsLayoutWidget):
         self.rect.addScaleHandle([0, 0], [1, 1])
         self.view.addItem(self.rect)
         self._shape: tuple[int, int] | None = None
+        self.chosen = False        # False: the whole frame, as no region was chosen yet
+        self._placing = False
+        self.rect.sigRegionChangeFinished.connect(self._dragged)
+
+    def _dragged(self) -> None:
+        if not self._placing:
+            self.chosen = True
 
     def set_frame(self, image: np.ndarray) -> None:
         rgb = image[..., ::-1] if image.ndim == 3 else image
         first = self._shape is None
+        resized = self._shape != image.shape[:2]
         self._shape = image.shape[:2]
         self.image.setImage(np.ascontiguousarray(rgb), autoLevels=False, levels=(0, 255))
+        if resized and not self.chosen:
+            h, w = self._shape
+            self.set_roi(Roi(0, 0, w, h), chosen=False)
         if first:
             self.view.autoRange(padding=0.02)
 
@@ -42,9 +56,14 @@ class RoiView(pg.GraphicsLayoutWidget):
         w, h = (int(round(v)) for v in self.rect.size())
         return Roi(x, y, w, h)
 
-    def set_roi(self, roi: Roi) -> None:
-        self.rect.setPos([roi.x, roi.y], update=False)
-        self.rect.setSize([roi.w, roi.h])
+    def set_roi(self, roi: Roi, chosen: bool = True) -> None:
+        self._placing = True
+        try:
+            self.rect.setPos([roi.x, roi.y], update=False)
+            self.rect.setSize([roi.w, roi.h])
+        finally:
+            self._placing = False
+        self.chosen = chosen
 
 
 class PartPage(QWizardPage):
@@ -100,6 +119,7 @@ class PartPage(QWizardPage):
         self.retrain_radio.toggled.connect(self._mode_changed)
         self.name_edit.textChanged.connect(self.completeChanged)
         self._syncing = False
+        self._rect_to_spins()  # the boxes show the rectangle from the start
 
     def initializePage(self) -> None:
         names = self.ctx.store.names()
