@@ -84,6 +84,13 @@ def create_window(args: argparse.Namespace, splash=None):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    from core.settings_env import SettingError, check_environment
+
+    try:
+        check_environment()  # a bad LINEINSPECTOR_* number: one line, before any window opens
+    except SettingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if "--self-test" in argv:  # headless: the core checks run before anything imports Qt
         from app.diagnostics import qt_check
         from core.selftest import run_self_test

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
+
+from core.settings_env import resolve_threads
 
 
 def select_device(preference: str = "auto") -> torch.device:
@@ -20,7 +20,11 @@ def select_device(preference: str = "auto") -> torch.device:
 
 
 def configure_cpu_threads(threads: int | None = None) -> int:
-    """Use every core for intra-op work unless told otherwise; returns the count set."""
-    n = threads or int(os.environ.get("LINEINSPECTOR_THREADS", 0)) or (os.cpu_count() or 1)
+    """Use every core for intra-op work unless told otherwise; returns the count set.
+
+    ``threads`` (None or 0: automatic), else ``$LINEINSPECTOR_THREADS``, else every core; a
+    count outside 1 .. :func:`core.settings_env.max_threads` is a SettingError (torch would
+    crash on it), raised before torch sees it."""
+    n = resolve_threads(threads)
     torch.set_num_threads(n)
     return n

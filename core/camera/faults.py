@@ -3,10 +3,34 @@ a lost camera, a stalled stream and incomplete buffers without real hardware."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from numbers import Integral
 
 FAULT_KINDS = ("disconnect", "stall", "incomplete")
+
+
+MAX_FAULT_SECONDS = 3600.0
+MAX_FAULT_COUNT = 1_000_000
+
+
+def _check_seconds(kind: str, seconds: object) -> float:
+    try:
+        value = float(seconds)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(seconds, bool) or not (math.isfinite(value) and 0.0 <= value <= MAX_FAULT_SECONDS):
+        raise ValueError(f"fault {kind!r}: seconds must be a number from 0 to {MAX_FAULT_SECONDS:g}, "
+                         f"got {seconds!r}")
+    return value
+
+
+def _check_count(kind: str, count: object) -> int:
+    if isinstance(count, bool) or not isinstance(count, Integral) or not 0 <= count <= MAX_FAULT_COUNT:
+        raise ValueError(f"fault {kind!r}: count must be a whole number from 0 to {MAX_FAULT_COUNT}, "
+                         f"got {count!r}")
+    return int(count)
 
 
 class FaultInjector:
@@ -26,8 +50,7 @@ class FaultInjector:
     def inject(self, kind: str, seconds: float = 2.0, count: int = 1) -> None:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; choose one of {', '.join(FAULT_KINDS)}")
-        if seconds < 0 or count < 0:
-            raise ValueError(f"fault {kind!r}: seconds and count must be >= 0 (got {seconds}, {count})")
+        seconds, count = _check_seconds(kind, seconds), _check_count(kind, count)
         now = time.monotonic()
         with self._lock:
             if kind == "disconnect":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields, replace
+from numbers import Real
 from typing import Any
 
 import cv2
@@ -19,13 +20,20 @@ import numpy as np
 
 from core.camera.base import Capabilities, DeviceInfo, Feature, FeatureInfo, SourceIdentity, Support, feature_name
 from core.camera.errors import FeatureError
-from core.camera.paced import PacedSource
+from core.camera.paced import MAX_FPS, PacedSource
 from core.camera.simdefects import DEFECT_TYPES, apply_defect
 from core.camera.simrender import MATERIALS, SHAPES, compose, render_belt, render_part
 
 MIN_SIZE, MAX_SIZE = 32, 4096
 BASE_EXPOSURE_US = 5000.0
 NOISE_MARGIN = 64  # the noise field is this much larger than a frame, both ways
+# What a user may type for each numeric option (the camera feature ranges for exposure and
+# gain); nan, inf and absurd values are refused with the option's name.
+NUMBER_RANGES: dict[str, tuple[float, float]] = {
+    "seed": (0, 2**63 - 1), "fps": (0.0, MAX_FPS), "noise": (0.0, 255.0), "jitter": (0.0, 1.0),
+    "rotation": (0.0, 180.0), "lighting": (0.0, 1.0), "exposure_us": (10.0, 100000.0),
+    "gain_db": (0.0, 24.0), "belt_speed": (-1024, 1024),
+}
 
 
 @dataclass(slots=True)
@@ -61,8 +69,11 @@ class SimLineConfig:
             raise ValueError(f"sim material must be one of {', '.join(MATERIALS)}, got {self.material!r}")
         if self.shape not in SHAPES:
             raise ValueError(f"sim shape must be one of {', '.join(SHAPES)}, got {self.shape!r}")
-        if self.noise < 0 or self.jitter < 0 or self.rotation < 0 or self.lighting < 0:
-            raise ValueError("sim noise, jitter, rotation and lighting must be >= 0")
+        for name, (low, high) in NUMBER_RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Real) or not (
+                    math.isfinite(value) and low <= value <= high):
+                raise ValueError(f"sim {name} must be a number from {low:g} to {high:g}, got {value!r}")
         if self.extra:
             raise ValueError(f"unknown sim option(s): {', '.join(sorted(self.extra))}")
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
 
 from core.cli.main import CliError
+
+MAX_GRAB_COUNT = 1_000_000  # frames one grab saves
+MAX_GRAB_TIMEOUT_S = 3600.0  # an hour without a frame: the camera is not coming back
 
 _SOURCE_HELP = (
     "sim[:seed=3,fps=20,...], a folder of images, a video file (PATH?fps=5,loop=0 for options), "
@@ -83,10 +87,11 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _grab(args: argparse.Namespace) -> int:
-    if args.count < 1:
-        raise CliError(f"--count must be at least 1, got {args.count}")
-    if args.timeout <= 0:
-        raise CliError(f"--timeout must be positive, got {args.timeout}")
+    if not 1 <= args.count <= MAX_GRAB_COUNT:
+        raise CliError(f"--count must be at least 1 and at most {MAX_GRAB_COUNT}, got {args.count}")
+    if not (math.isfinite(args.timeout) and 0 < args.timeout <= MAX_GRAB_TIMEOUT_S):
+        raise CliError(f"--timeout must be a number of seconds above 0 and at most "
+                       f"{MAX_GRAB_TIMEOUT_S:g}, got {args.timeout}")
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise CliError(f"--out '{out}' exists and is not a folder")

@@ -25,6 +25,7 @@ from core.inspection.inspector import InferencerLike, Inspector
 from core.inspection.recorder import ResultRecorder, ResultsSink
 from core.inspection.result import InspectionResult
 from core.inspection.worker import InspectionWorker
+from core.settings_env import env_frames_in_flight, env_threads
 from core.store.recipe import Recipe, Thresholds
 
 _log = logging.getLogger(__name__)
@@ -80,23 +81,18 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def _env_count(name: str) -> int | None:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else None
-
-
 def live_frames_in_flight() -> int:
     """Frames inspected at once on the CPU: 2 where there are 2 cores or more (each with half
     the cores), else 1; LINEINSPECTOR_FRAMES_IN_FLIGHT overrides. Two frames on one core each
     beat one frame on two cores when the GUI and the camera also want CPU time (no thread
     waits at a layer's barrier for a core the GUI holds); more than two only add latency."""
-    return _env_count("LINEINSPECTOR_FRAMES_IN_FLIGHT") or (2 if (os.cpu_count() or 1) >= 2 else 1)
+    return env_frames_in_flight() or (2 if (os.cpu_count() or 1) >= 2 else 1)
 
 
 def live_cpu_threads() -> int:
     """CPU threads per inspected frame: the cores shared among the frames in flight (on 2
     cores: 1); LINEINSPECTOR_THREADS overrides."""
-    return _env_count("LINEINSPECTOR_THREADS") or max(1, (os.cpu_count() or 1) // live_frames_in_flight())
+    return env_threads() or max(1, (os.cpu_count() or 1) // live_frames_in_flight())
 
 
 def worker_parallelism(inferencer: InferencerLike) -> int:

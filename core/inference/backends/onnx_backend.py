@@ -16,6 +16,7 @@ import numpy as np
 
 from core.inference.backends.base import BackendError, InferenceBackend
 from core.inference.backends.export import INPUT_NAME, OUTPUT_NAMES, meta_from_props
+from core.settings_env import resolve_threads
 
 CPU_EP = "CPUExecutionProvider"
 CUDA_EP = "CUDAExecutionProvider"
@@ -31,8 +32,9 @@ def require_onnxruntime():
 
 
 def default_threads(threads: int | None = None) -> int:
-    """Same rule as :func:`core.device.configure_cpu_threads`, without touching torch."""
-    return int(threads or int(os.environ.get("LINEINSPECTOR_THREADS", 0)) or (os.cpu_count() or 1))
+    """Same rule as :func:`core.device.configure_cpu_threads`, without touching torch
+    (a SettingError for a count ONNX Runtime / OpenVINO would hang on)."""
+    return resolve_threads(threads)
 
 
 def resolve_providers(device: str) -> tuple[list, str]:
