@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +19,48 @@ from core.io.images import ImageReadError, list_images, read_image
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".webm")
 DEFAULT_FOLDER_FPS = 10.0
+DEFAULT_RETRY_AFTER_S = 30.0  # an unreadable, unchanged file is tried again this often
 FALLBACK_VIDEO_FPS = 25.0
 
 
+def _signature(path: Path) -> tuple[int, int] | None:
+    """(size, mtime in ns) of ``path``, None when it cannot be stat'ed."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
 class FolderReplaySource(PacedSource):
-    """Images of a folder in name order; unreadable files are skipped with a warning."""
+    """Images of a folder in name order; unreadable files are skipped with one warning each.
+
+    A skipped file is not given up on: it is read again as soon as its size or modification
+    time changes (a copy that had not finished), or after ``retry_after_s`` seconds anyway.
+    """
 
     kind = "folder"
 
     def __init__(self, folder: str | Path, *, fps: float = DEFAULT_FOLDER_FPS, loop: bool = True,
-                 recursive: bool = False) -> None:
+                 recursive: bool = False, retry_after_s: float = DEFAULT_RETRY_AFTER_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(fps)
+        try:
+            retry = float(retry_after_s)
+        except (TypeError, ValueError):
+            retry = math.nan
+        if not math.isfinite(retry) or retry < 0:
+            raise CameraError(f"retry_after_s must be a finite number of seconds >= 0, "
+                              f"got {retry_after_s!r}")
+        self._retry_after_s = retry
+        self._clock = clock
         self._folder = Path(folder)
         self._loop = loop
         self._recursive = recursive
         self._paths: list[Path] = []
         self._position = 0
-        self._bad: set[Path] = set()
+        # unreadable files: path -> (signature when it failed, clock time of the failure)
+        self._bad: dict[Path, tuple[tuple[int, int] | None, float]] = {}
 
     @property
     def identity(self) -> SourceIdentity:
@@ -63,16 +91,29 @@ class FolderReplaySource(PacedSource):
                 self._position = 0
             path = self._paths[self._position]
             self._position += 1
-            if path in self._bad:
+            if self._skip_for_now(path):
                 continue
             try:
-                image = read_image(path)
+                image = self._read_file(path)
             except ImageReadError as exc:
-                self._bad.add(path)
-                self._notify("warning", f"skipped unreadable image: {exc}")
+                if path not in self._bad:  # one warning per file, not one per pass
+                    self._notify("warning", f"skipped unreadable image: {exc}")
+                self._bad[path] = (_signature(path), self._clock())
                 continue
+            self._bad.pop(path, None)
             return image, {"path": str(path), "index": self._position - 1}
         raise CameraError(f"image folder '{self._folder}': none of its images can be read")
+
+    def _skip_for_now(self, path: Path) -> bool:
+        """True for a file that failed and has neither changed nor waited ``retry_after_s``."""
+        failed = self._bad.get(path)
+        if failed is None:
+            return False
+        signature, when = failed
+        return signature == _signature(path) and self._clock() - when < self._retry_after_s
+
+    def _read_file(self, path: Path) -> np.ndarray:
+        return read_image(path)
 
 
 class VideoReplaySource(PacedSource):

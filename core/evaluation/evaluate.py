@@ -47,10 +47,13 @@ def evaluate(inferencer, samples: list[Sample] | str | Path, batch_size: int = 8
         chunk, images = [], []
         for s in samples[i:i + batch_size]:
             try:
-                images.append(read_image(s.path))
-                chunk.append(s)
+                image = read_image(s.path)
+                mask = read_mask(s, size) if any_mask else None  # a bad mask skips its sample
             except ImageReadError as exc:
-                skipped.append((s.path, str(exc)))
+                skipped.append((exc.path, str(exc)))
+                continue
+            images.append(image)
+            chunk.append((s, mask))
         if not images:
             continue
         t0 = time.perf_counter()
@@ -59,13 +62,13 @@ def evaluate(inferencer, samples: list[Sample] | str | Path, batch_size: int = 8
                                          batch_size)
         t_infer += time.perf_counter() - t0
         n_infer += len(images)
-        for s, p in zip(chunk, preds):
+        for (s, mask), p in zip(chunk, preds):
             labels.append(s.label)
             scores.append(p.score)
             rows.append({"path": str(s.path), "label": s.label, "defect_type": s.defect_type,
                          "score": p.score})
             if any_mask:
-                masks.append(read_mask(s, size))
+                masks.append(mask)
                 amap = p.anomaly_map
                 if amap.shape != size:
                     amap = cv2.resize(amap, size[::-1], interpolation=cv2.INTER_AREA)

@@ -14,6 +14,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.io.image_header import (
+    HARD_MAX_PIXELS,
+    MAX_PIXELS_ENV,
+    ImageHeaderError,
+    header_size,
+    image_format,
+    max_image_pixels,
+)
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -53,8 +62,42 @@ def _jpeg_complete(data: bytes) -> bool:
     return data.rfind(b"\xff\xd9") > data.rfind(b"\xff\xda") >= 0
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
+def _pixel_limit(max_pixels: object) -> int:
+    """``max_pixels`` checked (a whole number 1 .. 2**30), or the configured default."""
+    if max_pixels is None:
+        return max_image_pixels()
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) \
+            or not 1 <= max_pixels <= HARD_MAX_PIXELS:
+        raise ValueError(f"max_pixels must be a whole number from 1 to {HARD_MAX_PIXELS}, "
+                         f"got {max_pixels!r}")
+    return max_pixels
+
+
+def _check_dimensions(p: Path, data: bytes, max_pixels: int) -> None:
+    """Reject, before decoding, a file whose header is damaged or claims too many pixels."""
+    if image_format(data) is None:
+        raise ImageReadError(p, "corrupt or truncated image data")  # not PNG, JPEG, BMP or TIFF
+    try:
+        size = header_size(data)
+    except ImageHeaderError as exc:
+        raise ImageReadError(p, f"corrupt or truncated image data ({exc})") from None
+    width, height = size if size is not None else (0, 0)
+    if width <= 0 or height <= 0:
+        raise ImageReadError(p, f"corrupt image header (claims {width} x {height} pixels)")
+    if width * height > max_pixels:
+        raise ImageReadError(
+            p, f"image too large: {width} x {height} = {width * height} pixels is over the limit "
+            f"of {max_pixels} (set {MAX_PIXELS_ENV} to raise it)"
+        )
+
+
+def read_image(path: str | os.PathLike, max_pixels: int | None = None) -> np.ndarray:
     """Read an image with ``cv2.IMREAD_UNCHANGED`` semantics, strictly.
+
+    The header's width x height is checked against ``max_pixels`` (default:
+    :func:`core.io.image_header.max_image_pixels`, 100 MP or ``$LINEINSPECTOR_MAX_PIXELS``)
+    before anything is decoded; any decoder error is an :class:`ImageReadError`. An invalid
+    ``$LINEINSPECTOR_MAX_PIXELS`` raises a plain ValueError naming it (a setting, not a file).
 
     Returns uint8 or uint16, HxW (gray) or HxWx3 BGR (an alpha channel is dropped).
     Raises :class:`ImageReadError` for a missing, empty, corrupt, truncated or unsupported
@@ -76,11 +119,16 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageReadError(p, f"cannot open file ({exc.strerror or exc})") from None
     if not data:
         raise ImageReadError(p, "empty file")
+    _check_dimensions(p, data, _pixel_limit(max_pixels))
     if data.startswith(_PNG_SIGNATURE) and not _png_complete(data):
         raise ImageReadError(p, "corrupt or truncated image data (PNG ends before IEND)")
     if data.startswith(_JPEG_SOI) and not _jpeg_complete(data):
         raise ImageReadError(p, "corrupt or truncated image data (JPEG has no end marker FFD9)")
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except (cv2.error, MemoryError) as exc:  # any decoder failure is a bad file, never a crash
+        problem = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise ImageReadError(p, f"corrupt image data (decoder error: {problem})") from None
     if image is None or image.size == 0:
         raise ImageReadError(p, "corrupt or truncated image data")
     if image.dtype not in (np.uint8, np.uint16):
