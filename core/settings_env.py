@@ -81,3 +81,6 @@ def check_environment() -> None:
     """Raise SettingError for the first ``LINEINSPECTOR_*`` number that is not usable."""
     env_threads()
     env_frames_in_flight()
+    from core.io.image_header import max_image_pixels  # LINEINSPECTOR_MAX_PIXELS
+
+    max_image_pixels()

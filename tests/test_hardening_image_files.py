@@ -262,3 +262,16 @@ def test_replay_of_only_bad_files_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CameraError, match="none of its images can be read"):
         source._produce(0)
     source.close()
+
+
+def test_cli_refuses_a_bad_pixel_limit_at_startup(tmp_path: Path, monkeypatch, capsys) -> None:
+    from core.cli.main import main
+    from core.settings_env import SettingError, check_environment
+
+    monkeypatch.setenv("LINEINSPECTOR_MAX_PIXELS", "nan")
+    with pytest.raises(SettingError, match="LINEINSPECTOR_MAX_PIXELS"):
+        check_environment()
+    assert main(["camera", "list", "--no-bundled"]) == 2  # before any command runs
+    err = capsys.readouterr().err
+    assert err.startswith("error: LINEINSPECTOR_MAX_PIXELS must be a whole number")
+    assert err.count("\n") == 1

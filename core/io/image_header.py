@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+from core.settings_env import SettingError
+
 MAX_PIXELS_ENV = "LINEINSPECTOR_MAX_PIXELS"
 DEFAULT_MAX_PIXELS = 100_000_000  # 100 megapixels: 10000 x 10000; about 300 MB as BGR uint8
 HARD_MAX_PIXELS = 1 << 30  # OpenCV's own decoder limit; nothing above it can be read anyway
@@ -29,13 +31,14 @@ class ImageHeaderError(ValueError):
 def max_image_pixels() -> int:
     """The pixel limit: ``$LINEINSPECTOR_MAX_PIXELS`` (a whole number 1 .. 2**30) or 100 MP.
 
-    Raises ValueError naming the variable for a value that is not such a number.
+    Raises :class:`core.settings_env.SettingError` (a ValueError) naming the variable for a
+    value that is not such a number; ``lineinspect`` and the window check it at start.
     """
     raw = os.environ.get(MAX_PIXELS_ENV, "").strip().replace("_", "")
     if not raw:
         return DEFAULT_MAX_PIXELS
     if not raw.isdigit() or not 1 <= int(raw) <= HARD_MAX_PIXELS:
-        raise ValueError(
+        raise SettingError(
             f"{MAX_PIXELS_ENV} must be a whole number of pixels from 1 to {HARD_MAX_PIXELS}, "
             f"got {os.environ.get(MAX_PIXELS_ENV)!r}"
         )
