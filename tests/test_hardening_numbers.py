@@ -174,3 +174,31 @@ def test_fault_parameters_must_be_sane_numbers(kwargs: dict, message: str) -> No
     with pytest.raises(ValueError, match=rf"fault '{kind}': {message} must be"):
         faults.inject(kind, **kwargs)
     assert faults.stalled_for() == 0 and not faults.take_incomplete()  # nothing half-applied
+
+
+# ------------------------------------------------------------------ results and export flags
+
+
+@pytest.mark.parametrize("value", ["-5", "0", str(10**20)])
+def test_results_last_n_must_be_sane(value: str, tmp_path: Path, capsys) -> None:
+    from core.store.results import ResultsStore
+
+    ResultsStore(tmp_path).close()  # a database exists: the query would run
+    code = main(["results", "last", f"-n={value}", "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: -n must be a whole number from 1 to"), err
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--batch", str(10**9), "--batch must be"), ("--opset", "99999", "opset 99999"),
+    ("--opset", "5", "opset 5"), ("--calib-limit", "-1", "--calib-limit must be"),
+])
+def test_export_numbers_are_checked_before_exporting(flag, value, message, tmp_path: Path, capsys) -> None:
+    from tests.inspection_fakes import make_tiny_bundle
+
+    bundle = make_tiny_bundle(tmp_path / "m.limodel")
+    extra = ["--int8", "--calib", str(_one_image_folder(tmp_path))] if flag == "--calib-limit" else []
+    code = main(["export", str(bundle), "--out", str(tmp_path / "m.onnx"), f"{flag}={value}", *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "m.onnx").exists()

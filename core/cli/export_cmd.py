@@ -39,6 +39,9 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+MAX_BATCH = 256  # a fixed batch beyond this only costs memory at export
+
+
 def _parse_batch(value: str) -> int | None:
     if str(value).lower() == "dynamic":
         return None
@@ -46,8 +49,8 @@ def _parse_batch(value: str) -> int | None:
         n = int(value)
     except ValueError:
         raise CliError(f"--batch must be a positive integer or 'dynamic', got '{value}'") from None
-    if n < 1:
-        raise CliError(f"--batch must be a positive integer or 'dynamic', got '{value}'")
+    if not 1 <= n <= MAX_BATCH:
+        raise CliError(f"--batch must be a whole number from 1 to {MAX_BATCH} or 'dynamic', got '{value}'")
     return n
 
 

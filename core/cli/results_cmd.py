@@ -100,9 +100,14 @@ def _pct(ratio: float) -> str:
     return "-" if math.isnan(ratio) else f"{100 * ratio:.1f}%"
 
 
+MAX_LAST = 1_000_000  # rows `results last` prints (use `results export` for more)
+
+
 def cmd_last(args: argparse.Namespace) -> int:
     from core.store import ResultsError
 
+    if not 1 <= args.n <= MAX_LAST:
+        raise CliError(f"-n must be a whole number from 1 to {MAX_LAST}, got {args.n}")
     query = _query(args)
     if not query.db_path.exists():
         print(f"no results recorded yet ({query.db_path})")

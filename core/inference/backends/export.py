@@ -46,6 +46,15 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
+def _newest_opset() -> int:
+    """The newest opset torch's TorchScript exporter writes (20 for torch 2.x)."""
+    try:
+        from torch.onnx import _constants
+    except ImportError:
+        return 20
+    return int(getattr(_constants, "ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET", 20))
+
+
 def onnx_model_bytes(model, meta: dict, *, batch: int | None = 1, opset: int = DEFAULT_OPSET,
                      extra_meta: dict | None = None) -> bytes:
     """Serialise a DRAEM model plus scoring to ONNX bytes.
@@ -60,6 +69,9 @@ def onnx_model_bytes(model, meta: dict, *, batch: int | None = 1, opset: int = D
     onnx = require_onnx()
     if opset < 17:
         raise ExportError(f"opset {opset} is too old; use 17 or newer")
+    newest = _newest_opset()
+    if opset > newest:
+        raise ExportError(f"opset {opset} is newer than this PyTorch exports; use 17 to {newest}")
     if batch is not None and batch < 1:
         raise ExportError(f"batch must be >= 1 or dynamic, got {batch}")
     size = tuple(int(v) for v in meta["image_size"])
