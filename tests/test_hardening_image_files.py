@@ -275,3 +275,32 @@ def test_cli_refuses_a_bad_pixel_limit_at_startup(tmp_path: Path, monkeypatch, c
     err = capsys.readouterr().err
     assert err.startswith("error: LINEINSPECTOR_MAX_PIXELS must be a whole number")
     assert err.count("\n") == 1
+
+
+def test_training_textures_skip_a_bomb_without_decoding_it(tmp_path: Path, monkeypatch) -> None:
+    from core.synth.textures import FolderTextures
+
+    folder = tmp_path / "tex"
+    folder.mkdir()
+    (folder / "a_bomb.png").write_bytes(png_bomb(20000, 20000))
+    write_image_atomic(folder / "b.png", np.full((64, 64, 3), 77, np.uint8))
+    decoded = []
+    real = cv2.imdecode
+    monkeypatch.setattr(cv2, "imdecode", lambda buf, flags: decoded.append(len(buf)) or real(buf, flags))
+    textures = FolderTextures(folder)
+    rng = np.random.default_rng(0)
+    picks = [textures.sample((8, 8), rng) for _ in range(6)]
+    assert all(int(p[0, 0, 0]) == 77 for p in picks)
+    assert [p.name for p, _ in textures.skipped] == ["a_bomb.png"]
+    assert "20000 x 20000" in textures.skipped[0][1]
+    assert len(decoded) == 1  # only the good texture was decoded
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_bigtiff_header_size_is_read(order: str) -> None:
+    magic = b"II+\x00" if order == "<" else b"MM\x00+"
+    head = magic + struct.pack(order + "HHQ", 8, 0, 16)
+    entries = [struct.pack(order + "HHQQ", 256, 16, 1, 70000),  # width, LONG8
+               struct.pack(order + "HHQ", 257, 3, 1) + struct.pack(order + "H", 50000) + b"\0" * 6]
+    data = head + struct.pack(order + "Q", len(entries)) + b"".join(entries)
+    assert header_size(data) == (70000, 50000)

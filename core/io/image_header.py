@@ -20,6 +20,7 @@ HARD_MAX_PIXELS = 1 << 30  # OpenCV's own decoder limit; nothing above it can be
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SOI = b"\xff\xd8"
 _TIFF_LE, _TIFF_BE = b"II*\x00", b"MM\x00*"
+_BIGTIFF_LE, _BIGTIFF_BE = b"II+\x00", b"MM\x00+"
 # SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC)
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
@@ -53,7 +54,7 @@ def image_format(data: bytes) -> str | None:
         return "jpeg"
     if data.startswith(b"BM"):
         return "bmp"
-    if data.startswith((_TIFF_LE, _TIFF_BE)):
+    if data.startswith((_TIFF_LE, _TIFF_BE, _BIGTIFF_LE, _BIGTIFF_BE)):
         return "tiff"
     return None
 
@@ -114,20 +115,26 @@ def _bmp(data: bytes) -> tuple[int, int]:
 
 
 def _tiff(data: bytes) -> tuple[int, int]:
-    order = "little" if data.startswith(_TIFF_LE) else "big"
-    offset = int.from_bytes(data[4:8], order)
-    if offset < 8 or offset + 2 > len(data):
+    order = "little" if data[:1] == b"I" else "big"
+    big = data[2:4] in (b"+\x00", b"\x00+")  # BigTIFF: 8-byte offsets and counts
+    word, head, entry_size = (8, 16, 20) if big else (4, 8, 12)
+    offset = int.from_bytes(data[head - word : head], order)
+    count_size = 8 if big else 2
+    if offset < head or offset + count_size > len(data):
         raise ImageHeaderError("TIFF header damaged (bad IFD offset)")
-    count = int.from_bytes(data[offset : offset + 2], order)
+    count = int.from_bytes(data[offset : offset + count_size], order)
+    first = offset + count_size
     sizes: dict[int, int] = {}
-    for i in range(count):
-        entry = data[offset + 2 + 12 * i : offset + 14 + 12 * i]
-        if len(entry) < 12:
+    for i in range(min(count, 4096)):
+        entry = data[first + entry_size * i : first + entry_size * (i + 1)]
+        if len(entry) < entry_size:
             raise ImageHeaderError("TIFF header damaged (IFD cut short)")
         tag = int.from_bytes(entry[0:2], order)
         if tag in (256, 257):  # ImageWidth, ImageLength
             kind = int.from_bytes(entry[2:4], order)
-            value = entry[8:10] if kind == 3 else entry[8:12]  # SHORT or LONG
+            start = 4 + word  # tag, type, count, then the value
+            width = {3: 2, 4: 4, 16: 8}.get(kind, 4)  # SHORT, LONG, LONG8
+            value = entry[start : start + width]
             sizes[tag] = int.from_bytes(value, order)
     if 256 not in sizes or 257 not in sizes:
         raise ImageHeaderError("TIFF header damaged (no image width/length)")

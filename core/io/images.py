@@ -73,8 +73,11 @@ def _pixel_limit(max_pixels: object) -> int:
     return max_pixels
 
 
-def _check_dimensions(p: Path, data: bytes, max_pixels: int) -> None:
-    """Reject, before decoding, a file whose header is damaged or claims too many pixels."""
+def check_image_header(path: str | os.PathLike, data: bytes, max_pixels: int | None = None) -> None:
+    """Raise :class:`ImageReadError` naming ``path`` when the ``data`` of an image file is not
+    a PNG, JPEG, BMP or TIFF, has a damaged header, or its header claims more than
+    ``max_pixels`` (default :func:`core.io.image_header.max_image_pixels`); nothing is decoded."""
+    p, max_pixels = Path(path), _pixel_limit(max_pixels)
     if image_format(data) is None:
         raise ImageReadError(p, "corrupt or truncated image data")  # not PNG, JPEG, BMP or TIFF
     try:
@@ -119,7 +122,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = None) -> np.nda
         raise ImageReadError(p, f"cannot open file ({exc.strerror or exc})") from None
     if not data:
         raise ImageReadError(p, "empty file")
-    _check_dimensions(p, data, _pixel_limit(max_pixels))
+    check_image_header(p, data, max_pixels)
     if data.startswith(_PNG_SIGNATURE) and not _png_complete(data):
         raise ImageReadError(p, "corrupt or truncated image data (PNG ends before IEND)")
     if data.startswith(_JPEG_SOI) and not _jpeg_complete(data):

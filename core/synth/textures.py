@@ -107,9 +107,16 @@ class FolderTextures:
         if img is not None:
             self._cache.move_to_end(path)
             return img
+        from core.io.images import ImageReadError, check_image_header
+
         try:  # np.fromfile + imdecode also handles non-ASCII paths on Windows
-            img = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_COLOR)
-        except (OSError, cv2.error) as exc:
+            data = np.fromfile(path, dtype=np.uint8)
+            check_image_header(path, data.tobytes())  # no pixel bombs: size from the header
+            img = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        except ImageReadError as exc:
+            self._skip(path, exc.problem)
+            return None
+        except (OSError, cv2.error, MemoryError) as exc:
             self._skip(path, f"cannot read: {exc}")
             return None
         if img is None or img.size == 0:
