@@ -202,3 +202,15 @@ def test_export_numbers_are_checked_before_exporting(flag, value, message, tmp_p
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and message in err and err.count("\n") == 1, err
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize(("flag", "values", "message"), [
+    ("--image-size", ["0", "0"], "--image-size"), ("--image-size", ["-32", "64"], "--image-size"),
+    ("--image-size", ["32000", "32000"], "--image-size"), ("--steps", [str(10**12)], "--steps"),
+])
+def test_train_sizes_and_steps_are_checked(flag, values, message, tmp_path: Path, capsys) -> None:
+    data = tmp_path / "empty"  # no images: a missing check ends in a different error, not training
+    data.mkdir()
+    code = main(["train", str(data), "--out", str(tmp_path / "m.limodel"), flag, *values])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(f"error: {message} must be"), err

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from core.cli.main import CliError
 
+MAX_STEPS = 10_000_000  # months of training on a CPU
+MAX_IMAGE_SIDE = 4096  # model input side in pixels
+
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a DRAEM model on good images",
@@ -54,8 +57,12 @@ def run(args) -> int:
         raise CliError("--minutes must be positive and at most a week (10080)")
     if not 0 <= args.seed < 2**32:
         raise CliError("--seed must be in [0, 4294967295]")
-    if args.steps is not None and args.steps < 1:
-        raise CliError("--steps must be at least 1")
+    if args.steps is not None and not 1 <= args.steps <= MAX_STEPS:
+        raise CliError(f"--steps must be at least 1 and at most {MAX_STEPS}")
+    if args.image_size is not None and not all(
+            32 <= v <= MAX_IMAGE_SIDE and v % 32 == 0 for v in args.image_size):
+        raise CliError(f"--image-size must be two multiples of 32 from 32 to {MAX_IMAGE_SIDE} "
+                       f"(H W), got {' '.join(map(str, args.image_size))}")
     if args.batch_size is not None and not 1 <= args.batch_size <= 1024:
         raise CliError("--batch-size must be in [1, 1024]")
     if args.workers is not None and not 0 <= args.workers <= 64:
