@@ -259,9 +259,9 @@ class SessionController(QObject):
         s = self.session
         if s is None:
             raise RuntimeError("no recipe is running")
-        recipe = self.recipes.get(s.recipe.name)
-        recipe.thresholds = Thresholds(thresholds.ok_limit, thresholds.ng_limit, thresholds.pixel)
-        self.recipes.save(recipe)
+        new = Thresholds(thresholds.ok_limit, thresholds.ng_limit, thresholds.pixel)
+        # read, change and write under the recipe's lock: keeps other programs' changes
+        self.recipes.update(s.recipe.name, lambda recipe: setattr(recipe, "thresholds", new))
         s.set_thresholds(thresholds)
         self.thresholdsSaved.emit(thresholds)
 
