@@ -7,6 +7,9 @@ dialog for the recipe being inspected, and hand what they do to the session cont
   so inspection goes on while good samples are collected. Its ``deployed(recipe, version)``
   makes the controller switch a running session of that recipe to the new version (loaded
   off the GUI thread, camera kept running).
+* On a CPU, live inspection is paused while the wizard measures or trains (the cores go to
+  training, see :mod:`core.training.share`) and started again afterwards; the verdict tile
+  reads PAUSED and the status bar says why.
 * The versions dialog's *Activate* goes to :meth:`SessionController.activate_version`
   (same switch); the dialog is refreshed when the controller reports the change.
 """
@@ -23,6 +26,23 @@ from app.workers.session_controller import DEFAULT_SOURCE, SessionController
 from core.store.version_rows import version_rows
 
 
+class LiveInspectionHandle:
+    """The wizard's handle on the window's live inspection (:class:`core.training.share.LiveInspection`)."""
+
+    def __init__(self, controller: SessionController) -> None:
+        self.controller = controller
+
+    def describe(self) -> str | None:
+        s = self.controller.session
+        return None if s is None else f"recipe '{s.recipe.name}' on {s.source_spec}"
+
+    def pause(self, why: str) -> None:
+        self.controller.pause_live(why)
+
+    def resume(self) -> None:
+        self.controller.resume_live()
+
+
 class ModelActions(QObject):
     def __init__(self, window, controller: SessionController) -> None:
         super().__init__(window)
@@ -31,6 +51,7 @@ class ModelActions(QObject):
         self.versions: VersionsDialog | None = None
         controller.recipesChanged.connect(self._refresh_versions)
         controller.failed.connect(self._on_failed)
+        controller.pausedChanged.connect(self._on_paused)
 
     # --- training wizard --------------------------------------------------------------------
     def open_wizard(self) -> TrainingWizard:
@@ -39,7 +60,8 @@ class ModelActions(QObject):
             c = self.controller
             ctx = WizardContext(c.recipes, source=c.live_source() or c.source_override or DEFAULT_SOURCE,
                                 preset=default_preset(c.device), device=c.device,
-                                retrain=self.window.recipe_name or "")
+                                retrain=self.window.recipe_name or "",
+                                live=LiveInspectionHandle(c))
             self.wizard = TrainingWizard(context=ctx, camera_opener=self._open_camera, parent=self.window)
             self.wizard.deployed.connect(self._on_deployed)
             self.wizard.finished.connect(self._wizard_closed)
@@ -55,6 +77,17 @@ class ModelActions(QObject):
     def _on_deployed(self, recipe: str, version: int) -> None:
         self.window.status.notify(f"Model v{version} of '{recipe}' deployed", 8000)
         self.controller.use_active_model(recipe)
+
+    def _on_paused(self, why: str) -> None:
+        if why:
+            self.window.tile.clear("PAUSED")
+            self.window.status.notify(f"Live inspection paused while the wizard is {why}; it resumes "
+                                      f"when training ends", 24 * 3600 * 1000)
+        elif self.controller.running:
+            self.window.status.notify("Live inspection resumed", 8000)
+        else:
+            self.window.status.notify("Live inspection was paused for training and could not be "
+                                      "started again: press Start", 24 * 3600 * 1000)
 
     def _wizard_closed(self) -> None:
         wizard, self.wizard = self.wizard, None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core.store import Preprocessing, RecipeStore, Roi
 from core.training.collect import SampleFolder
+from core.training.share import LiveInspection
 
 
 def default_preset(device: str = "auto") -> str:
@@ -37,6 +38,7 @@ class WizardContext:
     validation: dict | None = None    # figures and proposed thresholds from the Validate page
     deployed_version: int | None = None
     retrain: str = ""                 # recipe preselected for retraining on the Part page
+    live: LiveInspection | None = None  # the live window's inspection (paused while training on a CPU)
 
     @property
     def work_dir(self) -> Path:

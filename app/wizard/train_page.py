@@ -6,22 +6,22 @@ Training runs in a separate process (core.training.runner); this page only shows
 from __future__ import annotations
 
 import html
-import json
 import shutil
-import sys
 
-import pyqtgraph as pg
-from PySide6.QtCore import QProcess, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWizardPage)
 
 from app.wizard.context import WizardContext
+from app.wizard.cpu_share import LivePause
+from app.wizard.loss_chart import LossChart
 from app.wizard.qtutil import EventRelay, message_label, show_message
-from core.training.estimate import estimate_seconds, format_duration
+from app.wizard.step_probe import ProcessProbe
+from core.training.estimate import describe_estimate, format_duration
 from core.training.job import BUNDLE_FILE, CHECKPOINT_FILE, JobSpec
 from core.training.presets import PRESETS, get_preset
-from core.training.runner import EVENTS_FILE, TrainingRunner, can_resume
+from core.training.runner import EVENTS_FILE, FINAL_EVENTS, TrainingRunner, can_resume
 from core.training.separability import verdict
 
 PREVIEWS = (("image", "Good image"), ("augmented", "Synthetic anomaly"), ("mask", "Its mask"),
@@ -29,26 +29,8 @@ PREVIEWS = (("image", "Good image"), ("augmented", "Synthetic anomaly"), ("mask"
 # second row: the current model on a held-out good image (M_o should stay dark)
 VALIDATION_PREVIEWS = (("val_image", "Validation image"), ("val_reconstruction", "Its reconstruction"),
                        ("val_anomaly_map", "Its M_o"))
-CURVES = (("loss", "#e53935"), ("l2", "#1e88e5"), ("ssim", "#43a047"), ("focal", "#fb8c00"))
 HINTS = {"fast": "for a CPU, runs live", "thorough": "for a CPU, an hour: over a break",
          "paper": "for a GPU (the paper's recipe)", "tiny": "smoke test only"}
-
-
-def _past_events(path) -> list[dict]:
-    """The events of the earlier runs, from their events file (unreadable lines skipped)."""
-    out = []
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return out
-    for line in lines:
-        try:
-            e = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(e, dict):
-            out.append(e)
-    return out
 
 
 class TrainPage(QWizardPage):
@@ -62,11 +44,13 @@ class TrainPage(QWizardPage):
         self.relay = EventRelay()
         self.relay.event.connect(self.on_event)
         self.events: list[dict] = []
-        self.seconds_per_step: dict[str, float] = {}
-        self.probe: QProcess | None = None
+        self.seconds_per_step: dict[str, float] = {}   # measured with self.share.threads
+        self.probe = ProcessProbe(self)    # tests set a fake with chosen step timings
+        self.measuring: str | None = None  # the preset the probe is timing
+        self.runner_factory = TrainingRunner
+        self._minutes_for: str | None = None  # the preset whose proposed time the box shows
+        self.n_images = 0
         self.active_model = None   # the recipe's active bundle (initializePage)
-        self.history: dict[str, list[float]] = {k: [] for k, _ in CURVES}
-        self.steps: list[int] = []
 
         self.preset_combo = QComboBox()
         for name in PRESETS:
@@ -88,6 +72,9 @@ class TrainPage(QWizardPage):
                                        "e.g. to add an hour of training overnight; deploy the result as a "
                                        "new version if it validates better.")
         self.separability_label = QLabel("")
+        self.share_label = QLabel("", wordWrap=True)
+        self.share_label.setStyleSheet("color: #8d6e00;")
+        self.live_pause = LivePause(self.share_label)
         self.separability_label.setToolTip("Held-out good images against the same images with synthetic "
                                            "defects: 1.0 tells them apart perfectly, 0.5 not at all.")
         self.measure_button = QPushButton("Measure on this machine")
@@ -96,11 +83,8 @@ class TrainPage(QWizardPage):
         self.resume_button = QPushButton("Resume")
         self.bar = QProgressBar()
         self.eta_label = QLabel("")
-        self.plot = pg.PlotWidget(title="Training losses")
-        self.plot.setBackground("w")
-        self.plot.addLegend(offset=(-10, 10))
-        self.plot.setLabel("bottom", "step")
-        self.curves = {k: self.plot.plot([], [], pen=pg.mkPen(c, width=2), name=k) for k, c in CURVES}
+        self.plot = LossChart()
+        self.curves, self.history, self.steps = self.plot.curves, self.plot.history, self.plot.steps
         self.previews: dict[str, QLabel] = {}
         grid = QGridLayout()
         for row, items in ((0, PREVIEWS), (2, VALIDATION_PREVIEWS)):
@@ -130,6 +114,7 @@ class TrainPage(QWizardPage):
         buttons.addWidget(self.eta_label)
         col = QVBoxLayout(self)
         col.addLayout(top)
+        col.addWidget(self.share_label)
         col.addLayout(buttons)
         col.addWidget(self.separability_label)
         col.addWidget(self.plot, 1)
@@ -148,8 +133,17 @@ class TrainPage(QWizardPage):
     def preset(self) -> str:
         return self.preset_combo.currentData()
 
+    @property
+    def share(self):
+        """Threads of the probe and the run, and whether live inspection pauses for them."""
+        return self.live_pause.share
+
     def initializePage(self) -> None:
         self.active_model = self._active_model()
+        if not self.running and self.measuring is None:
+            before = self.share
+            if self.live_pause.configure(self.ctx.live, self.ctx.device) != before:
+                self.seconds_per_step.clear()  # measured with other threads or on another device
         index = self.preset_combo.findData(self.ctx.preset)
         self.preset_combo.setCurrentIndex(max(index, 0))
         self.anomalies_combo.setCurrentIndex(max(0, self.anomalies_combo.findData(self.ctx.anomalies)))
@@ -184,55 +178,60 @@ class TrainPage(QWizardPage):
 
     def _preset_changed(self) -> None:
         preset = get_preset(self.preset)
-        self.minutes_spin.setValue(int(preset.minutes or 0))
+        if self._minutes_for != self.preset:  # a preset proposes its time; Back and Next keep a typed one
+            self._minutes_for = self.preset
+            self.minutes_spin.setValue(int(preset.minutes or 0))
         ok = self._can_continue()
         self.continue_check.setEnabled(ok)
         if not ok:
             self.continue_check.setChecked(False)
         self.continue_check.setVisible(self.active_model is not None)
+        stale = self.measuring not in (None, self.preset)  # measuring another preset
+        unmeasured = self.preset not in self.seconds_per_step and not self.running
+        if unmeasured and (stale or (self.ctx.auto_measure and not self.live_pause.applies)):
+            self.measure()   # the stale probe is dropped
+        elif stale:
+            self._cancel_probe()
         self._show_estimate()
-        if self.ctx.auto_measure and self.preset not in self.seconds_per_step and not self.running:
-            self.measure()
 
     def _show_estimate(self) -> None:
         name = self.preset
         sps = self.seconds_per_step.get(name)
-        preset = get_preset(name)
-        if sps is None:
-            self.estimate_label.setText(f"{preset.image_size[0]} px, widths {preset.recon_width}/"
-                                        f"{preset.disc_width}: not measured yet")
-            return
-        minutes = self.minutes_spin.value()
-        if minutes:
-            self.estimate_label.setText(f"{format_duration(minutes * 60)}: about {int(minutes * 60 / sps)} "
-                                        f"steps on this machine ({sps:.2f} s per step)")
-            return
-        total = estimate_seconds(preset, self.n_images, sps, self.ctx.holdout, self.ctx.steps)
-        self.estimate_label.setText(f"≈ {format_duration(total)} on this machine "
-                                    f"({sps:.2f} s per step, {self.n_images} images)")
+        text = describe_estimate(get_preset(name), sps, self.minutes_spin.value(), self.n_images,
+                                 self.ctx.holdout, self.ctx.steps, measuring=self.measuring == name,
+                                 threads=self.share.threads)
+        if sps is None and self.measuring != name and self.live_pause.applies:
+            text += " (Measure pauses live inspection for a few seconds)"
+        self.estimate_label.setText(text)
 
     def measure(self) -> None:
-        """Time a few real training steps of the preset in a separate process."""
-        if self.probe is not None:
-            return
+        """Time a few real training steps of the preset in a separate process, with the threads
+        the run will get and, on a CPU, live inspection paused as it will be for the run."""
         name = self.preset
-        self.n_images = len(self.ctx.samples())
-        self.estimate_label.setText(f"measuring {name} on this machine…")
-        self.probe = QProcess(self)
-        self.probe.finished.connect(lambda *_: self._probe_done(name))
-        self.probe.start(sys.executable, ["-m", "core.training.estimate", "--preset", name,
-                                          "--steps", "1", "--device", self.ctx.device])
-
-    def _probe_done(self, name: str) -> None:
-        out = bytes(self.probe.readAllStandardOutput()).decode(errors="replace").strip()
-        self.probe = None
-        try:
-            result = json.loads(out.splitlines()[-1])
-            self.seconds_per_step[name] = float(result["seconds_per_step"])
-        except (ValueError, KeyError, IndexError):
-            self.estimate_label.setText(f"could not measure {name}: {out[-200:] or 'no output'}")
+        if self.running or self.measuring == name:
             return
+        self.n_images = len(self.ctx.samples())
+        self.measuring = name
+        self.live_pause.claim("probe", f"measuring how long training takes ({name})")
+        self.probe.start(name, self.share.threads, self.ctx.device,
+                         lambda sps, error: self._probe_done(name, sps, error))
         self._show_estimate()
+
+    def _probe_done(self, name: str, seconds_per_step: float | None, error: str) -> None:
+        if name != self.measuring:
+            return  # stale: measured for a preset no longer chosen
+        self.measuring = None
+        self.live_pause.release("probe")
+        if seconds_per_step is None:
+            self.estimate_label.setText(f"could not measure {name}: {error}")
+            return
+        self.seconds_per_step[name] = seconds_per_step
+        self._show_estimate()
+
+    def _cancel_probe(self) -> None:
+        self.probe.cancel()
+        self.measuring = None
+        self.live_pause.release("probe")
 
     # --- the run ----------------------------------------------------------------------------
     def _spec(self) -> JobSpec:
@@ -241,7 +240,8 @@ class TrainPage(QWizardPage):
         cont = self.active_model if self.continue_check.isChecked() and self._can_continue() else None
         return JobSpec(data=paths, run_dir=str(self.ctx.run_dir), preset=self.preset,
                        steps=self.ctx.steps, minutes=minutes or None, seed=self.ctx.seed,
-                       device=self.ctx.device, workers=self.ctx.workers, holdout=self.ctx.holdout,
+                       device=self.ctx.device, workers=self.ctx.workers, threads=self.share.threads,
+                       holdout=self.ctx.holdout,
                        false_reject=self.ctx.false_reject, resume=False,
                        preset_overrides={"anomalies": self.anomalies_combo.currentData()},
                        continue_from=str(cont) if cont else None)
@@ -252,7 +252,7 @@ class TrainPage(QWizardPage):
         for name in (CHECKPOINT_FILE, BUNDLE_FILE, "events.jsonl"):
             (run_dir / name).unlink(missing_ok=True)
         shutil.rmtree(run_dir / "preview", ignore_errors=True)
-        self._launch(TrainingRunner(self._spec(), self.relay.event.emit), resume=False)
+        self._launch(self.runner_factory(self._spec(), self.relay.event.emit), resume=False)
 
     def resume(self) -> None:
         """Continue the interrupted run of this recipe from its checkpoint."""
@@ -261,24 +261,23 @@ class TrainPage(QWizardPage):
         except ValueError as exc:
             show_message(self.message, str(exc), error=True)
             return
-        self._launch(TrainingRunner(spec, self.relay.event.emit), resume=True)
+        spec.threads = self.share.threads  # the cores this machine gives training now
+        self._launch(self.runner_factory(spec, self.relay.event.emit), resume=True)
 
     def _launch(self, runner: TrainingRunner, resume: bool) -> None:
         self.ctx.result = None
         self.separability_label.clear()
-        self.steps.clear()
-        for values in self.history.values():
-            values.clear()
+        self.plot.clear_steps()
         if resume:  # the chart goes on from the steps the interrupted run reported
-            for e in _past_events(self.ctx.run_dir / EVENTS_FILE):
-                if e.get("event") == "start":
-                    self._keep_steps_until(int(e.get("resumed_from") or 0))
-                elif e.get("event") == "progress" and isinstance(e.get("step"), int):
-                    self._add_losses(e)
+            self.plot.replay(self.ctx.run_dir / EVENTS_FILE)
         self.runner = runner
+        self.live_pause.claim("run", "training a model")  # before the probe lets go of the cores
+        if self.measuring is not None:
+            self._cancel_probe()
         try:
             runner.resume() if resume else runner.start()
         except (OSError, RuntimeError) as exc:
+            self.live_pause.release("run")
             show_message(self.message, f"cannot start training: {exc}", error=True)
             return
         show_message(self.message, "starting the training process…")
@@ -292,19 +291,20 @@ class TrainPage(QWizardPage):
 
     def shutdown(self, timeout: float = 20.0) -> None:
         """Stop a running job (checkpoint kept) before the window closes."""
-        if self.probe is not None:
-            self.probe.kill()
-            self.probe.waitForFinished(2000)
+        self._cancel_probe()
         if self.runner is not None and self.runner.running:
             self.runner.cancel(kill_after=timeout / 2)
             self.runner.wait(timeout)
+        self.live_pause.release_all()  # live inspection goes on
 
     def on_event(self, event: dict) -> None:
         self.events.append(event)
         kind = event.get("event")
+        if kind in FINAL_EVENTS:
+            self.live_pause.release("run")
         if kind == "start":
             k = event.get("resumed_from", 0)
-            self._keep_steps_until(k)
+            self.plot.keep_steps_until(k)
             show_message(self.message, f"training {event.get('images')} images with preset "
                                        f"{event.get('preset')}" + (f", resumed from step {k}" if k else ""))
         elif kind == "progress":
@@ -356,21 +356,7 @@ class TrainPage(QWizardPage):
         eta = e.get("eta_s")
         self.eta_label.setText(f"step {step}/{total if total is not None else '?'}"
                                + (f", {format_duration(eta)} left" if eta is not None else ""))
-        self._add_losses(e)
-
-    def _add_losses(self, e: dict) -> None:
-        self.steps.append(e["step"])
-        for key, curve in self.curves.items():
-            self.history[key].append(float((e.get("losses") or {}).get(key, float("nan"))))
-            curve.setData(self.steps, self.history[key])
-
-    def _keep_steps_until(self, step: int) -> None:
-        """Drop the points after ``step``: a resumed run redoes the steps after its checkpoint."""
-        n = sum(1 for s in self.steps if s <= step)
-        del self.steps[n:]
-        for key, curve in self.curves.items():
-            del self.history[key][n:]
-            curve.setData(self.steps, self.history[key])
+        self.plot.add_losses(e)
 
     @property
     def running(self) -> bool:
@@ -382,6 +368,7 @@ class TrainPage(QWizardPage):
         self.start_button.setEnabled(not running)
         self.preset_combo.setEnabled(not running)
         self.minutes_spin.setEnabled(not running)
+        self.measure_button.setEnabled(not running)
         self.anomalies_combo.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         self.resume_button.setEnabled(not running and can_resume(self.ctx.run_dir))

@@ -45,6 +45,7 @@ class SessionController(QObject):
     snapshotSaved = Signal(str)  # path of the snapshot's JSON file
     recipesChanged = Signal()  # recipes or their model versions changed on disk
     modelSwitched = Signal(str, int)  # (recipe, version): the running session now uses it
+    pausedChanged = Signal(str)  # why live inspection is paused (e.g. for training), "" when not
 
     def __init__(self, data_dir: str | Path | None = None, *, source: str | None = None,
                  mode: str = "live", device: str = "auto", history_size: int = 500,
@@ -64,6 +65,7 @@ class SessionController(QObject):
         self._busy = ""
         self._closed = False
         self._start_source: str | None = None  # the explicit source of the last start
+        self._paused: tuple[str, str | None, str] | None = None  # (recipe, source, why)
 
     def select_counters(self, recipe_name: str) -> ShiftCounters:
         """Make ``recipe_name``'s shift counters the current ones: each recipe counts its own
@@ -104,6 +106,12 @@ class SessionController(QObject):
         return None if s is None else s.source_spec
 
     @property
+    def paused(self) -> str:
+        """Why live inspection is paused (:meth:`pause_live`), "" when it is not."""
+        p = self._paused
+        return p[2] if p else ""
+
+    @property
     def busy(self) -> str:
         return self._busy
 
@@ -113,7 +121,16 @@ class SessionController(QObject):
 
     # --- commands (return at once; the work happens in the control thread) -------------------
     def start(self, recipe_name: str, source: str | None = None) -> Future:
-        return self._submit("Starting", self._do_start, recipe_name, source)
+        return self._submit("Starting", self._start_by_hand, recipe_name, source)
+
+    def pause_live(self, why: str) -> Future:
+        """Stop inspecting for a while (the training wizard wants the CPU); :meth:`resume_live`
+        starts the same recipe on the same camera again. Nothing happens when stopped."""
+        return self._submit("Pausing live inspection", self._do_pause, why)
+
+    def resume_live(self) -> Future:
+        """Undo :meth:`pause_live`, unless inspection was started by hand meanwhile."""
+        return self._submit("Resuming live inspection", self._do_resume)
 
     def stop(self) -> Future:
         return self._submit("Stopping", self._do_stop)
@@ -176,6 +193,30 @@ class SessionController(QObject):
         finally:
             self._busy = ""
             self.busyChanged.emit("")
+
+    def _start_by_hand(self, recipe_name: str, source: str | None) -> None:
+        if self._paused is not None:  # the operator's start ends the pause
+            self._paused = None
+            self.pausedChanged.emit("")
+        self._do_start(recipe_name, source)
+
+    def _do_pause(self, why: str) -> None:
+        s = self.session
+        if s is None or self._paused is not None:
+            return
+        self._paused = (s.recipe.name, self._start_source, why)
+        self._close_session()
+        self.pausedChanged.emit(why)
+
+    def _do_resume(self) -> None:
+        paused, self._paused = self._paused, None
+        if paused is None:
+            return
+        try:
+            if self.session is None:
+                self._do_start(paused[0], paused[1])
+        finally:
+            self.pausedChanged.emit("")
 
     def _do_start(self, recipe_name: str, source: str | None) -> None:
         self._close_session()

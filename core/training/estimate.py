@@ -66,6 +66,24 @@ def estimate_seconds(preset: Preset, n_images: int, seconds_per_step: float,
     return total * seconds_per_step + CALIBRATION_OVERHEAD_S
 
 
+def describe_estimate(preset: Preset, seconds_per_step: float | None, minutes: float, n_images: int,
+                      holdout: float = 0.1, steps: int | None = None, measuring: bool = False,
+                      threads: int | None = None) -> str:
+    """One line for the wizard: the run's length (or, with a ``minutes`` budget, its steps)
+    from the measured seconds per step; "measuring…" while the probe runs."""
+    how = f", {threads} thread{'s' if threads != 1 else ''}" if threads else ""
+    if seconds_per_step is None:
+        what = (f"{format_duration(minutes * 60)}, " if minutes else "") + \
+               f"{preset.image_size[0]} px, widths {preset.recon_width}/{preset.disc_width}"
+        return f"{what}: measuring on this machine{how}…" if measuring else f"{what}: not measured yet"
+    sps = seconds_per_step
+    if minutes:
+        return (f"{format_duration(minutes * 60)}: about {int(minutes * 60 / sps)} steps on this "
+                f"machine ({sps:.2f} s per step{how})")
+    total = estimate_seconds(preset, n_images, sps, holdout, steps)
+    return f"≈ {format_duration(total)} on this machine ({sps:.2f} s per step{how}, {n_images} images)"
+
+
 def format_duration(seconds: float) -> str:
     """'45 s', '12 min', '3 h 20 min'."""
     if seconds < 90:
@@ -82,15 +100,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--preset", default="fast")
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads (the ones the run will get; default: every core)")
     p.add_argument("--images", type=int, default=None, help="also estimate a run on N images")
     args = p.parse_args(argv)
     try:
+        for name, value, top in (("--steps", args.steps, 100), ("--threads", args.threads, 1024),
+                                 ("--images", args.images, 10**7)):
+            if value is not None and not 1 <= value <= top:
+                raise ValueError(f"{name} must be a whole number in [1, {top}], got {value}")
         preset = get_preset(args.preset)
-        sps = measure_seconds_per_step(preset, args.steps, args.device)
+        sps = measure_seconds_per_step(preset, args.steps, args.device, args.threads)
     except (ValueError, RuntimeError) as exc:
         print(json.dumps({"error": str(exc)}))
         return 1
-    out = {"preset": preset.name, "seconds_per_step": sps}
+    out = {"preset": preset.name, "seconds_per_step": sps, "threads": args.threads}
     if args.images:
         out["total_s"] = estimate_seconds(preset, args.images, sps)
     print(json.dumps(out))
