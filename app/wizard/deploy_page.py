@@ -55,16 +55,22 @@ def deploy(ctx: WizardContext, override_reason: str = "") -> int:
     else:
         recipe = store.get(name, check_model=False)
         if recipe.roi != ctx.roi or recipe.camera.source != ctx.source:
-            recipe.roi, recipe.camera.source = ctx.roi, ctx.source
-            store.save(recipe)  # the new model was trained on this ROI; the old one stays active
+            def trained_on(r) -> None:  # the new model was trained on this ROI; the old one stays active
+                r.roi, r.camera.source = ctx.roi, ctx.source
+
+            store.update(name, trained_on)
     version = store.add_version(name, ctx.bundle, trained_from=trained_from, validation=validation)
-    recipe = store.activate(name, version)
+    store.activate(name, version)
     meta = (ctx.result or {}).get("meta") or {}
-    recipe.training = TrainingConfig(str(meta.get("preset") or ctx.preset), str(meta.get("anomalies", "paper")))
+    training = TrainingConfig(str(meta.get("preset") or ctx.preset), str(meta.get("anomalies", "paper")))
     proposed = validation.get("thresholds")
-    if proposed:
-        recipe.thresholds = Thresholds(proposed["ok_limit"], proposed["ng_limit"], proposed["pixel"])
-    store.save(recipe)
+
+    def settle(recipe) -> None:  # run under the recipe's lock: others' changes meanwhile are kept
+        recipe.training = training
+        if proposed:
+            recipe.thresholds = Thresholds(proposed["ok_limit"], proposed["ng_limit"], proposed["pixel"])
+
+    store.update(name, settle)
     return version
 
 
