@@ -147,3 +147,19 @@ def test_station_policy_defaults_file_and_environment(tmp_path):
     (tmp_path / "station.toml").unlink()
     with pytest.raises(StoreError, match="LINEINSPECTOR_ARCHIVE_MAX_AGE_DAYS"):
         load_policy(tmp_path, env={"LINEINSPECTOR_ARCHIVE_MAX_AGE_DAYS": "-1"})
+
+
+def test_retention_still_runs_while_the_disk_is_nearly_full(tmp_path, monkeypatch):
+    """Archiving stops below min_free_mb; age pruning must go on (by frame count), or the
+    archive would stay stopped for good once the disk is nearly full."""
+    policy = RetentionPolicy(max_age_days=10, prune_every=2, min_free_mb=100)
+    with ResultsStore(tmp_path, retention=policy, max_delay_s=0.0) as store:
+        first = store.record(rec(0, t=NOW), img(), None)  # 1st: retention runs, then saved
+        old(store.image_file(first.image_path))
+        monkeypatch.setattr(store.archive, "free_bytes", lambda: 99 * 2**20)
+        assert store.record(rec(1, t=NOW), img(), None).image_path is None  # 2nd: skipped
+        assert store.image_file(first.image_path).is_file()
+        assert store.record(rec(2, t=NOW), img(), None).image_path is None  # 3rd: prunes
+        assert not store.image_file(first.image_path).exists()
+        store.flush()
+        assert {r.frame_id: r.archive_pruned for r in store.iter_records()}[0] is True

@@ -9,8 +9,9 @@ import sqlite3
 import threading
 
 import numpy as np
+import pytest
 
-from core.store import ResultRecord, ResultsQuery, ResultsStore, ResultsWriter
+from core.store import ResultRecord, ResultsError, ResultsQuery, ResultsStore, ResultsWriter
 from core.store.records import connect
 
 T0 = 1_714_550_400.0
@@ -192,3 +193,42 @@ def test_a_held_lock_does_not_stop_the_writer(tmp_path):
     w.flush(10)
     w.close()
     assert ResultsQuery(db).summary()[0].total == 4
+
+
+def test_a_row_that_cannot_be_kept_leaves_no_archive_image(tmp_path, monkeypatch):
+    """Queue full and journal unwritable while the writer is still busy (not failing yet):
+    the row is lost, so its image must not stay in the archive."""
+    release, busy = threading.Event(), threading.Event()
+
+    class SlowConn(FlakyConn):
+        def execute(self, sql, *args):
+            if sql == "BEGIN IMMEDIATE":
+                busy.set()
+                assert release.wait(10)
+            return self._conn.execute(sql, *args)
+
+    def slow_connect(db_path, create=False):
+        return SlowConn(connect(db_path, create=create), None)
+
+    img = np.full((16, 16, 3), 90, np.uint8)
+    store = ResultsStore(tmp_path, max_delay_s=0.0, max_pending=1, connect=slow_connect)
+    first = store.record(rec(0, "NG"), img, None)
+    assert busy.wait(10)  # row 0 is being written: the in-memory queue (1) is full
+
+    def no_space(item, seq):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store.writer.journal, "append", no_space)
+    try:
+        lost = store.record(rec(1, "NG"), img, None)
+    finally:
+        release.set()
+    assert store.writer.dropped == 1 and lost.image_path is None
+    pngs = sorted(p.relative_to(tmp_path / "archive").as_posix()
+                  for p in (tmp_path / "archive").rglob("*.png"))
+    assert pngs == [first.image_path]
+    store.flush(10)
+    monkeypatch.undo()
+    assert [r.frame_id for r in store.iter_records()] == [0]
+    with pytest.raises(ResultsError, match="could not be recorded"):
+        store.close()

@@ -4,8 +4,9 @@ It owns a :class:`ResultsWriter` (the only writer of ``<data>/results/results.sq
 :class:`ImageArchive` (``<data>/archive``) and a :class:`ResultsQuery`. Use it as a
 context manager or call :meth:`close` so the last batch is committed.
 
-Retention runs by itself (the station's :class:`RetentionPolicy`): on the first archived
-image, then every ``prune_every``. No image is archived while the writer cannot record
+Retention runs by itself (the station's :class:`RetentionPolicy`): on the first frame due
+for archiving, then every ``prune_every`` such frames, also while a nearly full disk stops
+archiving (age pruning is what frees it). No image is archived while the writer cannot record
 rows, nor when the disk has less than ``min_free_mb`` free: the row is still recorded,
 without an image, and :attr:`archive_alarm` says why.
 """
@@ -56,7 +57,7 @@ class ResultsStore(ResultsQuery):
                                     ok_sample_fraction=ok_sample_fraction, seed=seed)
         self.archive_skipped = 0  # images not archived (writer failing, disk nearly full)
         self.archive_alarm = ""  # why images are not being archived or pruned; "" when fine
-        self._archived = 0
+        self._due = 0  # frames due for archiving while the writer accepts rows
         self.writer = ResultsWriter(self.db_path, batch_size=batch_size,
                                     max_delay_s=max_delay_s, on_commit=on_commit,
                                     on_error=on_error, **writer_options)
@@ -74,19 +75,33 @@ class ResultsStore(ResultsQuery):
         if image is not None and self.archive.should_archive(record.verdict):
             record = self._archive(record, image, heatmap)
         try:
-            self.writer.append(record)
+            queued = self.writer.append(record)
         except BaseException:  # not recorded: no image without its row
-            for rel in (record.image_path, record.heatmap_path):
-                if rel is not None:
-                    self.archive.resolve(rel).unlink(missing_ok=True)
+            self._unarchive(record)
             raise
+        if not queued:  # lost (queue and journal full): the writer's alarm says so
+            self._unarchive(record)
+            record = dataclasses.replace(record, image_path=None, heatmap_path=None)
         return record
+
+    def _unarchive(self, record: ResultRecord) -> None:
+        for rel in (record.image_path, record.heatmap_path):
+            if rel is not None:
+                try:
+                    self.archive.resolve(rel).unlink(missing_ok=True)
+                except OSError as exc:
+                    log.error("cannot delete %s of a result not recorded (%s)", rel, exc)
 
     def _archive(self, record: ResultRecord, image: np.ndarray,
                  heatmap: np.ndarray | None) -> ResultRecord:
         if not self.writer.accepting:  # the writer's alarm says why; no image without its row
             self.archive_skipped += 1
             return record
+        # counted per frame due for archiving, not per image saved: age pruning goes on
+        # (and can free the disk) while a nearly full disk stops archiving
+        self._due += 1
+        if (self._due - 1) % self.retention.prune_every == 0:
+            self._auto_retention()
         why = ""
         try:
             free = self.archive.free_bytes()
@@ -106,9 +121,6 @@ class ResultsStore(ResultsQuery):
                 if self.archive_alarm.startswith("images not archived"):
                     log.warning("images are being archived again")
                     self.archive_alarm = ""
-                self._archived += 1
-                if (self._archived - 1) % self.retention.prune_every == 0:
-                    self._auto_retention()
                 return dataclasses.replace(record, image_path=saved.image,
                                            heatmap_path=saved.heatmap)
         self.archive_skipped += 1
@@ -136,9 +148,9 @@ class ResultsStore(ResultsQuery):
         """What the operator must know about recording, "" when all is well."""
         return "; ".join(a for a in (self.writer.alarm, self.archive_alarm) if a)
 
-    def append(self, record: ResultRecord) -> None:
-        """Queue a record as is (no archiving)."""
-        self.writer.append(record)
+    def append(self, record: ResultRecord) -> bool:
+        """Queue a record as is (no archiving); False if it could not be kept."""
+        return self.writer.append(record)
 
     def image_file(self, rel: str | None) -> Path | None:
         """File path of an archived image path stored in a record (None stays None)."""

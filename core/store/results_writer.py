@@ -122,10 +122,13 @@ class ResultsWriter:
 
     # --- caller side --------------------------------------------------------------------
 
-    def append(self, record: ResultRecord) -> None:
-        """Queue a record (validated now, so a bad one fails in the caller's thread)."""
+    def append(self, record: ResultRecord) -> bool:
+        """Queue a record (validated now, so a bad one fails in the caller's thread).
+
+        False when it could be held neither in memory nor in the journal (counted in
+        :attr:`dropped`, named by :attr:`alarm`)."""
         record.check()
-        self._put(("row", record))
+        return self._put(("row", record))
 
     def mark_pruned(self, paths: Iterable[str]) -> None:
         """Queue: flag rows whose image or heat map path is in ``paths`` as pruned."""
@@ -133,7 +136,7 @@ class ResultsWriter:
         if items:
             self._put(("prune", items))
 
-    def _put(self, item: Item) -> None:
+    def _put(self, item: Item) -> bool:
         with self._cond:
             if self._closed:
                 raise ResultsError(f"{self.db_path}: results writer is closed")
@@ -149,9 +152,10 @@ class ResultsWriter:
                     self.dropped += 1
                     log.error("result not recorded: queue full and journal not writable (%s)",
                               exc)
-                    return
+                    return False
             self._seq = seq
             self._cond.notify_all()
+            return True
 
     def flush(self, timeout: float | None = 30.0) -> None:
         """Block until everything queued so far is committed.

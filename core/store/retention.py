@@ -6,7 +6,7 @@ A station is one data folder (one panel PC). Its limits come from ``<data>/stati
     max_age_days = 30      # images older than this are deleted
     max_size_mb = 20480    # beyond this total, the oldest images are deleted
     min_free_mb = 2048     # below this much free disk space no image is archived
-    prune_every = 200      # retention runs on the first archived image, then every N
+    prune_every = 200      # retention runs on the first NG/REVIEW frame, then every N
 
 and any of them from the environment (which wins over the file):
 ``LINEINSPECTOR_ARCHIVE_MAX_AGE_DAYS``, ``..._MAX_SIZE_MB``, ``..._MIN_FREE_MB``,
