@@ -54,7 +54,7 @@ def run_cli(args: list[str], timeout: float = LIMIT_S) -> tuple[str, str]:
         notes = [ln for ln in out.splitlines() if "skip" in ln.lower() or ln.startswith("warning:")]
         return "accepted", (notes[-1] if notes else out.strip().splitlines()[-1] if out.strip() else "")[:200]
     lines = [ln for ln in out.strip().splitlines() if ln.strip()]
-    errors = [ln for ln in lines if ln.startswith(("error:", "warning:"))]
+    errors = [ln for ln in lines if ln.startswith(("error:", "warning:", "skipped"))]
     return "clear", ((errors or lines or [f"exit {p.returncode}"])[-1])[:200]
 
 
