@@ -358,3 +358,15 @@ def test_camera_setting_that_is_not_a_finite_number_is_refused(tmp_path, capsys,
                         "--setting", setting)
     assert rc == 2 and "must be a finite number" in err and err.count("\n") == 1
     assert not (tmp_path / "recipes" / "bottle").exists()
+
+
+@pytest.mark.parametrize("body", ['"evil\\nkey" = 1\n', '[camera.settings]\n"x\\ny" = [1]\n',
+                                  '[roi]\n"x\\u0085" = 1\n'])
+def test_a_key_with_control_chars_is_named_on_one_line(tmp_path, capsys, body):
+    store = RecipeStore(tmp_path)
+    _write(store, "good", GOOD.format(name="good"))
+    _write(store, "odd", 'name = "odd"\n' + body)
+    rc, out, err = _cli(capsys, "recipe", "list", "--data-dir", str(tmp_path))
+    lines = out.splitlines()
+    assert rc == 1 and len(lines) == 2 and lines[0].startswith("good"), out
+    assert lines[1].startswith("odd") and "BROKEN" in lines[1] and "\\" in lines[1]

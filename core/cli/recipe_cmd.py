@@ -112,7 +112,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"{r.name:<24} {active:<9} {_fmt_thresholds(r)}")
     for name, err in listing.errors:  # a folder name may hold any character: quote odd ones
         shown = name if name.isprintable() and name.strip() == name else repr(name)
-        print(f"{shown:<24} BROKEN    {err}")
+        print(f"{shown:<24} BROKEN    {' '.join(err.splitlines())}")
     return 1 if listing.errors else 0
 
 

@@ -22,6 +22,11 @@ MAX_STACK = 10_000
 MAX_PIXELS = 100_000  # no camera frame is wider or taller
 
 
+def _shown(key: str) -> str:
+    """A key as it can be printed on one line: itself, or quoted when it has odd characters."""
+    return key if key.isprintable() and key.strip() == key else repr(key)
+
+
 def check_name(name: object) -> str:
     """Return ``name`` if it is a valid recipe name (it becomes a folder name)."""
     # fullmatch: NAME_RE.match would let a trailing newline through ("$" matches before it)
@@ -148,7 +153,8 @@ class _Parser:
         prefix = f"{key}." if key else ""
         for k in value:
             if k not in allowed:
-                raise self.fail(f"unknown key {prefix}{k} (expected one of: {', '.join(allowed)})")
+                raise self.fail(f"unknown key {prefix}{_shown(k)} "
+                                f"(expected one of: {', '.join(allowed)})")
         for k in required:
             if k not in value:
                 raise self.fail(f"missing key {prefix}{k}")
@@ -232,10 +238,11 @@ class _Parser:
             raise self.fail(f"camera.settings must be a table, got {settings!r}")
         for key, value in settings.items():
             if not isinstance(value, (str, int, float, bool)):
-                raise self.fail(f"camera.settings.{key} must be a string, number or boolean, "
-                                f"got {str(value)[:60]!r}")
+                raise self.fail(f"camera.settings.{_shown(key)} must be a string, number or "
+                                f"boolean, got {str(value)[:60]!r}")
             if isinstance(value, float) and not math.isfinite(value):
-                raise self.fail(f"camera.settings.{key} must be a finite number, got {value!r}")
+                raise self.fail(f"camera.settings.{_shown(key)} must be a finite number, "
+                                f"got {value!r}")
         return CameraConfig(source=source, settings=dict(settings))
 
     def roi(self, top: dict) -> Roi | None:
