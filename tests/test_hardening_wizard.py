@@ -194,8 +194,8 @@ def test_live_inspection_is_paused_while_measuring_and_training_on_a_cpu(qtbot, 
     try:
         assert page.share.pause_live
         assert page.probe.calls == [] and live.log == []  # not paused behind the operator's back
-        assert "pauses live inspection" in page.estimate_label.text()
-        assert "recipe 'demo' on sim" in page.share_label.text()
+        assert "not measured yet (press Measure)" in page.estimate_label.text()
+        assert "pause live inspection (recipe 'demo' on sim)" in page.share_label.text()
         page.measure()
         assert live.log == ["pause"] and "measuring" in page.estimate_label.text()
         page.probe.finish(0.25)

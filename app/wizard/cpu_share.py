@@ -49,9 +49,9 @@ class LivePause:
             text = (f"<b>Live inspection ({self._what}) is paused</b> while this machine measures or "
                     f"trains; it resumes when that ends.")
         elif self.applies:
-            text = (f"Measuring and training pause live inspection ({self.live.describe()}): training "
-                    f"gets {self._cores()}, sharing them would slow both several-fold. It resumes "
-                    f"when training ends.")
+            text = (f"Measuring (a few seconds) and training pause live inspection "
+                    f"({self.live.describe()}): training gets {self._cores()}, sharing them would slow "
+                    f"both several-fold. It resumes when training ends.")
         else:
             text = ""
         self.label.setText(text)

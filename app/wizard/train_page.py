@@ -60,7 +60,7 @@ class TrainPage(QWizardPage):
         self.anomalies_combo.addItem("paper (Perlin x texture)", "paper")
         self.anomalies_combo.setToolTip("Synthetic anomalies to train on: cracks, scratches, pits, stains, "
                                         "foreign patches and the paper's textures; or the paper's only")
-        self.estimate_label = QLabel("")
+        self.estimate_label = QLabel("", wordWrap=True)  # a long error must not widen the window
         self.minutes_spin = QSpinBox()
         self.minutes_spin.setRange(0, 24 * 60)
         self.minutes_spin.setSuffix(" min")
@@ -201,7 +201,7 @@ class TrainPage(QWizardPage):
                                  self.ctx.holdout, self.ctx.steps, measuring=self.measuring == name,
                                  threads=self.share.threads)
         if sps is None and self.measuring != name and self.live_pause.applies:
-            text += " (Measure pauses live inspection for a few seconds)"
+            text += " (press Measure)"
         self.estimate_label.setText(text)
 
     def measure(self) -> None:

@@ -73,8 +73,7 @@ def describe_estimate(preset: Preset, seconds_per_step: float | None, minutes: f
     from the measured seconds per step; "measuring…" while the probe runs."""
     how = f", {threads} thread{'s' if threads != 1 else ''}" if threads else ""
     if seconds_per_step is None:
-        what = (f"{format_duration(minutes * 60)}, " if minutes else "") + \
-               f"{preset.image_size[0]} px, widths {preset.recon_width}/{preset.disc_width}"
+        what = f"{preset.image_size[0]} px, widths {preset.recon_width}/{preset.disc_width}"
         return f"{what}: measuring on this machine{how}…" if measuring else f"{what}: not measured yet"
     sps = seconds_per_step
     if minutes:
