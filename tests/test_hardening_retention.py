@@ -107,12 +107,14 @@ def test_retention_runs_by_itself_every_n_archived_images(tmp_path):
     policy = RetentionPolicy(max_age_days=10, prune_every=3)
     with ResultsStore(tmp_path, retention=policy, max_delay_s=0.0) as store:
         first = store.record(rec(0, t=NOW - 50 * 86400), img(), img())  # 1st: prunes (nothing old)
+        assert store.wait_retention(10)
         old(store.image_file(first.image_path))
         old(store.image_file(first.heatmap_path))
         store.record(rec(1, t=NOW), img(), None)  # 2nd, 3rd: no pruning yet
         store.record(rec(2, t=NOW), img(), None)
         assert store.image_file(first.image_path).is_file()
         store.record(rec(3, t=NOW), img(), None)  # 4th = 1 + 3: retention runs
+        assert store.wait_retention(10)
         assert not store.image_file(first.image_path).exists()
         store.flush()
         pruned = {r.frame_id: r.archive_pruned for r in store.iter_records()}
@@ -155,11 +157,39 @@ def test_retention_still_runs_while_the_disk_is_nearly_full(tmp_path, monkeypatc
     policy = RetentionPolicy(max_age_days=10, prune_every=2, min_free_mb=100)
     with ResultsStore(tmp_path, retention=policy, max_delay_s=0.0) as store:
         first = store.record(rec(0, t=NOW), img(), None)  # 1st: retention runs, then saved
+        assert store.wait_retention(10)
         old(store.image_file(first.image_path))
         monkeypatch.setattr(store.archive, "free_bytes", lambda: 99 * 2**20)
         assert store.record(rec(1, t=NOW), img(), None).image_path is None  # 2nd: skipped
         assert store.image_file(first.image_path).is_file()
         assert store.record(rec(2, t=NOW), img(), None).image_path is None  # 3rd: prunes
+        assert store.wait_retention(10)
         assert not store.image_file(first.image_path).exists()
         store.flush()
         assert {r.frame_id: r.archive_pruned for r in store.iter_records()}[0] is True
+
+
+def test_automatic_retention_does_not_hold_up_recording(tmp_path, monkeypatch):
+    """A prune walks the whole archive (seconds on a full one): it must not run in the
+    recording thread, or the recorder's bounded queue overflows and results are lost."""
+    import threading
+
+    entered, release, finished = threading.Event(), threading.Event(), threading.Event()
+    with ResultsStore(tmp_path, retention=RetentionPolicy(prune_every=1),
+                      max_delay_s=0.0) as store:
+        real = store.archive.prune
+
+        def slow_prune(**kw):
+            entered.set()
+            release.wait(10)
+            try:
+                return real(**kw)
+            finally:
+                finished.set()
+
+        monkeypatch.setattr(store.archive, "prune", slow_prune)
+        r = store.record(rec(0, t=NOW), img(), None)  # due: retention starts
+        assert r.image_path is not None and not finished.is_set()
+        assert store.record(rec(1, t=NOW), img(), None).image_path is not None  # one at a time
+        release.set()
+        assert store.wait_retention(10) and finished.is_set()

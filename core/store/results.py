@@ -6,7 +6,8 @@ context manager or call :meth:`close` so the last batch is committed.
 
 Retention runs by itself (the station's :class:`RetentionPolicy`): on the first frame due
 for archiving, then every ``prune_every`` such frames, also while a nearly full disk stops
-archiving (age pruning is what frees it). No image is archived while the writer cannot record
+archiving (age pruning is what frees it); each prune runs in its own thread, never in the
+recording one (:meth:`ResultsStore.wait_retention`). No image is archived while the writer cannot record
 rows, nor when the disk has less than ``min_free_mb`` free: the row is still recorded,
 without an image, and :attr:`archive_alarm` says why.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,6 +60,7 @@ class ResultsStore(ResultsQuery):
         self.archive_skipped = 0  # images not archived (writer failing, disk nearly full)
         self.archive_alarm = ""  # why images are not being archived or pruned; "" when fine
         self._due = 0  # frames due for archiving while the writer accepts rows
+        self._retention_thread: threading.Thread | None = None
         self.writer = ResultsWriter(self.db_path, batch_size=batch_size,
                                     max_delay_s=max_delay_s, on_commit=on_commit,
                                     on_error=on_error, **writer_options)
@@ -131,6 +134,24 @@ class ResultsStore(ResultsQuery):
         return record
 
     def _auto_retention(self) -> None:
+        """Start a prune in its own thread (it walks the whole archive: seconds on a full
+        one, which must not stall recording); one at a time, a due one is skipped meanwhile."""
+        t = self._retention_thread
+        if t is not None and t.is_alive():
+            return
+        self._retention_thread = threading.Thread(target=self._retention_run, daemon=True,
+                                                  name="archive-retention")
+        self._retention_thread.start()
+
+    def wait_retention(self, timeout: float | None = None) -> bool:
+        """Wait for a running automatic prune; True when none is running (any more)."""
+        t = self._retention_thread
+        if t is not None:
+            t.join(timeout)
+            return not t.is_alive()
+        return True
+
+    def _retention_run(self) -> None:
         p = self.retention
         try:
             self.apply_retention(max_age_days=p.max_age_days, max_total_mb=p.max_size_mb)
@@ -182,6 +203,8 @@ class ResultsStore(ResultsQuery):
         self.writer.flush(timeout)
 
     def close(self, timeout: float | None = 30.0) -> None:
+        if not self.wait_retention(timeout):  # its prune flags go to the writer: wait first
+            log.warning("archive retention still running at close; its flags may be lost")
         self.writer.close(timeout)
 
     def __enter__(self) -> ResultsStore:
