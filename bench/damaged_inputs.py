@@ -1,7 +1,7 @@
 """Reliability run: feed the command line damaged bundles, images and recipes and count what
 happens to each (issue 13).
 
-    .venv/bin/python bench/damaged_inputs.py --json bench/results/damaged_inputs.json
+    .venv/bin/python bench/damaged_inputs.py --json bench/out/damaged_inputs.json
 
 Every input is generated here (nothing is downloaded). Each case runs `lineinspect` in its own
 process with a time limit, the way a plant would meet the file, and is classed as:
@@ -196,7 +196,7 @@ RECIPE_DAMAGE = ("nested array", "FIFO", "binary", "empty", "thresholds out of r
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "damaged_inputs.json")
+    ap.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "damaged_inputs.json")
     ap.add_argument("--quick", action="store_true", help="one case of each family (a smoke test)")
     args = ap.parse_args(argv)
     rows: list[dict] = []

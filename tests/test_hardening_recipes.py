@@ -370,3 +370,14 @@ def test_a_key_with_control_chars_is_named_on_one_line(tmp_path, capsys, body):
     lines = out.splitlines()
     assert rc == 1 and len(lines) == 2 and lines[0].startswith("good"), out
     assert lines[1].startswith("odd") and "BROKEN" in lines[1] and "\\" in lines[1]
+
+
+def test_an_empty_recipe_file_is_refused_not_read_as_defaults(tmp_path):
+    from core.store.errors import RecipeError
+    from core.store.recipes import RecipeStore
+
+    store = RecipeStore(tmp_path / "data")
+    store.create("part", source="sim")
+    store.recipe_file("part").write_text("  \n# nothing\n")
+    with pytest.raises(RecipeError, match="empty"):
+        store.get("part")

@@ -145,6 +145,9 @@ class RecipeStore:
             raise RecipeError(f"recipe '{name}': {path} is not valid TOML ({exc})") from None
         except OSError as exc:
             raise RecipeError(f"recipe '{name}': cannot read {path} ({exc})") from None
+        if not data:  # every saved recipe has keys: an empty one is damaged, not "defaults"
+            raise RecipeError(f"recipe '{name}': {path} is empty (damaged?); restore it from "
+                              f"{path.name}.prev beside it or create the recipe again")
         return Recipe.from_dict(name, data)
 
     def save(self, recipe: Recipe) -> Recipe:
