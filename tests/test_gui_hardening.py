@@ -132,6 +132,7 @@ def test_before_start_plots_say_no_data_and_panel_shows_no_limits(qtbot, idle_wi
     for plot in (w.trend, w.histogram):
         assert plot.placeholder.isVisible()
         assert not plot.getPlotItem().getAxis("bottom").isVisible()
+    assert not w.histogram.bars.isVisible()
     assert all(s.text() == "—" for s in w.thresholds.spins.values())
     assert not w.thresholds.lock_box.isEnabled()
     w.trend.set_scores(np.array([0.2, 0.3]))

@@ -26,11 +26,13 @@ class HistogramPlot(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.setXRange(0.0, 1.0, padding=0.02)
         self.placeholder = EmptyPlot(self, self.lines)
+        self.bars.setVisible(False)  # no bars before the first score
 
     def set_scores(self, scores: np.ndarray) -> None:
         """Histogram over a range that shows the finite ``scores`` and both limits."""
         scores = np.asarray(scores, dtype=float)
         self.placeholder.set_empty(len(scores) == 0)
+        self.bars.setVisible(len(scores) > 0)
         lo, hi = score_span(scores, self.lines)
         counts, edges = np.histogram(scores[np.isfinite(scores)], bins=self.bins, range=(lo, hi))
         self.bars.setData(edges, counts.astype(float))
