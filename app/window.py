@@ -63,6 +63,9 @@ class MainWindow(QMainWindow):
         self.error_label = QLabel("", objectName="faultText", wordWrap=True)
         # wrapped to the side column's width whatever the message (long paths included)
         self.error_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # at most four lines: a long message must not push the verdict tile and the thresholds
+        # down off the screen (the whole text is in the tooltip and the log)
+        self.error_label.setMaximumHeight(4 * self.error_label.fontMetrics().lineSpacing() + 8)
         self.error_label.setVisible(False)
         self.error_label.setToolTip("Click to dismiss")
         self.error_label.mousePressEvent = lambda _e: self.error_label.setVisible(False)
@@ -164,6 +167,7 @@ class MainWindow(QMainWindow):
 
     def show_error(self, message: str) -> None:
         self.error_label.setText(breakable(message))
+        self.error_label.setToolTip(f"{message}\n\n(click to dismiss)")
         self.error_label.setVisible(True)
         self.status.notify(message, 10000)
 

@@ -35,6 +35,8 @@ def test_long_status_message_is_elided_with_tooltip_and_logged(qtbot, idle_windo
         w.status.notify(text)
         qtbot.wait(50)
     assert w.width() <= 1280 and w.tile.geometry().right() < w.width()
+    assert w.error_label.height() <= 5 * w.error_label.fontMetrics().lineSpacing()  # tile stays up
+    assert w.error_label.toolTip().startswith("start failed: yyy")
     assert w.status.message_label.toolTip().endswith("/snapshot.json")
     assert any("/snapshot.json" in r.getMessage() for r in caplog.records)
 
