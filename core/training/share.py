@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from core.settings_env import THREADS_ENV, SettingError, check_threads
+
 
 @dataclass(frozen=True)
 class TrainingShare:
@@ -27,13 +29,15 @@ class TrainingShare:
 
 
 def training_threads(cores: int | None = None, env: dict | None = None) -> int:
-    """The cores (LINEINSPECTOR_THREADS overrides, when it is a whole number >= 1)."""
+    """The cores (LINEINSPECTOR_THREADS overrides, when it is a valid thread count; a bad one
+    is refused at start-up by :func:`core.settings_env.check_environment`)."""
     env = os.environ if env is None else env
+    raw = env.get(THREADS_ENV) or ""
     try:
-        n = int(env.get("LINEINSPECTOR_THREADS", "0"))
-    except ValueError:
-        n = 0
-    return n if n >= 1 else max(1, cores or os.cpu_count() or 1)
+        n = check_threads(raw, THREADS_ENV) if raw.strip() else None
+    except SettingError:
+        n = None
+    return n or max(1, cores or os.cpu_count() or 1)
 
 
 def plan_share(cuda: bool, cores: int | None = None, env: dict | None = None) -> TrainingShare:
