@@ -32,7 +32,7 @@ def deploy_quick_version(store, steps: int, n_good: int = 24, n_defects: int = 8
     from app.first_run import DEMO_NAME
     from app.wizard.context import WizardContext
     from app.wizard.deploy_page import deploy
-    from app.wizard.validation import validate
+    from core.evaluation.validation import validate
     from core.camera.simline import SimLineConfig, SimLineRenderer
     from core.evaluation.datasets import Sample
     from core.inference.inferencer import Inferencer

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QP
 
 from app.wizard.context import WizardContext
 from app.wizard.qtutil import Background, message_label, show_message, to_pixmap
-from app.wizard.validation import ValidationResult, defect_samples, validate
+from core.evaluation.validation import ValidationResult, defect_samples, validate
 from core.inference.overlay import render_overlay
 
 TILE = 112

@@ -1,4 +1,4 @@
-"""Evaluation: dataset folders (MVTec AD layout) and anomaly-detection metrics."""
+"""Evaluation: dataset folders (MVTec AD layout), anomaly-detection metrics, validation of a trained bundle."""
 
 from core.evaluation.datasets import (
     Sample,
