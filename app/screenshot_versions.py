@@ -29,7 +29,7 @@ def _write(path: Path, image) -> Path:
 def deploy_quick_version(store, steps: int, n_good: int = 24, n_defects: int = 8) -> int:
     """Train, validate and deploy a `tiny` model of the simulated line as the demo's next
     version, with its samples where the wizard keeps them (``<data>/training/demo``)."""
-    from app.first_run import DEMO_NAME
+    from core.demo import DEMO_NAME
     from app.wizard.context import WizardContext
     from app.wizard.deploy_page import deploy
     from core.evaluation.validation import validate
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.first_run import DEMO_NAME, ensure_demo_recipe
+    from core.demo import DEMO_NAME, ensure_demo_recipe
     from app.main import build_parser, create_window
     from app.screenshot import run_until, save_widget
     from core.store import RecipeStore

@@ -18,8 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._report import write_report  # noqa: E402
-
-DEMO = ROOT / "resources" / "demo" / "model.limodel"
+from core.demo import DEMO_MODEL  # noqa: E402
 
 
 def paper_bundle(out: Path) -> Path:
@@ -27,7 +26,7 @@ def paper_bundle(out: Path) -> Path:
     from core.inference.bundle import read_bundle_meta, save_bundle
     from core.model.draem import DraemModel
 
-    meta = read_bundle_meta(DEMO)
+    meta = read_bundle_meta(DEMO_MODEL)
     meta.update(recon_width=128, disc_width=64, preset="paper")
     meta["preset_settings"] = {**meta["preset_settings"], "name": "paper", "recon_width": 128,
                                "disc_width": 64}
@@ -67,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        bundles = {"demo (fast widths)": DEMO, "paper widths": paper_bundle(tmp / "paper.limodel")}
+        bundles = {"demo (fast widths)": DEMO_MODEL, "paper widths": paper_bundle(tmp / "paper.limodel")}
         for label, bundle in bundles.items():
             size = bundle.stat().st_size
             new, retrain = [], []

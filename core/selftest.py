@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core import __version__
+from core.demo import DEMO_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]  # source tree root, or sys._MEIPASS when frozen
-DEMO_MODEL = ROOT / "resources" / "demo" / "model.limodel"
 CHECKS = ("runtime", "model", "sim", "genicam", "inspect", "results")
 
 ExtraCheck = tuple[str, Callable[[], str]]

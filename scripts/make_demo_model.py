@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.atomic import atomic_write_text  # noqa: E402
 from core.camera.simline import SimLineConfig, SimLineRenderer  # noqa: E402
+from core.demo import DEMO_MODEL, EVAL_FILE  # noqa: E402
 from core.evaluation.evaluate import evaluate  # noqa: E402
 from core.inference.inferencer import Inferencer  # noqa: E402
 from core.io.images import write_image_atomic  # noqa: E402
@@ -57,7 +58,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--work", type=Path, default=ROOT / "build/demo")
-    ap.add_argument("--out", type=Path, default=ROOT / "resources/demo/model.limodel")
+    ap.add_argument("--out", type=Path, default=DEMO_MODEL)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--int8-only", action="store_true", help="only (re)build the int8 companion")
     args = ap.parse_args()
@@ -73,7 +74,7 @@ def main() -> int:
     report = evaluate(Inferencer.from_bundle(args.out), args.work)
     summary = {"steps": res.steps, "seconds": round(res.seconds), "metrics": report.metrics,
                "thresholds": res.meta["thresholds"], "command": " ".join(sys.argv)}
-    atomic_write_text(args.out.with_name("model_eval.json"), json.dumps(summary, indent=2))
+    atomic_write_text(args.out.with_name(EVAL_FILE), json.dumps(summary, indent=2))
     print(json.dumps(summary["metrics"], indent=2))
     return build_int8(args.out, args.seed)
 

@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.first_run import RESOURCES
 from core.camera.simline import SimLineConfig, SimLineRenderer
+from core.demo import DEMO_MODEL
 from core.io.images import write_image_atomic
 from tests.gui_helpers import open_window, our_threads
 
 pytestmark = [
     pytest.mark.gui,
-    pytest.mark.skipif(not (RESOURCES / "model.limodel").is_file(),
-                       reason=f"demo model {RESOURCES / 'model.limodel'} not built yet "
+    pytest.mark.skipif(not DEMO_MODEL.is_file(),
+                       reason=f"demo model {DEMO_MODEL} not built yet "
                               f"(scripts/make_demo_model.py)"),
 ]
 FIRST_INDEX = 300_000  # training used 0..239, its test set 100000..100119

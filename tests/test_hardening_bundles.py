@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import save_file
 
 from core.cli.main import main
+from core.demo import DEMO_MODEL
 from core.inference.bundle import BundleError, load_bundle, read_bundle_meta
 from core.model.draem import DraemModel
 from core.store import RecipeStore, VersionError
@@ -299,7 +300,7 @@ def test_live_app_start_shows_the_checksum_error(tmp_path):
 def test_bundles_that_are_fine_today_keep_loading(tmp_path):
     from core.inference.inferencer import Inferencer
 
-    shipped = [ROOT / "resources/demo/model.limodel", ROOT / "resources/base/base-12x8.limodel"]
+    shipped = [DEMO_MODEL, ROOT / "resources/base/base-12x8.limodel"]
     written = [make_tiny_bundle(tmp_path / "tiny.limodel"),
                make_tiny_bundle(tmp_path / "rect.limodel", image_size=(128, 96))]
     store = RecipeStore(tmp_path / "data")

@@ -17,6 +17,7 @@ import pytest
 
 from core import selftest
 from core.camera.producers import bundled_viky_cti
+from core.demo import DEMO_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALLER = ROOT / "installer"
@@ -43,7 +44,7 @@ def test_spec_parses_and_names_entry_resources_and_producer() -> None:
     assert "COLLECT(" in text and "exclude_binaries=True" in text  # onedir
     for excluded in ('"tests"', '"pytest"', '"openvino"', '"PyInstaller"', "QT_EXCLUDES"):
         assert excluded in text
-    assert (ROOT / "resources" / "demo" / "model.limodel").is_file()
+    assert DEMO_MODEL.is_file() and DEMO_MODEL.is_relative_to(ROOT / "resources")
     assert (ROOT / "resources" / "icons" / "lineinspector.png").is_file()
     assert (ROOT / "resources" / "icons" / "lineinspector.ico").is_file()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from app.first_run import DEMO_NAME, ensure_demo_recipe
+from core.demo import DEMO_NAME, ensure_demo_recipe
 from core.inspection.counters import ShiftCounters
 from core.inspection.frame_tap import FrameTap
 from core.inspection.history import ScoreHistory

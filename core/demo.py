@@ -1,4 +1,7 @@
-"""First run: install the demo recipe (model trained on the simulated line) into the data folder."""
+"""The demo: the model trained on the simulated line, shipped in ``resources/demo/``, and its
+installation as the ``demo`` recipe into the data folder on first run. The one place that knows
+where the demo model lives (the self-test, the first run, scripts/make_demo_model.py, bench
+and tests use ``DEMO_MODEL``)."""
 
 from __future__ import annotations
 
@@ -10,17 +13,15 @@ from core.store.recipe import Recipe
 from core.store.recipes import RecipeStore
 
 DEMO_NAME = "demo"
-RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "demo"
 BUNDLE_FILE = "model.limodel"
 RECIPE_FILE = "recipe.toml"
 EVAL_FILE = "model_eval.json"
+# under the source tree root, or under sys._MEIPASS in the frozen bundle (installer/lineinspector.spec)
+DEMO_DIR = Path(__file__).resolve().parents[1] / "resources" / "demo"
+DEMO_MODEL = DEMO_DIR / BUNDLE_FILE
 
 
-def demo_available(resources: Path = RESOURCES) -> bool:
-    return (resources / BUNDLE_FILE).is_file()
-
-
-def ensure_demo_recipe(store: RecipeStore, resources: Path = RESOURCES, name: str = DEMO_NAME) -> bool:
+def ensure_demo_recipe(store: RecipeStore, resources: Path = DEMO_DIR, name: str = DEMO_NAME) -> bool:
     """Create recipe ``name`` from ``resources`` unless it exists; True when it was created.
 
     ``resources`` holds ``model.limodel`` and optionally ``recipe.toml`` (camera source, ROI,
