@@ -14,13 +14,15 @@ DEFAULT_RECIPE = "demo"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from core.camera.delivery import DeliveryMode
+
     p = argparse.ArgumentParser(prog="lineinspector", description="LineInspector live inspection window")
     p.add_argument("--recipe", default=DEFAULT_RECIPE, help="recipe to start with (default: demo)")
     p.add_argument("--source", default=None,
                    help="camera SOURCE overriding the recipe's (sim, sim:fps=20, a folder, a video, "
                         "genicam:SERIAL); default: the recipe's source, else the simulated line")
     p.add_argument("--data-dir", default=None, help="data folder (recipes, results, archive, snapshots)")
-    p.add_argument("--mode", choices=("live", "triggered"), default="live",
+    p.add_argument("--mode", choices=[m.value for m in DeliveryMode], default=DeliveryMode.LIVE.value,
                    help="live: inspect the newest frame, skip the rest; triggered: inspect every frame")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     p.add_argument("--no-start", action="store_true", help="open the window without starting inspection")

@@ -91,11 +91,13 @@ def cpu_by_thread(before: dict, after: dict, seconds: float) -> dict[str, float]
 
 
 def main() -> int:
+    from core.camera.delivery import DeliveryMode
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="fast")
     ap.add_argument("--bundle", type=Path, default=None)
     ap.add_argument("--source", default="sim:fps=30")
-    ap.add_argument("--mode", choices=("live", "triggered"), default="live")
+    ap.add_argument("--mode", choices=[m.value for m in DeliveryMode], default=DeliveryMode.LIVE.value)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--warmup", type=float, default=5.0, help="seconds ignored at the start")

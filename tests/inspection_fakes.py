@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.camera.delivery import DeliveryMode, FrameDelivery
 from core.camera.frame import Frame
+from core.camera.stats import GrabberStats, StatsCounter
 
 
 @dataclass
@@ -39,6 +41,25 @@ class FakeInferencer:
             raise RuntimeError("model exploded")
         amap = ch0.astype(np.float32) / 255.0
         return FakePrediction(float(amap.max()), amap)
+
+
+class ManualFeed:
+    """A worker's frame feed filled by the test: the camera's :class:`FrameDelivery`, handed
+    frames as the grabber thread hands them (live: newest only; triggered: all, in order)."""
+
+    def __init__(self, mode: DeliveryMode | str = DeliveryMode.LIVE, queue_size: int = 64) -> None:
+        self.counts = StatsCounter()
+        self.overrun: list[Frame] = []
+        self.delivery = FrameDelivery(DeliveryMode(mode), queue_size, self.counts, self.overrun.append)
+
+    def put(self, frame: Frame) -> None:
+        self.delivery.put(frame)
+
+    def next_frame(self, timeout: float | None = None) -> Frame | None:
+        return self.delivery.take(timeout, alive=lambda: True)
+
+    def stats(self) -> GrabberStats:
+        return self.counts.snapshot("fake:0", "streaming", self.delivery.queued())
 
 
 def make_frame(level: int, frame_id: int = 0, shape: tuple[int, int] = (24, 32),

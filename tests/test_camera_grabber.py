@@ -33,17 +33,17 @@ def small_sim(**kw: object) -> SimLineSource:
     return SimLineSource(seed=1, width=64, height=64, **kw)
 
 
-def test_live_keeps_only_the_newest_and_counts_drops() -> None:
+def test_live_keeps_only_the_newest_and_counts_skipped() -> None:
     with Grabber(small_sim(fps=0)) as grabber:
         wait_until(lambda: grabber.stats().received >= 30)
         first = grabber.next_frame(1.0)
         wait_until(lambda: grabber.stats().received >= first.frame_id + 10)
         second = grabber.next_frame(1.0)
-        assert second.frame_id > first.frame_id + 5  # the frames in between were dropped
+        assert second.frame_id > first.frame_id + 5  # the frames in between were skipped
         stats = grabber.stats()
     taken = 2
-    assert stats.dropped >= stats.delivered - taken - 1 > 0
-    assert stats.dropped <= stats.delivered - taken
+    assert stats.skipped >= stats.delivered - taken - 1 > 0
+    assert stats.skipped <= stats.delivered - taken
     assert stats.overruns == 0
 
 
@@ -52,7 +52,7 @@ def test_triggered_keeps_every_frame_in_order() -> None:
         frames = [grabber.next_frame(2.0) for _ in range(25)]
         stats = grabber.stats()
     assert [f.frame_id for f in frames] == list(range(25))
-    assert stats.dropped == 0 and stats.overruns == 0
+    assert stats.skipped == 0 and stats.overruns == 0
 
 
 def test_triggered_overrun_is_reported_not_silent() -> None:
@@ -61,7 +61,7 @@ def test_triggered_overrun_is_reported_not_silent() -> None:
         kept = grabber.drain()
         stats = grabber.stats()
     assert [f.frame_id for f in kept] == [0, 1, 2]  # the oldest were kept, in order
-    assert stats.dropped == stats.overruns >= 5
+    assert stats.skipped == 0 and stats.overruns >= 5
     overruns = [e for e in grabber.events.history() if e.kind is EventKind.OVERRUN]
     assert len(overruns) >= 5 and overruns[0].data["frame_id"] == 3
 

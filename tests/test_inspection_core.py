@@ -1,14 +1,11 @@
-"""ScoreHistory, ShiftCounters, FrameMailbox, rendering helpers."""
-
-import threading
+"""ScoreHistory, ShiftCounters, rendering helpers."""
 
 import numpy as np
 import pytest
 
-from core.inspection import FrameMailbox, ScoreHistory, ShiftCounters
+from core.inspection import ScoreHistory, ShiftCounters
 from core.inspection.render import outline_rgba, to_display_rgb
 from core.store.thresholds import Verdict
-from tests.inspection_fakes import make_frame
 
 
 def test_history_keeps_last_scores_in_order():
@@ -52,32 +49,6 @@ def test_counters_add_up_and_reset():
     c.reset()
     s = c.snapshot()
     assert (s.inspected, s.yield_pct) == (0, None)
-
-
-def test_mailbox_live_keeps_newest_and_counts_skipped():
-    box = FrameMailbox("live")
-    for i in range(5):
-        assert box.put(make_frame(0, i))
-    assert box.skipped == 4
-    assert box.get(0.1).frame_id == 4
-    assert box.get(0.01) is None
-
-
-def test_mailbox_triggered_keeps_all_in_order_and_counts_overruns():
-    box = FrameMailbox("triggered", capacity=3)
-    for i in range(3):
-        assert box.put(make_frame(0, i))
-    assert not box.put(make_frame(0, 3), timeout=0.01)
-    assert box.overruns == 1 and box.skipped == 0
-    # a blocked put succeeds once the consumer makes room
-    t = threading.Thread(target=lambda: box.put(make_frame(0, 4), timeout=2.0))
-    t.start()
-    assert [box.get(1.0).frame_id for _ in range(4)] == [0, 1, 2, 4]
-    t.join()
-    box.close()
-    assert not box.put(make_frame(0, 5)) and box.get(0.5) is None
-    with pytest.raises(ValueError, match="mode"):
-        FrameMailbox("burst")
 
 
 def test_render_helpers():

@@ -9,7 +9,7 @@ import pytest
 from core.inspection import InspectionWorker, Inspector
 from core.store.recipe import Preprocessing, Recipe, Roi, Thresholds
 from core.store.thresholds import Verdict
-from tests.inspection_fakes import FakeInferencer, make_frame
+from tests.inspection_fakes import FakeInferencer, ManualFeed, make_frame
 
 T = Thresholds(ok_limit=0.3, ng_limit=0.6, pixel=0.5)
 
@@ -74,18 +74,20 @@ def test_worker_live_skips_to_newest_and_publishes():
     fake = FakeInferencer()
     fake.gate = threading.Event()
     seen = []
-    w = InspectionWorker(Inspector(fake, T), mode="live", consumers=[seen.append])
+    feed = ManualFeed("live")
+    w = InspectionWorker(Inspector(fake, T), feed, consumers=[seen.append])
     w.start()
-    w.submit(make_frame(10, 0))
+    feed.put(make_frame(10, 0))
     assert fake.entered.wait(2.0)  # the model is busy with frame 0
     for i in range(1, 6):
-        w.submit(make_frame(200, i))
+        feed.put(make_frame(200, i))
     fake.gate.set()
     _wait(lambda: w.stats().inspected == 2)
     assert w.stop()
     st = w.stats()
     assert [r.frame.frame_id for r in seen] == [0, 5]
-    assert (st.submitted, st.inspected, st.skipped, st.running) == (6, 2, 4, False)
+    assert (st.inspected, st.running) == (2, False)
+    assert (feed.stats().delivered, feed.stats().skipped) == (6, 4)
     assert w.latest().frame.frame_id == 5 and w.latest().seq == 2
     snap = w.counters.snapshot()
     assert (snap.inspected, snap.ok, snap.ng) == (2, 1, 1)
@@ -100,16 +102,17 @@ def test_worker_triggered_inspects_every_frame_and_survives_errors():
     def bad_consumer(result):
         raise OSError("disk full")
 
-    w = InspectionWorker(Inspector(fake, T), mode="triggered", capacity=100,
-                         consumers=[bad_consumer, seen.append])
+    feed = ManualFeed("triggered", queue_size=100)
+    w = InspectionWorker(Inspector(fake, T), feed, consumers=[bad_consumer, seen.append])
     w.start()
     levels = [10, 77, 120, 200, 30]
     for i, lv in enumerate(levels):
-        assert w.submit(make_frame(lv, i))
+        feed.put(make_frame(lv, i))
     assert w.stop(drain=True)
     st = w.stats()
     assert [r.frame.frame_id for r in seen] == [0, 2, 3, 4]  # frame 1 made the model raise
-    assert (st.inspected, st.skipped, st.errors, st.consumer_errors) == (4, 0, 1, 4)
+    assert (st.inspected, st.errors, st.consumer_errors) == (4, 1, 4)
+    assert (feed.stats().skipped, feed.stats().overruns) == (0, 0)
     assert "disk full" in st.last_error or "model exploded" in st.last_error
     assert [str(r.verdict) for r in seen] == ["OK", "REVIEW", "NG", "OK"]
     with pytest.raises(RuntimeError, match="already started"):

@@ -12,7 +12,7 @@ from core.inspection.inspector import Inspector
 from core.inspection.session import live_cpu_threads, live_frames_in_flight, worker_parallelism
 from core.inspection.worker import InspectionWorker, lower_thread_priority
 from core.store.recipe import Thresholds
-from tests.inspection_fakes import FakeInferencer, make_frame
+from tests.inspection_fakes import FakeInferencer, ManualFeed, make_frame
 
 T = Thresholds(0.3, 0.6, 0.5)
 
@@ -42,11 +42,13 @@ class SlowInferencer(FakeInferencer):
 
 def run_triggered(inferencer, parallel: int, n: int = 40):
     seen = []
-    w = InspectionWorker(Inspector(inferencer, T), mode="triggered", parallel=parallel,
+    feed = ManualFeed("triggered", queue_size=n)
+    w = InspectionWorker(Inspector(inferencer, T), feed, parallel=parallel,
                          consumers=[seen.append], nice=0)
     w.start()
     for i in range(n):
-        assert w.submit(make_frame(i + 1, i), timeout=5.0)
+        feed.put(make_frame(i + 1, i))
+    assert feed.stats().overruns == 0
     assert w.stop(timeout=10.0, drain=True)
     return w, seen
 
@@ -80,7 +82,7 @@ def test_failed_frame_does_not_hold_back_the_ones_after_it():
 
 def test_parallel_must_be_positive():
     with pytest.raises(ValueError, match="parallel"):
-        InspectionWorker(Inspector(FakeInferencer(), T), parallel=0)
+        InspectionWorker(Inspector(FakeInferencer(), T), ManualFeed(), parallel=0)
 
 
 @pytest.mark.skipif(not hasattr(os, "setpriority"), reason="no per-thread nice here")

@@ -4,18 +4,19 @@ from core.inspection import InspectionWorker, Inspector
 from core.inspection.recorder import ResultRecorder
 from core.store.recipe import Thresholds
 from core.store.results import ResultsStore
-from tests.inspection_fakes import FakeInferencer, make_frame
+from tests.inspection_fakes import FakeInferencer, ManualFeed, make_frame
 
 
 def test_every_result_recorded_and_ng_review_archived(tmp_path):
     store = ResultsStore(tmp_path, max_delay_s=0.01)
     recorder = ResultRecorder(store)
     t = Thresholds(0.3, 0.6, 0.5)
-    w = InspectionWorker(Inspector(FakeInferencer(), t, recipe="demo", model_version=1),
-                         mode="triggered", consumers=[recorder])
+    feed = ManualFeed("triggered")
+    w = InspectionWorker(Inspector(FakeInferencer(), t, recipe="demo", model_version=1), feed,
+                         consumers=[recorder])
     w.start()
     for i, level in enumerate([10, 120, 200, 20]):  # OK, REVIEW, NG, OK
-        w.submit(make_frame(level, i))
+        feed.put(make_frame(level, i))
     assert w.stop(drain=True)
     assert recorder.close()
     store.flush()
@@ -35,10 +36,11 @@ def test_failures_are_counted_not_hidden():
             raise OSError("disk full")
 
     rec = ResultRecorder(Broken())
-    w = InspectionWorker(Inspector(FakeInferencer(), Thresholds(0.3, 0.6, 0.5), recipe="demo"),
-                         mode="triggered", consumers=[rec])
+    feed = ManualFeed("triggered")
+    w = InspectionWorker(Inspector(FakeInferencer(), Thresholds(0.3, 0.6, 0.5), recipe="demo"), feed,
+                         consumers=[rec])
     w.start()
-    w.submit(make_frame(200, 0))
+    feed.put(make_frame(200, 0))
     w.stop(drain=True)
     rec.close()
     assert (rec.recorded, rec.lost) == (0, 1) and "disk full" in rec.last_error
@@ -71,11 +73,12 @@ def test_recorder_shows_the_store_alarm_while_results_cannot_be_written(tmp_path
                          connect=lambda p, create=False: FullDisk(connect(p, create=create)),
                          wait=lambda s: gate.wait(10))
     recorder = ResultRecorder(store)
-    w = InspectionWorker(Inspector(FakeInferencer(), Thresholds(0.3, 0.6, 0.5), recipe="demo"),
-                         mode="triggered", consumers=[recorder])
+    feed = ManualFeed("triggered")
+    w = InspectionWorker(Inspector(FakeInferencer(), Thresholds(0.3, 0.6, 0.5), recipe="demo"), feed,
+                         consumers=[recorder])
     w.start()
     for i in range(3):
-        w.submit(make_frame(200, i))
+        feed.put(make_frame(200, i))
     assert w.stop(drain=True) and failing.wait(10)
     assert "not being recorded" in recorder.alarm and "disk is full" in recorder.alarm
     state["full"] = False

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from core.camera import DeliveryMode
 from core.inspection.session import LiveSession
 from core.store.recipe import Recipe, Thresholds
 from tests.inspection_fakes import FakeInferencer
@@ -90,6 +91,13 @@ def test_triggered_mode_inspects_every_frame():
     s.close()
     assert seen == list(range(seen[0], seen[0] + len(seen)))  # no frame skipped
     assert s.status().skipped == 0
+
+
+def test_mode_parses_into_delivery_mode_and_a_bad_one_is_refused_in_words():
+    assert _session(mode="triggered").mode is DeliveryMode.TRIGGERED
+    assert _session().mode is DeliveryMode.LIVE
+    with pytest.raises(ValueError, match=r"session mode must be 'live' or 'triggered', got 'burst'"):
+        _session(mode="burst")
 
 
 def test_open_failure_releases_everything():

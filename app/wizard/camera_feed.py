@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core.camera import Grabber, open_source
+from core.camera import DeliveryMode, Grabber, open_source
 from core.camera.frame import Frame
 
 
@@ -14,7 +14,7 @@ def open_grabber(spec: str) -> Grabber:
     """Open ``spec`` and start a live grabber on it; raises CameraError with a message."""
     source = open_source(spec)
     try:
-        grabber = Grabber(source, "live")
+        grabber = Grabber(source, DeliveryMode.LIVE)
         grabber.start()
     except BaseException:
         source.close()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from core.camera.delivery import DeliveryMode
 from core.demo import DEMO_NAME, ensure_demo_recipe
 from core.inspection.counters import ShiftCounters
 from core.inspection.frame_tap import FrameTap
@@ -48,7 +49,7 @@ class SessionController(QObject):
     pausedChanged = Signal(str)  # why live inspection is paused (e.g. for training), "" when not
 
     def __init__(self, data_dir: str | Path | None = None, *, source: str | None = None,
-                 mode: str = "live", device: str = "auto", history_size: int = 500,
+                 mode: DeliveryMode | str = DeliveryMode.LIVE, device: str = "auto", history_size: int = 500,
                  session_factory: Callable[..., LiveSession] = LiveSession, parent=None) -> None:
         super().__init__(parent)
         self.recipes = RecipeStore(data_dir)

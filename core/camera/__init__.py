@@ -3,10 +3,10 @@ a grabber thread per source, events and statistics. No Qt here.
 
 Typical use::
 
-    from core.camera import open_source, Grabber
+    from core.camera import DeliveryMode, Grabber, open_source
 
     source = open_source("sim:seed=3,fps=30")       # or "genicam:SERIAL", a folder, a video
-    with Grabber(source, mode="live") as grabber:
+    with Grabber(source, DeliveryMode.LIVE) as grabber:  # or "triggered"; strings parse
         frame = grabber.next_frame(timeout=1.0)       # newest frame, or None
         print(grabber.stats().fps, grabber.events.drain())
 """
@@ -19,7 +19,8 @@ from core.camera.errors import (
 )
 from core.camera.events import CameraEvent, EventKind, EventLog
 from core.camera.frame import Frame
-from core.camera.grabber import DeliveryMode, Grabber, ReconnectPolicy
+from core.camera.delivery import DeliveryMode
+from core.camera.grabber import Grabber, ReconnectPolicy
 from core.camera.registry import discover_all, open_source, parse_spec, register_kind
 from core.camera.stats import GrabberStats
 

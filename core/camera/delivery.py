@@ -15,12 +15,17 @@ _SLICE = 0.1
 
 
 class DeliveryMode(StrEnum):
-    LIVE = "live"  # only the newest frame waits; replaced frames are counted as dropped
-    TRIGGERED = "triggered"  # bounded FIFO; when full the incoming frame is an overrun
+    """How frames wait for their consumer; a user's or a caller's string parses with
+    ``DeliveryMode(text)`` (ValueError: "'x' is not a valid DeliveryMode")."""
+
+    LIVE = "live"  # only the newest frame waits; a frame replaced before it was taken is "skipped"
+    TRIGGERED = "triggered"  # bounded FIFO; when full the incoming frame is not kept: an "overrun"
 
 
 class FrameDelivery:
-    """Thread-safe slot (live) or bounded queue (triggered) with counting."""
+    """The one hand-off of frames from the grabber thread to their consumer: a thread-safe
+    slot (live) or bounded queue (triggered), counting ``delivered``, ``skipped`` and
+    ``overruns`` in ``stats``."""
 
     def __init__(self, mode: DeliveryMode, queue_size: int, stats: StatsCounter,
                  on_overrun: Callable[[Frame], None]) -> None:
@@ -44,12 +49,11 @@ class FrameDelivery:
                 if len(self._queue) >= self._size:
                     overrun = True
                     self._stats.add("overruns")
-                    self._stats.add("dropped")
                 else:
                     self._queue.append(frame)
             else:
                 if self._fresh:
-                    self._stats.add("dropped")
+                    self._stats.add("skipped")
                 self._fresh = True
             if not overrun:
                 self._stats.add("delivered")

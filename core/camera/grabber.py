@@ -3,7 +3,7 @@
 Delivery modes:
 
 * ``live``: only the newest frame waits; a frame replaced before a consumer took
-  it is counted in ``dropped``.
+  it is counted in ``skipped``.
 * ``triggered``: every frame is kept in a bounded FIFO; when it is full the
   incoming frame is not kept, counted as an overrun and reported as an OVERRUN event.
 
@@ -33,7 +33,7 @@ from core.camera.stats import GrabberStats, StatsCounter
 
 T = TypeVar("T")
 _SLICE = 0.1  # longest blocking read, so stop() and call() stay responsive
-__all__ = ["DeliveryMode", "Grabber", "ReconnectPolicy"]
+__all__ = ["Grabber", "ReconnectPolicy"]
 
 
 @dataclass(frozen=True, slots=True)

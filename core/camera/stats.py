@@ -13,17 +13,18 @@ class GrabberStats:
     """A snapshot; every counter counts since the grabber started.
 
     ``received``: frames the source delivered (complete or not); ``delivered``: put
-    where consumers take them; ``dropped``: live frames replaced before a consumer
-    took them plus triggered-mode overruns; ``incomplete``: incomplete buffers
-    (not delivered unless ``deliver_incomplete``); ``timeouts``: periods of
-    ``frame_timeout`` without a frame on a free-running source.
+    where consumers take them; ``skipped``: live mode, frames replaced by a newer one
+    before a consumer took them; ``overruns``: triggered mode, frames not kept because
+    the queue was full; ``incomplete``: incomplete buffers (not delivered unless
+    ``deliver_incomplete``); ``timeouts``: periods of ``frame_timeout`` without a frame
+    on a free-running source.
     """
 
     source_id: str
     state: str
     received: int = 0
     delivered: int = 0
-    dropped: int = 0
+    skipped: int = 0
     incomplete: int = 0
     timeouts: int = 0
     overruns: int = 0
@@ -37,7 +38,7 @@ class GrabberStats:
 class StatsCounter:
     """Thread-safe counters plus a frame-rate estimate over a sliding window."""
 
-    COUNTERS = ("received", "delivered", "dropped", "incomplete", "timeouts", "overruns", "reconnects", "errors")
+    COUNTERS = ("received", "delivered", "skipped", "incomplete", "timeouts", "overruns", "reconnects", "errors")
 
     def __init__(self, window: int = 30) -> None:
         self._lock = threading.Lock()

@@ -3,11 +3,10 @@
 from core.inspection.counters import CounterSnapshot, ShiftCounters
 from core.inspection.history import ScoreHistory, WhatIfCounts
 from core.inspection.inspector import InferencerLike, Inspector
-from core.inspection.mailbox import FrameMailbox
 from core.inspection.result import InspectionResult
 from core.inspection.worker import InspectionWorker, WorkerStats
 
 __all__ = [
-    "CounterSnapshot", "FrameMailbox", "InferencerLike", "InspectionResult", "InspectionWorker",
+    "CounterSnapshot", "InferencerLike", "InspectionResult", "InspectionWorker",
     "Inspector", "ScoreHistory", "ShiftCounters", "WhatIfCounts", "WorkerStats",
 ]

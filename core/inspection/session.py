@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.camera.base import CameraSource
+from core.camera.delivery import DeliveryMode
 from core.camera.grabber import Grabber
 from core.inference.load import backend_details, backend_label
 from core.inspection.counters import ShiftCounters
@@ -40,8 +41,8 @@ class SessionStatus:
     camera_fps: float = 0.0  # frames received per second
     inspected_fps: float = 0.0
     received: int = 0
-    dropped: int = 0  # frames the camera side lost: triggered-mode overruns and incomplete frames
-    skipped: int = 0  # live mode: frames replaced by a newer one before the model took them
+    dropped: int = 0  # frames the camera side lost: the grabber's overruns + incomplete frames
+    skipped: int = 0  # the grabber's skipped (live mode: replaced before the model took them)
     latency_ms: float | None = None  # preprocessing + model time of the last frame
     fault: str = ""  # plain words; empty when all is well
     inspection_errors: int = 0
@@ -51,25 +52,6 @@ class SessionStatus:
     model_version: int | None = None  # the recipe's model version being inspected with
     backend: str = ""  # inference backend in a few words, e.g. "onnxruntime (CPU, 1 thread)"
     backend_details: str = ""  # how the backend was chosen (for a tooltip)
-
-
-class _GrabberFeed:
-    """The grabber as the worker's frame feed, with its skip counters."""
-
-    def __init__(self, grabber: Grabber) -> None:
-        self.grabber = grabber
-
-    def next_frame(self, timeout: float | None = None):
-        return self.grabber.next_frame(timeout)
-
-    @property
-    def skipped(self) -> int:
-        s = self.grabber.stats()
-        return s.dropped - s.overruns
-
-    @property
-    def overruns(self) -> int:
-        return self.grabber.stats().overruns
 
 
 def settle_heap() -> None:
@@ -134,15 +116,19 @@ def _default_opener(spec: str) -> CameraSource:
 
 class LiveSession:
     def __init__(self, recipe: Recipe, bundle_path: str | Path | None, source_spec: str, *,
-                 mode: str = "live", device: str = "auto", results: ResultsSink | None = None,
+                 mode: DeliveryMode | str = DeliveryMode.LIVE, device: str = "auto",
+                 results: ResultsSink | None = None,
                  history: ScoreHistory | None = None, counters: ShiftCounters | None = None,
                  inferencer: InferencerLike | None = None,
                  inferencer_factory: Callable[[Path, str], InferencerLike] = _default_inferencer,
                  source_opener: Callable[[str], CameraSource] = _default_opener,
                  queue_size: int = 32, stall_timeout: float = 3.0) -> None:
         """``inferencer`` (already loaded) wins over ``bundle_path`` + ``inferencer_factory``."""
-        if mode not in ("live", "triggered"):
-            raise ValueError(f"session mode must be 'live' or 'triggered', got {mode!r}")
+        try:
+            mode = DeliveryMode(mode)
+        except ValueError:
+            names = " or ".join(repr(m.value) for m in DeliveryMode)
+            raise ValueError(f"session mode must be {names}, got {mode!r}") from None
         if inferencer is None and bundle_path is None:
             raise ValueError(f"recipe '{recipe.name}' has no active model version (nothing to inspect with)")
         self.recipe = recipe
@@ -180,7 +166,7 @@ class LiveSession:
             if self.results is not None:
                 self.recorder = ResultRecorder(self.results)
             self.worker = InspectionWorker(
-                inspector, feed=_GrabberFeed(self.grabber), mode=self.mode, history=self.history,
+                inspector, self.grabber, history=self.history,
                 counters=self.counters, consumers=[self.recorder] if self.recorder else [],
                 parallel=worker_parallelism(self.inferencer))
             self.worker.start()
@@ -257,7 +243,7 @@ class LiveSession:
         return SessionStatus(
             source=g.source_id, state=state, camera_fps=g.fps, inspected_fps=w.inspected_fps,
             received=g.received, dropped=g.overruns + g.incomplete,
-            skipped=g.dropped - g.overruns if self.mode == "live" else 0,
+            skipped=g.skipped,
             latency_ms=w.last_latency_ms, fault=self.faults.text, inspection_errors=w.errors,
             unrecorded=rec.lost if rec else 0, last_error=errors[-1] if errors else "",
             alarm=rec.alarm if rec else "", **model)

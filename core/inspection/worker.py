@@ -1,10 +1,9 @@
 """The inspection worker: the threads that own the model and inspect frames as they come.
 
-Frames come from a *feed*: anything with ``next_frame(timeout) -> Frame | None`` such as
-the camera :class:`core.camera.grabber.Grabber`, or the worker's own :class:`FrameMailbox`
-filled with :meth:`InspectionWorker.submit`. In live mode only the newest frame waits for
-the model and the frames it replaces are counted as skipped (the feed's ``skipped``); in
-triggered mode every frame is inspected in order.
+Frames come from a *feed*: anything with ``next_frame(timeout) -> Frame | None``, in the
+application the camera :class:`core.camera.grabber.Grabber`, whose delivery mode decides
+what waits for the model (live: only the newest frame, the others counted as ``skipped``
+in the grabber's statistics; triggered: every frame, in order).
 
 ``parallel`` > 1 keeps that many frames in flight, one per thread, for a model that can run
 calls concurrently (``concurrent = True``, e.g. ONNX Runtime): on a few CPU cores, two
@@ -32,7 +31,6 @@ from core.camera.frame import Frame
 from core.inspection.counters import ShiftCounters
 from core.inspection.history import ScoreHistory
 from core.inspection.inspector import Inspector
-from core.inspection.mailbox import FrameMailbox
 from core.inspection.rate import RateMeter
 from core.inspection.result import InspectionResult
 
@@ -55,7 +53,7 @@ def lower_thread_priority(increment: int = WORKER_NICE) -> bool:
 
 
 class FrameFeed(Protocol):
-    """Where the worker takes frames; optional ``skipped`` / ``overruns`` counters are reported."""
+    """Where the worker takes frames (the grabber); None when none came within ``timeout``."""
 
     def next_frame(self, timeout: float | None = None) -> Frame | None: ...
 
@@ -63,36 +61,27 @@ class FrameFeed(Protocol):
 @dataclass(frozen=True)
 class WorkerStats:
     running: bool
-    mode: str
-    submitted: int  # frames handed in with submit() (0 with an external feed)
     inspected: int
-    skipped: int  # live mode: frames replaced by a newer one before the model got to them
-    overruns: int  # triggered mode: frames refused because the queue stayed full
     errors: int  # frames whose inspection raised (logged, counted, not fatal)
     consumer_errors: int
     last_error: str
     inspected_fps: float
     last_latency_ms: float | None
-    pending: int
 
 
 class InspectionWorker:
-    def __init__(self, inspector: Inspector, *, feed: FrameFeed | None = None, mode: str = "live",
-                 capacity: int = 64, history: ScoreHistory | None = None,
+    def __init__(self, inspector: Inspector, feed: FrameFeed, *, history: ScoreHistory | None = None,
                  counters: ShiftCounters | None = None,
                  consumers: list[ResultConsumer] | tuple = (), parallel: int = 1,
                  nice: int = WORKER_NICE) -> None:
-        """``feed`` None: frames are handed in with :meth:`submit` (own mailbox of ``mode``
-        and ``capacity``); otherwise the worker pulls from ``feed`` and ``mode`` is informative.
+        """The worker pulls the frames to inspect from ``feed``.
         ``parallel``: frames in flight (threads); use > 1 only with a model whose calls may
         run concurrently. ``nice``: priority lowering of the threads (0: none)."""
         if int(parallel) < 1:
             raise ValueError(f"InspectionWorker: parallel must be >= 1, got {parallel!r}")
-        self.mode = mode
         self.parallel = int(parallel)
         self._nice = int(nice)
-        self._mailbox = FrameMailbox(mode, capacity) if feed is None else None
-        self._feed: FrameFeed = self._mailbox if feed is None else feed
+        self._feed = feed
         self._inspector = inspector
         self.history = history if history is not None else ScoreHistory()
         self.counters = counters if counters is not None else ShiftCounters()
@@ -106,7 +95,7 @@ class InspectionWorker:
         self._stop = threading.Event()
         self._draining = threading.Event()
         self._rate = RateMeter()
-        self._submitted = self._inspected = self._errors = self._consumer_errors = 0
+        self._inspected = self._errors = self._consumer_errors = 0
         self._last_error = ""
         self._last_latency: float | None = None
 
@@ -123,8 +112,6 @@ class InspectionWorker:
     def stop(self, timeout: float = 10.0, drain: bool = False) -> bool:
         """Stop the thread; with ``drain`` the frames already waiting are inspected first
         (stop the feed's producer before). Returns True when the thread has ended."""
-        if self._mailbox is not None:
-            self._mailbox.close()
         self._draining.set()
         if not drain:
             self._stop.set()
@@ -156,14 +143,6 @@ class InspectionWorker:
                 self._consumers.remove(consumer)
 
     # --- data -------------------------------------------------------------------------------
-    def submit(self, frame: Frame, timeout: float | None = 1.0) -> bool:
-        """Hand a frame over (see :class:`FrameMailbox` for what each mode does)."""
-        if self._mailbox is None:
-            raise RuntimeError("InspectionWorker.submit: this worker pulls frames from its feed")
-        with self._lock:
-            self._submitted += 1
-        return self._mailbox.put(frame, timeout)
-
     def latest(self) -> InspectionResult | None:
         """The newest result (``seq`` tells whether it changed since the last look)."""
         with self._lock:
@@ -172,12 +151,9 @@ class InspectionWorker:
     def stats(self) -> WorkerStats:
         with self._lock:
             return WorkerStats(
-                running=self.running, mode=self.mode, submitted=self._submitted,
-                inspected=self._inspected, skipped=int(getattr(self._feed, "skipped", 0)),
-                overruns=int(getattr(self._feed, "overruns", 0)), errors=self._errors,
+                running=self.running, inspected=self._inspected, errors=self._errors,
                 consumer_errors=self._consumer_errors, last_error=self._last_error,
-                inspected_fps=self._rate.rate(), last_latency_ms=self._last_latency,
-                pending=self._mailbox.pending() if self._mailbox is not None else 0)
+                inspected_fps=self._rate.rate(), last_latency_ms=self._last_latency)
 
     # --- thread -----------------------------------------------------------------------------
     def _run(self) -> None:
