@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from core.inspection import ScoreHistory, ShiftCounters
-from core.inspection.render import outline_rgba, to_display_rgb
 from core.store.thresholds import Verdict
 
 
@@ -49,16 +48,3 @@ def test_counters_add_up_and_reset():
     c.reset()
     s = c.snapshot()
     assert (s.inspected, s.yield_pct) == (0, None)
-
-
-def test_render_helpers():
-    bgr = np.zeros((10, 12, 3), np.uint8)
-    bgr[..., 0] = 255  # blue in BGR
-    rgb = to_display_rgb(bgr)
-    assert rgb[0, 0].tolist() == [0, 0, 255]
-    assert to_display_rgb(np.full((4, 4), 4095 << 4, np.uint16)).max() == 255
-    amap = np.zeros((10, 12), np.float32)
-    amap[3:7, 4:9] = 0.9
-    line = outline_rgba(amap, 0.5)
-    assert line[..., 3].any() and not line[0, 0, 3]  # outline drawn, background transparent
-    assert not outline_rgba(amap, 0.95)[..., 3].any()

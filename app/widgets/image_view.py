@@ -13,7 +13,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout,
                                QWidget)
 
-from core.inspection.render import outline_rgba, to_display_rgb
+from core.display import outline_rgba, to_display_rgb
 
 MODES = ("image", "overlay", "heatmap")
 

@@ -11,13 +11,12 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel
 
+from core.display import to_uint8
+
 
 def to_qimage(image: np.ndarray) -> QImage:
     """BGR or gray uint8/uint16 array -> QImage (a copy)."""
-    img = image
-    if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)
-    img = np.ascontiguousarray(img)
+    img = np.ascontiguousarray(to_uint8(image))
     h, w = img.shape[:2]
     if img.ndim == 2:
         return QImage(img.data, w, h, w, QImage.Format.Format_Grayscale8).copy()

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QP
 
 from app.wizard.context import WizardContext
 from app.wizard.qtutil import Background, message_label, show_message, to_pixmap
+from core.display import render_overlay
 from core.evaluation.validation import ValidationResult, defect_samples, validate
-from core.inference.overlay import render_overlay
 
 TILE = 112
 

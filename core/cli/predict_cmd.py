@@ -26,7 +26,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from core.atomic import atomic_write_text
     from core.cli.progress import ProgressBar
-    from core.inference.overlay import render_overlay
+    from core.display import render_overlay
     from core.io.images import ImageReadError, list_images, read_image, write_image_atomic
     from core.store.thresholds import check_limits, verdict_for
 

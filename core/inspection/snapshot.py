@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from core.atomic import atomic_write_bytes, atomic_write_text
-from core.inference.overlay import heatmap_bgr, render_overlay
+from core.display import heatmap_bgr, render_overlay
 from core.inspection.result import InspectionResult
 
 

@@ -69,15 +69,15 @@ def _encode_png(image: np.ndarray, what: str) -> bytes:
 
 def heatmap_to_bgr(heatmap: np.ndarray) -> np.ndarray:
     """uint8 images are kept as they are; float anomaly maps (0..1) get a JET colour map."""
-    import cv2
     import numpy as np
+
+    from core.display import heatmap_bgr
 
     if heatmap.dtype == np.uint8:
         return heatmap
     if heatmap.ndim != 2:
         raise StoreError(f"archive: a float heat map must be 2-D, got shape {heatmap.shape}")
-    scaled = np.nan_to_num(np.clip(heatmap.astype(np.float32), 0.0, 1.0)) * 255.0
-    return cv2.applyColorMap(scaled.astype(np.uint8), cv2.COLORMAP_JET)
+    return heatmap_bgr(heatmap)
 
 
 class ImageArchive:

@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.display import to_uint8
 from core.io.images import ImageReadError, list_images, read_image, write_image_atomic
 
 RECOMMENDED_SAMPLES = 50   # shown against the counter; DRAEM trains on fewer, but less reliably
@@ -28,9 +29,7 @@ BLUR_RATIO = 0.35          # flagged when the Laplacian variance is below this x
 
 
 def _gray8(image: np.ndarray) -> np.ndarray:
-    img = image
-    if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)
+    img = to_uint8(image)
     if img.ndim == 3:
         img = cv2.cvtColor(img[..., :3], cv2.COLOR_BGR2GRAY)
     return img

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from core.display import to_uint8
 from core.io.images import load_images, to_model_input
 from core.synth import AnomalySimulator, make_texture_source
 from core.synth.simulator import simulator_for
@@ -51,10 +52,6 @@ def auto_scale(shapes: list[tuple[int, ...]], max_side: int = 0) -> float:
     return 1.0 if not max_side or longest <= max_side else round(max_side / longest, 4)
 
 
-def _u8(x: np.ndarray) -> np.ndarray:
-    return np.clip(x * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
 def load_image_set(paths: list[Path], size: tuple[int, int], mode: str = "resize",
                    scale: float | None = None, max_side: int = 0) -> ImageSet:
     """Decode ``paths`` once. Resize mode: every image squashed to ``size``. Tiles mode:
@@ -71,11 +68,12 @@ def load_image_set(paths: list[Path], size: tuple[int, int], mode: str = "resize
         out = []
         for _, img in loaded:
             h, w = img.shape[:2]
-            out.append(_u8(to_model_input(img, (max(1, round(h * s)), max(1, round(w * s))))))
+            scaled = to_model_input(img, (max(1, round(h * s)), max(1, round(w * s))))
+            out.append(to_uint8(scaled, nearest=True))
         return ImageSet(kept, out, skipped, gray, s)
     arr = np.empty((len(loaded), size[0], size[1], 3), np.uint8)
     for i, (_, img) in enumerate(loaded):
-        arr[i] = _u8(to_model_input(img, size))
+        arr[i] = to_uint8(to_model_input(img, size), nearest=True)
     return ImageSet(kept, arr, skipped, gray)
 
 

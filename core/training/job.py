@@ -120,23 +120,17 @@ class _Reporter:
                   images_per_s=round(p.images_per_s, 2))
 
 
-def _to_u8(a) -> Any:
-    import numpy as np
-
-    return np.clip(np.asarray(a, np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
 def write_preview(folder: Path, sample: dict) -> dict[str, str]:
     """Write the preview arrays as PNGs (anomaly map as a heat map); returns name -> path."""
-    import cv2
+    import numpy as np
 
+    from core.display import heatmap_bgr, to_uint8
     from core.io.images import write_image_atomic
 
     out = {}
     for name, arr in sample.items():
-        img = _to_u8(arr)
-        if name.endswith("anomaly_map"):
-            img = cv2.applyColorMap(img, cv2.COLORMAP_JET)
+        arr = np.asarray(arr, np.float32)
+        img = heatmap_bgr(arr, nearest=True) if name.endswith("anomaly_map") else to_uint8(arr, nearest=True)
         path = folder / f"{name}.png"
         write_image_atomic(path, img)
         out[name] = str(path)
