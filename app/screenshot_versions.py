@@ -33,7 +33,7 @@ def deploy_quick_version(store, steps: int, n_good: int = 24, n_defects: int = 8
     from app.wizard.context import WizardContext
     from app.wizard.deploy_page import deploy
     from core.evaluation.validation import validate
-    from core.camera.simline import SimLineConfig, SimLineRenderer
+    from core.camera.sim.line import SimLineConfig, SimLineRenderer
     from core.evaluation.datasets import Sample
     from core.inference.inferencer import Inferencer
     from core.training.pipeline import train_to_bundle

@@ -13,7 +13,7 @@ import time
 def bench_render(frames: int, size: int) -> None:
     import cv2
 
-    from core.camera.simline import SimLineSource
+    from core.camera.sim.line import SimLineSource
 
     cv2.setNumThreads(1)  # one core, as on a busy inspection PC
     for rate in (0.0, 1.0):
@@ -28,7 +28,7 @@ def bench_render(frames: int, size: int) -> None:
 
 def bench_grabber(frames: int, size: int) -> None:
     from core.camera import Grabber
-    from core.camera.simline import SimLineSource
+    from core.camera.sim.line import SimLineSource
 
     with Grabber(SimLineSource(seed=0, width=size, height=size, fps=0), mode="triggered", queue_size=frames) as g:
         t0 = time.perf_counter()
@@ -40,8 +40,8 @@ def bench_grabber(frames: int, size: int) -> None:
 
 def bench_viky(frames: int) -> None:
     from core.camera import Grabber
-    from core.camera.genicam import GenICamSource
-    from core.camera.producers import bundled_viky_cti
+    from core.camera.genicam.source import GenICamSource
+    from core.camera.genicam.producers import bundled_viky_cti
 
     if bundled_viky_cti() is None:
         print("viky: skipped (viky.cti not found)")

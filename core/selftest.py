@@ -185,7 +185,7 @@ def _check_sim(args: argparse.Namespace, st: _State) -> str:
 
 
 def _viky_path(args: argparse.Namespace) -> Path:
-    from core.camera.producers import bundled_viky_cti, check_producer
+    from core.camera.genicam.producers import bundled_viky_cti, check_producer
 
     if args.cti:
         cti = Path(args.cti).expanduser()
@@ -205,8 +205,8 @@ def _viky_path(args: argparse.Namespace) -> Path:
 
 
 def _check_genicam(args: argparse.Namespace, st: _State) -> str:
-    from core.camera.genicam import GenICamSource
-    from core.camera.harvester_hub import HarvesterHub
+    from core.camera.genicam.source import GenICamSource
+    from core.camera.genicam.harvester_hub import HarvesterHub
 
     cti = _viky_path(args)
     hub = HarvesterHub([cti], include_bundled=False, env={})  # this producer only

@@ -7,7 +7,7 @@ The base learns, once, what a reconstruction of a normal surface and a discrimin
 "differs from its reconstruction" look like, on data that may ship with the product:
 
 * the procedural texture families of ``core.synth.textures`` (this project's code);
-* good parts of the simulated production line (``core.camera.simline``, this project's code);
+* good parts of the simulated production line (``core.camera.sim.line``, this project's code);
 * the CC0 textures ``brick``, ``grass`` and ``gravel`` of the scikit-image wheel
   (``--skimage-wheel``, or any ``--images`` folder of openly licensed images).
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.atomic import atomic_write_text  # noqa: E402
-from core.camera.simline import SimLineConfig, SimLineRenderer  # noqa: E402
+from core.camera.sim.line import SimLineConfig, SimLineRenderer  # noqa: E402
 from core.demo import DEMO_MODEL, EVAL_FILE  # noqa: E402
 from core.evaluation.evaluate import evaluate  # noqa: E402
 from core.inference.inferencer import Inferencer  # noqa: E402

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from core.camera.harvester_hub import HarvesterHub, set_default_hub
+from core.camera.genicam.harvester_hub import HarvesterHub, set_default_hub
 from core.cli.main import main
 
 

@@ -16,8 +16,8 @@ from genicam.gentl import TimeoutException
 from core.camera import Feature, Grabber, ReconnectPolicy, Support
 from core.camera.errors import CameraError, FeatureError, SourceLostError, UnsupportedPixelFormatError
 from core.camera.events import EventKind
-from core.camera.genicam import GenICamSource
-from core.camera.harvester_hub import HarvesterHub
+from core.camera.genicam.source import GenICamSource
+from core.camera.genicam.harvester_hub import HarvesterHub
 
 RW, RO, NA = 4, 3, 1
 
@@ -349,7 +349,7 @@ def test_grabber_reconnects_when_the_device_comes_back(fake: FakeHarvester, hub:
 def test_producer_load_errors_are_reported_and_others_load(tmp_path: Path) -> None:
     bad = tmp_path / "broken.cti"
     bad.write_bytes(b"not a shared library")
-    from core.camera.producers import bundled_viky_cti
+    from core.camera.genicam.producers import bundled_viky_cti
 
     viky = bundled_viky_cti()
     if viky is None:

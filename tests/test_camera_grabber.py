@@ -13,7 +13,7 @@ import pytest
 from core.camera import EventKind, Grabber, ReconnectPolicy
 from core.camera.errors import CameraError, FeatureError
 from core.camera.replay import FolderReplaySource
-from core.camera.simline import SimLineSource
+from core.camera.sim.line import SimLineSource
 
 FAST = ReconnectPolicy(initial=0.05, maximum=0.2)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.camera.errors import UnsupportedPixelFormatError
-from core.camera.pixelformats import SUPPORTED_PIXEL_FORMATS, convert
+from core.camera.genicam.pixelformats import SUPPORTED_PIXEL_FORMATS, convert
 
 H, W = 8, 10
 RED_BGR = (0, 0, 255)

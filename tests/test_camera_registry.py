@@ -11,7 +11,7 @@ import pytest
 from core.camera import DeviceInfo, Feature, SourceSpecError, discover_all, open_source, parse_spec
 from core.camera.registry import SourceKind, register_kind, source_kinds
 from core.camera.replay import FolderReplaySource
-from core.camera.simline import SimLineSource
+from core.camera.sim.line import SimLineSource
 
 
 @pytest.fixture()

@@ -13,8 +13,8 @@ import pytest
 
 from core.camera import Feature, Support
 from core.camera.errors import CameraError, FeatureError, SourceLostError
-from core.camera.simdefects import DEFECT_TYPES
-from core.camera.simline import SimLineConfig, SimLineSource
+from core.camera.sim.defects import DEFECT_TYPES
+from core.camera.sim.line import SimLineConfig, SimLineSource
 
 
 def test_same_seed_same_frames_other_seed_differs() -> None:

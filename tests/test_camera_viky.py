@@ -7,15 +7,15 @@ import time
 
 import pytest
 
-from core.camera.producers import bundled_viky_cti
+from core.camera.genicam.producers import bundled_viky_cti
 
 VIKY = bundled_viky_cti()
 pytestmark = pytest.mark.skipif(VIKY is None, reason="viky.cti not found in the installed genicam package")
 
 if VIKY is not None:
     from core.camera import Grabber
-    from core.camera.genicam import GenICamSource
-    from core.camera.harvester_hub import HarvesterHub
+    from core.camera.genicam.source import GenICamSource
+    from core.camera.genicam.harvester_hub import HarvesterHub
 
 
 @pytest.fixture(scope="module")

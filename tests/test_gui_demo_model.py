@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.camera.simline import SimLineConfig, SimLineRenderer
+from core.camera.sim.line import SimLineConfig, SimLineRenderer
 from core.demo import DEMO_MODEL
 from core.io.images import write_image_atomic
 from tests.gui_helpers import open_window, our_threads

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.camera.harvester_hub import HarvesterHub
-from core.camera.producer_check import GENTL_SYMBOLS, exported_symbols, host_machine
-from core.camera.producers import ProducerReport, bundled_viky_cti, check_producer, load_producers
+from core.camera.genicam.harvester_hub import HarvesterHub
+from core.camera.genicam.producer_check import GENTL_SYMBOLS, exported_symbols, host_machine
+from core.camera.genicam.producers import ProducerReport, bundled_viky_cti, check_producer, load_producers
 
 CONSTRUCTOR_C = r"""
 #include <stdio.h>

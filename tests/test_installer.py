@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from core import selftest
-from core.camera.producers import bundled_viky_cti
+from core.camera.genicam.producers import bundled_viky_cti
 from core.demo import DEMO_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,6 +1,10 @@
 """Camera acquisition: interchangeable sources (GenICam, replay, simulated line),
 a grabber thread per source, events and statistics. No Qt here.
 
+The shared pieces live here (sources' base class, frames, errors, events, the grabber and
+its frame delivery, statistics, replay, the source registry); the GenICam cameras in
+:mod:`core.camera.genicam`, the simulated line in :mod:`core.camera.sim`.
+
 Typical use::
 
     from core.camera import DeliveryMode, Grabber, open_source

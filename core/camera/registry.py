@@ -161,7 +161,7 @@ def _no_leftovers(kind: str, options: dict[str, Any]) -> None:
 
 
 def _sim(target: str, options: dict[str, Any]) -> CameraSource:
-    from core.camera.simline import SimLineConfig, SimLineSource
+    from core.camera.sim.line import SimLineConfig, SimLineSource
 
     if target:
         raise SourceSpecError(f"sim takes key=value options only, got {target!r}")
@@ -189,7 +189,7 @@ def _video(target: str, options: dict[str, Any]) -> CameraSource:
 
 
 def _genicam(target: str, options: dict[str, Any]) -> CameraSource:
-    from core.camera.genicam import GenICamSource
+    from core.camera.genicam.source import GenICamSource
 
     key = target or options.pop("serial", None) or options.pop("id", None)
     _no_leftovers("genicam", options)
@@ -197,14 +197,14 @@ def _genicam(target: str, options: dict[str, Any]) -> CameraSource:
 
 
 def _discover_sim(problems: list[str]) -> list[DeviceInfo]:
-    from core.camera.simline import sim_device_info
+    from core.camera.sim.line import sim_device_info
 
     return [sim_device_info()]
 
 
 def _discover_genicam(problems: list[str]) -> list[DeviceInfo]:
     try:
-        from core.camera.genicam import discover_genicam
+        from core.camera.genicam.source import discover_genicam
     except ImportError as exc:  # harvesters missing: report, do not crash
         raise CameraError(f"harvesters is not installed ({exc})") from None
     return discover_genicam(problems=problems)

@@ -56,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _configure_genicam(args: argparse.Namespace) -> None:
     if not args.cti and not args.no_bundled:
         return
-    from core.camera.harvester_hub import HarvesterHub, set_default_hub
+    from core.camera.genicam.harvester_hub import HarvesterHub, set_default_hub
 
     set_default_hub(HarvesterHub(args.cti, include_bundled=not args.no_bundled))
 

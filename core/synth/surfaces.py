@@ -6,7 +6,7 @@ It never sees a customer's or a benchmark's images. Its normal images come from:
 
 * the procedural texture families of :mod:`core.synth.textures`, made to look like
   surfaces under a camera (lower contrast, grey or colour, illumination gradient, noise);
-* the simulated production line of :mod:`core.camera.simline` (good parts only);
+* the simulated production line of :mod:`core.camera.sim.line` (good parts only);
 * any folder of images the caller passes (the project uses the CC0 textures that ship in
   the scikit-image wheel: see ``resources/base/README.md``).
 
@@ -69,8 +69,8 @@ class SurfaceSource:
 
     @staticmethod
     def _render_sim(n: int, seed: int) -> list[np.ndarray]:
-        from core.camera.simline import SimLineConfig, SimLineRenderer
-        from core.camera.simrender import MATERIALS, SHAPES
+        from core.camera.sim.line import SimLineConfig, SimLineRenderer
+        from core.camera.sim.render import MATERIALS, SHAPES
 
         frames = []
         for i in range(n):

@@ -16,7 +16,7 @@ from typing import Any
 
 from core.camera.base import DeviceInfo
 from core.camera.errors import CameraError
-from core.camera.producers import ProducerReport, find_producers, load_producers
+from core.camera.genicam.producers import ProducerReport, find_producers, load_producers
 
 _log = logging.getLogger(__name__)
 

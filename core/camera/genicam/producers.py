@@ -7,7 +7,7 @@ separated directories or files), then paths from the application's settings
 reported with its reason while the others still load.
 
 Loading a producer runs its code, with this program's rights. Each file is therefore first
-checked as data (:mod:`core.camera.producer_check`: an ELF/PE shared library for this
+checked as data (:mod:`core.camera.genicam.producer_check`: an ELF/PE shared library for this
 machine that exports the GenTL entry points) and only then handed to harvesters; a file that
 fails is reported and never loaded. That check cannot tell a hostile producer from a good
 one: only trusted folders, writable by administrators alone, belong on the path.
@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.camera.producer_check import check_producer_file
+from core.camera.genicam.producer_check import check_producer_file
 
 ENV_VAR = "GENICAM_GENTL64_PATH"
 

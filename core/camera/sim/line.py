@@ -21,8 +21,8 @@ import numpy as np
 from core.camera.base import Capabilities, DeviceInfo, Feature, FeatureInfo, SourceIdentity, Support, feature_name
 from core.camera.errors import FeatureError
 from core.camera.paced import MAX_FPS, PacedSource
-from core.camera.simdefects import DEFECT_TYPES, apply_defect
-from core.camera.simrender import MATERIALS, SHAPES, compose, render_belt, render_part
+from core.camera.sim.defects import DEFECT_TYPES, apply_defect
+from core.camera.sim.render import MATERIALS, SHAPES, compose, render_belt, render_part
 
 MIN_SIZE, MAX_SIZE = 32, 4096
 BASE_EXPOSURE_US = 5000.0

@@ -13,15 +13,15 @@ import threading
 import time
 from typing import Any
 
-from core.camera import genicam_nodes as gn
+from core.camera.genicam import nodes as gn
 from core.camera.base import (
     Capabilities, CameraSource, DeviceInfo, Feature, FeatureInfo, SourceIdentity, Support,
     feature_name,
 )
 from core.camera.errors import CameraError, FeatureError, SourceLostError, UnsupportedPixelFormatError
 from core.camera.frame import Frame
-from core.camera.harvester_hub import HarvesterHub, default_hub
-from core.camera.pixelformats import convert, is_supported, pixel_format_spec
+from core.camera.genicam.harvester_hub import HarvesterHub, default_hub
+from core.camera.genicam.pixelformats import convert, is_supported, pixel_format_spec
 
 # Order in which remembered settings are re-applied after a reconnect.
 _REAPPLY_ORDER = (

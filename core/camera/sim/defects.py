@@ -13,7 +13,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from core.camera.simrender import PartTemplate
+from core.camera.sim.render import PartTemplate
 
 DEFECT_TYPES = ("scratch", "dent", "stain", "crack", "chip")
 VISIBLE_CHANGE = 6.0  # grey levels
