@@ -35,7 +35,7 @@ def deploy_quick_version(store, steps: int, n_good: int = 24, n_defects: int = 8
     from core.evaluation.validation import validate
     from core.camera.sim.line import SimLineConfig, SimLineRenderer
     from core.evaluation.datasets import Sample
-    from core.inference.inferencer import Inferencer
+    from core.inference.load import load_model
     from core.training.pipeline import train_to_bundle
     from core.training.presets import get_preset
     from core.training.trainer import TrainSettings
@@ -52,7 +52,7 @@ def deploy_quick_version(store, steps: int, n_good: int = 24, n_defects: int = 8
     held_out = paths[-6:]
     settings = TrainSettings(get_preset("tiny"), steps=steps, workers=0, device="cpu", threads=1)
     res = train_to_bundle(paths[:-6], ctx.run_dir / "model.limodel", settings)
-    result = validate(Inferencer.from_bundle(res.bundle, device="cpu", threads=1), held_out, defects)
+    result = validate(load_model(res.bundle, "reference", "cpu", threads=1), held_out, defects)
     ctx.result, ctx.validation = {"bundle": str(res.bundle)}, result.summary()
     return deploy(ctx)
 

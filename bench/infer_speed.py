@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 from _report import write_report  # noqa: E402
-from core.inference.inferencer import Inferencer  # noqa: E402
+from core.inference.backends.reference import ReferenceBackend  # noqa: E402
 from core.model.draem import DraemModel  # noqa: E402
 from core.training.presets import PRESETS  # noqa: E402
 
@@ -36,7 +36,7 @@ def main() -> int:
     for name in args.presets:
         p = PRESETS[name]
         meta = {"image_size": list(p.image_size), "preset": name}
-        inf = Inferencer(DraemModel(p.recon_width, p.disc_width), meta, device="cpu")
+        inf = ReferenceBackend(DraemModel(p.recon_width, p.disc_width), meta, device="cpu")
         inf.warmup(2)
         times = []
         for _ in range(args.runs):

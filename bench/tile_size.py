@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import write_report  # noqa: E402
 from core.evaluation.evaluate import evaluate  # noqa: E402
-from core.inference.inferencer import Inferencer  # noqa: E402
+from core.inference.backends.reference import ReferenceBackend  # noqa: E402
+from core.inference.load import load_model  # noqa: E402
 
 
 def parse_tiles(text: str) -> list[tuple[int, int]]:
@@ -43,7 +44,7 @@ def main() -> int:
     ap.add_argument("--tiles", default="256:32,128:32,128:16,128:0")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    base = Inferencer.from_bundle(args.model, device="cpu")
+    base = load_model(args.model, "reference", "cpu")
     if base.input.mode != "tiles":
         print(f"{args.model} is not a tiles-mode model", file=sys.stderr)
         return 2
@@ -53,7 +54,7 @@ def main() -> int:
         meta["image_size"] = [size, size]
         meta["input"]["overlap"] = overlap
         try:
-            inf = Inferencer(base.model, meta, "cpu")
+            inf = ReferenceBackend(base.model, meta, "cpu")
         except ValueError as exc:
             print(f"tile {size}:{overlap}: {exc}", file=sys.stderr)
             return 2

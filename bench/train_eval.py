@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.atomic import atomic_write_text  # noqa: E402
 from core.evaluation.evaluate import evaluate  # noqa: E402
-from core.inference.inferencer import Inferencer  # noqa: E402
+from core.inference.backends.reference import ReferenceBackend  # noqa: E402
+from core.inference.load import load_model  # noqa: E402
 from core.training.pipeline import train_to_bundle  # noqa: E402
 from core.training.presets import get_preset  # noqa: E402
 from core.training.trainer import TrainSettings  # noqa: E402
@@ -107,7 +108,7 @@ def main() -> int:
         minutes = marks.pop(0)
         model.eval()
         try:
-            report = evaluate(Inferencer(model, meta, "cpu"), args.data)
+            report = evaluate(ReferenceBackend(model, meta, "cpu"), args.data)
         finally:
             model.train()
         row = {"minutes": minutes, "steps": step, **metrics_of(report)}
@@ -119,7 +120,7 @@ def main() -> int:
     res = train_to_bundle(args.data, model_path, settings, textures=args.textures, progress=progress,
                           on_step=on_step if marks else None)
     train_wall = time.time() - t0
-    inf = Inferencer.from_bundle(model_path)
+    inf = load_model(model_path, "reference")
     inf.warmup()
     report = evaluate(inf, args.data)
     final = {"minutes": args.minutes, "steps": res.steps, **metrics_of(report)}

@@ -122,7 +122,8 @@ def _check_runtime(args: argparse.Namespace, st: _State) -> str:
 
 
 def _check_model(args: argparse.Namespace, st: _State) -> str:
-    from core.inference.load import backend_details, backend_label, load_model
+    from core.inference.labels import backend_details, backend_label
+    from core.inference.load import load_model
 
     path = Path(args.model).expanduser() if args.model else DEMO_MODEL
     if not path.is_file():

@@ -30,7 +30,7 @@ from core.atomic import atomic_write_text  # noqa: E402
 from core.camera.sim.line import SimLineConfig, SimLineRenderer  # noqa: E402
 from core.demo import DEMO_MODEL, EVAL_FILE  # noqa: E402
 from core.evaluation.evaluate import evaluate  # noqa: E402
-from core.inference.inferencer import Inferencer  # noqa: E402
+from core.inference.load import load_model  # noqa: E402
 from core.io.images import write_image_atomic  # noqa: E402
 from core.training.pipeline import train_to_bundle  # noqa: E402
 from core.training.presets import Preset  # noqa: E402
@@ -71,7 +71,7 @@ def main() -> int:
     res = train_to_bundle(args.work, args.out, settings,
                           progress=lambda p: print(f"step {p.step} loss {p.losses['loss']:.4f}", flush=True)
                           if p.step % 25 == 0 else None)
-    report = evaluate(Inferencer.from_bundle(args.out), args.work)
+    report = evaluate(load_model(args.out, "reference"), args.work)
     summary = {"steps": res.steps, "seconds": round(res.seconds), "metrics": report.metrics,
                "thresholds": res.meta["thresholds"], "command": " ".join(sys.argv)}
     atomic_write_text(args.out.with_name(EVAL_FILE), json.dumps(summary, indent=2))

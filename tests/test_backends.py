@@ -10,13 +10,13 @@ import torch
 from torch import nn
 
 from core.cli.main import main as cli_main
-from core.inference.backends import BackendError, available_backends, load_inferencer
 from core.inference.backends.export import onnx_model_bytes, read_onnx_meta
 from core.inference.backends.onnx_backend import OnnxBackend, require_onnxruntime
-from core.inference.backends.select import build_backend
+from core.inference.backends.select import available_backends, build_backend, load_inferencer
 from core.inference.backends.torch_backend import TorchBackend, fold_batchnorm
 from core.inference.bundle import save_bundle
-from core.inference.inferencer import Inferencer
+from core.inference.inferencer import BackendError
+from core.inference.load import load_model
 from core.model.draem import DraemModel
 from tests.inspection_fakes import lively_model as _lively_model
 
@@ -53,7 +53,7 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_refs(tiny):
-    ref = Inferencer.from_bundle(tiny, device="cpu")
+    ref = load_model(tiny, "reference", "cpu")
     refs = ref.predict_batch(_frames(64), batch_size=2)
     maps = np.concatenate([r.anomaly_map.ravel() for r in refs])
     assert maps.std() > 0.05, "test model too dull: the comparison would prove nothing"
@@ -79,7 +79,7 @@ def test_fp32_backend_matches_pytorch_eager(tiny, tiny_refs, backend):
 def test_fp32_backends_match_at_fast_preset_size(tmp_path):
     path = _bundle(tmp_path / "fast.limodel", 16, 8, 256)
     frames = _frames(256, 2)
-    refs = Inferencer.from_bundle(path, device="cpu").predict_batch(frames, batch_size=2)
+    refs = load_model(path, "reference", "cpu").predict_batch(frames, batch_size=2)
     for backend in FP32_BACKENDS:
         _assert_same(build_backend(backend, path, device="cpu").predict_batch(frames, 2), refs)
 
@@ -112,7 +112,7 @@ def test_export_graph_includes_score(tmp_path, tiny):
     assert meta["image_size"] == [64, 64] and meta["onnx"]["batch"] == "dynamic"
     # the raw graph, without any of our Python around it, gives the reference score
     sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    ref = Inferencer.from_bundle(tiny, device="cpu")
+    ref = load_model(tiny, "reference", "cpu")
     frames = _frames(64)
     batch = np.stack([ref.preprocess(f) for f in frames])
     amap, score = sess.run(None, {"image": batch})

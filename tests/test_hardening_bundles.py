@@ -298,7 +298,7 @@ def test_live_app_start_shows_the_checksum_error(tmp_path):
 
 
 def test_bundles_that_are_fine_today_keep_loading(tmp_path):
-    from core.inference.inferencer import Inferencer
+    from core.inference.backends.reference import ReferenceBackend
 
     shipped = [DEMO_MODEL, ROOT / "resources/base/base-12x8.limodel"]
     written = [make_tiny_bundle(tmp_path / "tiny.limodel"),
@@ -307,7 +307,7 @@ def test_bundles_that_are_fine_today_keep_loading(tmp_path):
     for i, path in enumerate(shipped + written):
         meta = read_bundle_meta(path)
         model = load_bundle(path).build_model()
-        inf = Inferencer(model, meta, device="cpu", threads=1)
+        inf = ReferenceBackend(model, meta, device="cpu", threads=1)
         p = inf.predict(np.full((70, 90, 3), 128, np.uint8))
         assert np.isfinite(p.score) and p.anomaly_map.shape == (70, 90)
         store.create(f"r{i}", source="sim:x", bundle=path)

@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 
 from core.camera.frame import Frame
-from core.inference.backends import BackendError, available_backends
-from core.inference.load import backend_label, load_model
+from core.inference.backends.select import available_backends
+from core.inference.inferencer import BackendError, Inferencer
+from core.inference.labels import backend_label
+from core.inference.load import load_model
 from core.inspection.frame_tap import FrameTap
-from core.inspection.inspector import InferencerLike, Inspector
+from core.inspection.inspector import Inspector
 from core.inspection.session import (LiveSession, _default_inferencer, live_cpu_threads,
                                      live_frames_in_flight, worker_parallelism)
 from core.store.recipe import Recipe, Roi, Thresholds
@@ -52,7 +54,7 @@ def _wait(cond, timeout=15.0):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_every_backend_is_an_inferencer_for_the_session(lively, backend):
     inf = load_model(lively, backend, "cpu", threads=1)
-    assert isinstance(inf, InferencerLike)
+    assert isinstance(inf, Inferencer)
     frame = _frames(1)[0]
     pred = inf.predict(frame.image)
     assert isinstance(pred.score, float) and 0.0 <= pred.score <= 1.0
@@ -102,7 +104,7 @@ def test_session_loads_auto_backend_and_falls_back_to_reference(lively, monkeypa
     def broken(*args, **kwargs):
         raise BackendError("simulated: the backend cannot load")
 
-    monkeypatch.setattr("core.inference.backends.load_inferencer", broken)
+    monkeypatch.setattr("core.inference.backends.select.load_inferencer", broken)
     with caplog.at_level(logging.WARNING, logger="core.inference.load"):
         fallback = _default_inferencer(lively, "cpu")
     assert fallback.selection["backend"] == "reference"

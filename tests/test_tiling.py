@@ -5,7 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.inference.inferencer import Inferencer, network_inputs, tiled_predictions
+from core.inference.backends.reference import ReferenceBackend
+from core.inference.inferencer import network_inputs, tiled_predictions
 from core.inference.scoring import image_scores
 from core.inference.tiling import InputSpec, TileGrid, axis_origins, mean_filter_max
 from core.model.draem import DraemModel
@@ -92,7 +93,7 @@ def test_inferencer_in_tiles_mode_scores_frames_of_any_size():
     torch.manual_seed(0)
     meta = {"image_size": [64, 64], "recon_width": 8, "disc_width": 4,
             "input": {"mode": "tiles", "scale": 1.0, "overlap": 16}}
-    inf = Inferencer(DraemModel(8, 4), meta, "cpu", threads=1)
+    inf = ReferenceBackend(DraemModel(8, 4), meta, "cpu", threads=1)
     frames = [np.full((90, 130), 128, np.uint8), np.zeros((40, 50, 3), np.uint8)]
     preds = inf.predict_batch(frames, batch_size=4)
     assert [p.anomaly_map.shape for p in preds] == [(90, 130), (40, 50)]
@@ -105,7 +106,7 @@ def test_resize_mode_is_unchanged_for_old_bundles():
     assert InputSpec.from_meta(meta).mode == "resize"
     torch.manual_seed(0)
     model = DraemModel(8, 4).eval()
-    inf = Inferencer(model, meta, "cpu", threads=1)
+    inf = ReferenceBackend(model, meta, "cpu", threads=1)
     frame = np.random.default_rng(3).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     got = inf.predict(frame)
     with torch.no_grad():

@@ -113,7 +113,7 @@ class ValidatePage(QWizardPage):
 
     def run(self) -> None:
         """Score in a background thread (the model runs here, in inference mode only)."""
-        from core.inference.inferencer import Inferencer
+        from core.inference.load import load_model
 
         ctx, folder = self.ctx, self.defect_folder
         if ctx.bundle is None or self.background.busy:
@@ -123,7 +123,7 @@ class ValidatePage(QWizardPage):
             holdout = ctx.samples().paths()
 
         def work() -> ValidationResult:
-            inf = Inferencer.from_bundle(ctx.bundle, device=ctx.device)
+            inf = load_model(ctx.bundle, "reference", ctx.device)
             defects = defect_samples(folder) if folder else None
             return validate(inf, holdout, defects, false_reject=ctx.false_reject, roi=ctx.roi,
                             preprocessing=ctx.preprocessing)

@@ -18,8 +18,9 @@ def add_backend_argument(parser) -> None:
 
 def load_for_cli(args):
     """Load ``args.model`` on ``args.backend`` / ``args.device`` and print which backend runs."""
-    from core.inference.backends import BackendError
-    from core.inference.load import backend_details, load_model
+    from core.inference.inferencer import BackendError
+    from core.inference.labels import backend_details
+    from core.inference.load import load_model
 
     try:
         inf = load_model(args.model, args.backend, args.device, fallback=args.backend == "auto")

@@ -72,7 +72,7 @@ def _calibration_images(folder: Path, limit: int, flag: str = "--calib") -> list
 
 
 def run(args) -> int:
-    from core.inference.backends.base import BackendError
+    from core.inference.inferencer import BackendError
     from core.inference.backends.export import ExportError, export_bundle
     from core.inference.bundle import BundleError
 
@@ -123,7 +123,7 @@ def run(args) -> int:
 
 
 def _companion(args) -> int:
-    from core.inference.backends.base import BackendError
+    from core.inference.inferencer import BackendError
     from core.inference.bundle import BundleError
     from core.inference.int8_companion import build_companion, companion_paths
 

@@ -58,7 +58,7 @@ def build_companion(bundle: str | os.PathLike, calibration: Sequence[np.ndarray]
     """Quantise ``bundle`` on the ``calibration`` good images, compare it with fp32 on the
     ``check`` good images (other ones), keep it if it agrees; returns the report (also
     written next to the bundle). Raises BackendError when it cannot even be tried."""
-    from core.inference.backends.base import BackendError
+    from core.inference.inferencer import BackendError
     from core.inference.backends.cache import onnx_for_bundle
     from core.inference.backends.export import file_sha256
     from core.inference.backends.onnx_backend import OnnxBackend
@@ -110,7 +110,7 @@ def load_companion(bundle: str | os.PathLike, threads: int | None = None):
     report = read_report(bundle)
     if not onnx_path.is_file() or not report or not report.get("accepted"):
         return None
-    from core.inference.backends.base import BackendError
+    from core.inference.inferencer import BackendError
     from core.inference.backends.export import file_sha256
     from core.inference.backends.onnx_backend import OnnxBackend
 

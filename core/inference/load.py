@@ -25,14 +25,12 @@ BACKEND_ALIASES = ("torch", "eager", "onnx", "ort", "ov")
 def load_reference(path: str | os.PathLike, device: str = "auto", threads: int | None = None,
                    reason: str = "requested"):
     """The reference PyTorch Inferencer, warmed up, with ``.selection`` and ``.threads``."""
-    import torch
+    from core.inference.backends.reference import ReferenceBackend
+    from core.inference.bundle import load_bundle
 
-    from core.inference.inferencer import Inferencer
-
-    inf = Inferencer.from_bundle(Path(path), device=device, threads=threads)
-    inf.warmup(1)
+    bundle = load_bundle(Path(path))
+    inf = ReferenceBackend(bundle.build_model(), bundle.meta, device, threads, warmup_runs=1)
     inf.selection = {"backend": REFERENCE, "reason": reason}
-    inf.threads = torch.get_num_threads() if inf.device.type == "cpu" else None
     return inf
 
 
@@ -40,7 +38,8 @@ def load_model(path: str | os.PathLike, backend: str = "auto", device: str = "au
                threads: int | None = None, *, fallback: bool = True):
     """Load ``path`` on ``backend``; see the module docstring. Raises BackendError, BundleError
     or ValueError when nothing could load it."""
-    from core.inference.backends import BackendError, load_inferencer
+    from core.inference.backends.select import load_inferencer
+    from core.inference.inferencer import BackendError
 
     name = (backend or "auto").strip().lower()
     if name == REFERENCE:
@@ -55,31 +54,3 @@ def load_model(path: str | os.PathLike, backend: str = "auto", device: str = "au
         log.warning("inference backend '%s' failed to load %s (%s); using the reference "
                     "PyTorch Inferencer", name, path, exc)
         return load_reference(path, device, threads, reason=f"fallback: {name} failed ({exc})")
-
-
-def backend_label(inferencer) -> str:
-    """A few words for the status bar, e.g. 'onnxruntime (CPU, 1 thread)'."""
-    selection = getattr(inferencer, "selection", None) or {}
-    name = "pytorch reference" if selection.get("backend") == REFERENCE else \
-        str(getattr(inferencer, "backend_name", type(inferencer).__name__))
-    device = str(getattr(inferencer, "device", "") or "").split(":")[0].upper()
-    threads = getattr(inferencer, "threads", None)
-    parts = [device] if device else []
-    if device == "CPU" and isinstance(threads, int) and threads > 0:
-        parts.append(f"{threads} thread{'s' if threads != 1 else ''}")
-    return f"{name} ({', '.join(parts)})" if parts else name
-
-
-def backend_details(inferencer) -> str:
-    """A longer line for tooltips and logs: the backend's own description and how it was chosen."""
-    describe = getattr(inferencer, "describe", None)
-    text = describe() if callable(describe) else backend_label(inferencer)
-    selection = getattr(inferencer, "selection", None) or {}
-    reason = selection.get("reason")
-    if reason:
-        text += f"; {reason}"
-    timings = selection.get("timings_ms")
-    if timings:
-        text += " (" + ", ".join(f"{k}: {v} ms" if isinstance(v, (int, float)) else f"{k}: {v}"
-                                 for k, v in timings.items()) + ")"
-    return text

@@ -2,11 +2,11 @@
 
 from core.inspection.counters import CounterSnapshot, ShiftCounters
 from core.inspection.history import ScoreHistory, WhatIfCounts
-from core.inspection.inspector import InferencerLike, Inspector
+from core.inspection.inspector import Inspector
 from core.inspection.result import InspectionResult
 from core.inspection.worker import InspectionWorker, WorkerStats
 
 __all__ = [
-    "CounterSnapshot", "InferencerLike", "InspectionResult", "InspectionWorker",
+    "CounterSnapshot", "InspectionResult", "InspectionWorker",
     "Inspector", "ScoreHistory", "ShiftCounters", "WhatIfCounts", "WorkerStats",
 ]

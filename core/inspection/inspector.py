@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,28 +15,14 @@ from core.store.preprocess import apply_preprocessing
 from core.store.recipe import Preprocessing, Recipe, Roi, Thresholds
 from core.store.thresholds import check_limits, verdict_for
 
-
-class PredictionLike(Protocol):
-    score: float
-    anomaly_map: np.ndarray
-
-
-@runtime_checkable
-class InferencerLike(Protocol):
-    """What the inspector needs from a model: the reference
-    :class:`core.inference.inferencer.Inferencer` and every backend of
-    :mod:`core.inference.backends` have it (``predict`` returns a ``Prediction`` with the
-    image ``score`` and the anomaly map M_o at the input's resolution)."""
-
-    meta: dict
-
-    def predict(self, image: np.ndarray) -> PredictionLike: ...
+if TYPE_CHECKING:  # the model is passed in: importing the interface would load torch here
+    from core.inference.inferencer import Inferencer, Prediction
 
 
 class Inspector:
     """Inspects frames one at a time; thresholds can be changed from any thread."""
 
-    def __init__(self, inferencer: InferencerLike, thresholds: Thresholds, *, recipe: str = "",
+    def __init__(self, inferencer: Inferencer, thresholds: Thresholds, *, recipe: str = "",
                  model_version: int | None = None, roi: Roi | None = None,
                  preprocessing: Preprocessing | None = None) -> None:
         self.inferencer = inferencer
@@ -50,7 +36,7 @@ class Inspector:
         self._model_lock = None if getattr(inferencer, "concurrent", False) else threading.Lock()
 
     @classmethod
-    def from_recipe(cls, inferencer: InferencerLike, recipe: Recipe) -> Inspector:
+    def from_recipe(cls, inferencer: Inferencer, recipe: Recipe) -> Inspector:
         """Use the recipe's thresholds, falling back to the model bundle's calibrated ones."""
         t = recipe.thresholds
         if t is None:
@@ -101,7 +87,7 @@ class Inspector:
             model_version=self.model_version, recipe=self.recipe, roi=self.roi,
             t_start=t_start, t_done=t_done, seq=seq)
 
-    def _predict(self, image: np.ndarray) -> PredictionLike:
+    def _predict(self, image: np.ndarray) -> Prediction:
         if self._model_lock is None:
             return self.inferencer.predict(image)
         with self._model_lock:

@@ -14,20 +14,24 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.camera.base import CameraSource
 from core.camera.delivery import DeliveryMode
 from core.camera.grabber import Grabber
-from core.inference.load import backend_details, backend_label
+from core.inference.labels import backend_details, backend_label
 from core.inspection.counters import ShiftCounters
 from core.inspection.fault_text import FaultTracker
 from core.inspection.history import ScoreHistory
-from core.inspection.inspector import InferencerLike, Inspector
+from core.inspection.inspector import Inspector
 from core.inspection.recorder import ResultRecorder, ResultsSink
 from core.inspection.result import InspectionResult
 from core.inspection.worker import InspectionWorker
 from core.settings_env import env_frames_in_flight, env_threads
 from core.store.recipe import Recipe, Thresholds
+
+if TYPE_CHECKING:  # loading torch is the model loader's business, not this module's import
+    from core.inference.inferencer import Inferencer
 
 _log = logging.getLogger(__name__)
 
@@ -77,14 +81,14 @@ def live_cpu_threads() -> int:
     return env_threads() or max(1, (os.cpu_count() or 1) // live_frames_in_flight())
 
 
-def worker_parallelism(inferencer: InferencerLike) -> int:
+def worker_parallelism(inferencer: Inferencer) -> int:
     """Frames in flight for ``inferencer``: :func:`live_frames_in_flight` for a CPU model that
     can run calls concurrently, else 1."""
     device = str(getattr(inferencer, "device", "cpu")).split(":")[0]
     return live_frames_in_flight() if getattr(inferencer, "concurrent", False) and device == "cpu" else 1
 
 
-def _default_inferencer(path: Path, device: str) -> InferencerLike:
+def _default_inferencer(path: Path, device: str) -> Inferencer:
     """On a CPU, the bundle's verified int8 companion when it has one (see
     :mod:`core.inference.int8_companion`); otherwise the fastest backend measured here
     ("auto", cached per bundle and machine), warmed up; the reference PyTorch Inferencer if
@@ -119,8 +123,8 @@ class LiveSession:
                  mode: DeliveryMode | str = DeliveryMode.LIVE, device: str = "auto",
                  results: ResultsSink | None = None,
                  history: ScoreHistory | None = None, counters: ShiftCounters | None = None,
-                 inferencer: InferencerLike | None = None,
-                 inferencer_factory: Callable[[Path, str], InferencerLike] = _default_inferencer,
+                 inferencer: Inferencer | None = None,
+                 inferencer_factory: Callable[[Path, str], Inferencer] = _default_inferencer,
                  source_opener: Callable[[str], CameraSource] = _default_opener,
                  queue_size: int = 32, stall_timeout: float = 3.0) -> None:
         """``inferencer`` (already loaded) wins over ``bundle_path`` + ``inferencer_factory``."""
@@ -193,7 +197,7 @@ class LiveSession:
         return ok
 
     # --- model ------------------------------------------------------------------------------
-    def load_model(self, bundle_path: str | Path) -> InferencerLike:
+    def load_model(self, bundle_path: str | Path) -> Inferencer:
         """Load a model bundle the way this session does (blocking; nothing is switched). A
         recipe's stored version is refused unless its bytes are the ones recorded when it was
         added (VersionError, one line)."""
@@ -203,7 +207,7 @@ class LiveSession:
         return self._factory(Path(bundle_path), self.device)
 
     def switch_model(self, recipe: Recipe, bundle_path: str | Path,
-                     inferencer: InferencerLike | None = None) -> None:
+                     inferencer: Inferencer | None = None) -> None:
         """Inspect with another model version of ``recipe`` from the next frame on, without
         stopping the camera (blocking while the model loads; call it off the GUI thread).
         ``inferencer``: already loaded from ``bundle_path``. On failure the current model

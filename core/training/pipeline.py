@@ -52,7 +52,7 @@ def train_to_bundle(data: str | Path | list[Path], out: str | Path, settings: Tr
     written to ``out`` unless every stage succeeded, so a failed or cancelled run never
     replaces a working model.
     """
-    from core.inference.inferencer import Inferencer
+    from core.inference.backends.reference import ReferenceBackend
     from core.inference.tiling import InputSpec, TileGrid
 
     paths = list(data) if isinstance(data, list) else train_good_images(data)
@@ -94,7 +94,7 @@ def train_to_bundle(data: str | Path | list[Path], out: str | Path, settings: Tr
                           "skipped": len(train_set.skipped), "fingerprint": _fingerprint(train_set.paths)},
     })
     state = {k: v.detach().cpu().clone() for k, v in outcome.model.state_dict().items()}
-    inf = Inferencer(outcome.model, meta, settings.device)
+    inf = ReferenceBackend(outcome.model, meta, settings.device)
     skipped = list(train_set.skipped)
     if val_set is not None:
         skipped += val_set.skipped

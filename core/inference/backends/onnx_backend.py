@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.inference.backends.base import BackendError, InferenceBackend
+from core.inference.inferencer import BackendError, Inferencer
 from core.inference.backends.export import INPUT_NAME, OUTPUT_NAMES, meta_from_props
 from core.settings_env import resolve_threads
 
@@ -55,7 +55,7 @@ def resolve_providers(device: str) -> tuple[list, str]:
     raise BackendError(f"unknown device '{device}' (use auto, cpu or cuda[:N])")
 
 
-class OnnxBackend(InferenceBackend):
+class OnnxBackend(Inferencer):
     """Runs an exported LineInspector ONNX graph (fp32 or int8-quantised)."""
 
     backend_name = "onnxruntime"

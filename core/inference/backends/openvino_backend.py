@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.inference.backends.base import BackendError, InferenceBackend
+from core.inference.inferencer import BackendError, Inferencer
 from core.inference.backends.export import META_KEY, OUTPUT_NAMES, read_onnx_meta
 from core.inference.backends.onnx_backend import default_threads
 
@@ -41,7 +41,7 @@ def save_ir(onnx_path: str | os.PathLike, out_xml: str | os.PathLike, meta: dict
     return out_xml
 
 
-class OpenVinoBackend(InferenceBackend):
+class OpenVinoBackend(Inferencer):
     backend_name = "openvino"
 
     def __init__(self, model_path: str | os.PathLike, meta: dict | None = None, device: str = "cpu",

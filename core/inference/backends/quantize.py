@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from core.atomic import atomic_write_bytes
-from core.inference.backends.base import BackendError
+from core.inference.inferencer import BackendError
 from core.inference.backends.export import INPUT_NAME, META_KEY, require_onnx
 from core.inference.backends.onnx_backend import require_onnxruntime
 

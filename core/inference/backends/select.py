@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.inference.backends.base import BackendError, InferenceBackend
+from core.inference.inferencer import BackendError, Inferencer
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def _resolve_device(device: str) -> str:
 
 
 def build_backend(name: str, model_path: str | os.PathLike, device: str = "auto",
-                  threads: int | None = None, **kwargs) -> InferenceBackend:
+                  threads: int | None = None, **kwargs) -> Inferencer:
     """Construct one named backend from a bundle (.limodel), an .onnx file or an OpenVINO .xml."""
     name = normalize_backend(name)
     path = Path(model_path)
@@ -99,7 +99,7 @@ def _candidates(path: Path, device_type: str) -> list[str]:
     return [b for b in order if b in have]
 
 
-def _time_backend(backend: InferenceBackend, sample: np.ndarray, runs: int) -> tuple[float, float]:
+def _time_backend(backend: Inferencer, sample: np.ndarray, runs: int) -> tuple[float, float]:
     """(median milliseconds per call, score on the sample) after the backend's own warm-up."""
     times, score = [], 0.0
     for _ in range(max(1, runs)):
@@ -111,7 +111,7 @@ def _time_backend(backend: InferenceBackend, sample: np.ndarray, runs: int) -> t
 
 
 def load_inferencer(model_path: str | os.PathLike, backend: str = "auto", device: str = "auto",
-                    threads: int | None = None, *, runs: int = 3, use_cache: bool = True) -> InferenceBackend:
+                    threads: int | None = None, *, runs: int = 3, use_cache: bool = True) -> Inferencer:
     """Load a model on the requested backend, or on the fastest one measured here ("auto").
 
     The returned object has the Inferencer interface; ``.backend_name`` names the backend
@@ -151,7 +151,7 @@ def load_inferencer(model_path: str | os.PathLike, backend: str = "auto", device
 
     sample = _sample_input(*_image_size(path))
     timings: dict[str, float | str] = {}
-    best: InferenceBackend | None = None
+    best: Inferencer | None = None
     best_ms, best_cand, ref_score = float("inf"), "", None
     for cand in candidates:
         try:

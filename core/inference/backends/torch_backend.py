@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from core.device import configure_cpu_threads, select_device
-from core.inference.backends.base import InferenceBackend
+from core.inference.inferencer import Inferencer
 from core.inference.bundle import load_bundle
 from core.inference.scoring import anomaly_map, image_scores
 
@@ -87,7 +87,7 @@ class _CudaGraph:
         return self.static_out
 
 
-class TorchBackend(InferenceBackend):
+class TorchBackend(Inferencer):
     """Eager PyTorch with BatchNorm folded; fp16 + channels_last (+ CUDA graph) on CUDA."""
 
     backend_name = "pytorch"
