@@ -99,7 +99,7 @@ def calib_images(folder: Path | None, limit: int) -> list[np.ndarray]:
 
 def build_all(bundle: Path, work: Path, calib: list, threads: int, scope: str) -> dict:
     """name -> (backend, load seconds); int8 variants only with calibration images."""
-    from core.inference.backends import available_backends
+    from core.inference.backends.select import available_backends
     from core.inference.backends.cache import onnx_for_bundle
     from core.inference.backends.onnx_backend import OnnxBackend
     from core.inference.backends.select import build_backend
@@ -166,7 +166,7 @@ def auroc_check(bundle: Path, dataset: Path, calib_n: int, threads: int, work: P
     """Image AUROC of the fp32 graph vs int8 (ONNX Runtime, OpenVINO) on an MVTec folder."""
     from core.evaluation.datasets import test_samples, train_good_images
     from core.evaluation.metrics import roc_auc
-    from core.inference.backends import available_backends
+    from core.inference.backends.select import available_backends
     from core.inference.backends.cache import onnx_for_bundle
     from core.inference.backends.onnx_backend import OnnxBackend
     from core.inference.backends.quantize import quantize_int8

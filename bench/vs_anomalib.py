@@ -84,7 +84,7 @@ def make_our_bundle(widths: tuple[int, int], folder: Path) -> Path:
 
 def bench_inference(a_model, bundle: Path, frames: np.ndarray, runs: int, threads: int,
                     calib: list, work: Path) -> dict:
-    from core.inference.backends import available_backends
+    from core.inference.backends.select import available_backends
     from core.inference.backends.select import build_backend
 
     ours = {name: build_backend(name, bundle, "cpu", threads) for name in available_backends()}
