@@ -1,6 +1,6 @@
 """Screenshot of the live window showing a flagged (NG) part.
 
-    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python -m app.screenshot --out docs/screenshot-live.png
+    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshot.py --out docs/screenshot-live.png
 
 Opens the window on the simulated line with the demo recipe (in a temporary data folder
 unless --data-dir is given), waits for an NG verdict on a part with a defect outline (and,
@@ -16,6 +16,9 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from any folder: import the app from this tree
 
 
 def main(argv: list[str] | None = None) -> int:

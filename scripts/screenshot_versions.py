@@ -1,6 +1,6 @@
 """Screenshot of the *Model versions* dialog, with a real second version to roll back from.
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m app.screenshot_versions \\
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshot_versions.py \\
         --out docs/model-versions.png
 
 In a temporary data folder (unless --data-dir is given): installs the demo recipe (v1), trains
@@ -18,6 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from any folder: import the app from this tree
+
 
 def _write(path: Path, image) -> Path:
     from core.io.images import write_image_atomic
@@ -29,12 +32,12 @@ def _write(path: Path, image) -> Path:
 def deploy_quick_version(store, steps: int, n_good: int = 24, n_defects: int = 8) -> int:
     """Train, validate and deploy a `tiny` model of the simulated line as the demo's next
     version, with its samples where the wizard keeps them (``<data>/training/demo``)."""
-    from core.demo import DEMO_NAME
     from app.wizard.context import WizardContext
     from app.wizard.deploy_page import deploy
-    from core.evaluation.validation import validate
     from core.camera.sim.line import SimLineConfig, SimLineRenderer
+    from core.demo import DEMO_NAME
     from core.evaluation.datasets import Sample
+    from core.evaluation.validation import validate
     from core.inference.load import load_model
     from core.training.pipeline import train_to_bundle
     from core.training.presets import get_preset
@@ -54,7 +57,8 @@ def deploy_quick_version(store, steps: int, n_good: int = 24, n_defects: int = 8
     res = train_to_bundle(paths[:-6], ctx.run_dir / "model.limodel", settings)
     result = validate(load_model(res.bundle, "reference", "cpu", threads=1), held_out, defects)
     ctx.result, ctx.validation = {"bundle": str(res.bundle)}, result.summary()
-    return deploy(ctx)
+    # a poor model on purpose (a few tiny steps): deployed with a reason, as the wizard allows
+    return deploy(ctx, "quick second version for the model versions screenshot")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,10 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from core.demo import DEMO_NAME, ensure_demo_recipe
     from app.main import build_parser, create_window
-    from app.screenshot import run_until, save_widget
+    from core.demo import DEMO_NAME, ensure_demo_recipe
     from core.store import RecipeStore
+    from scripts.screenshot import run_until, save_widget
 
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="lineinspector-shot-"))
     store = RecipeStore(data_dir)

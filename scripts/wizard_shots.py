@@ -1,6 +1,6 @@
 """Screenshots of the Collect, Train and Validate steps for the docs (run under Xvfb):
 
-    xvfb-run -a python -m app.wizard.shots docs/
+    xvfb-run -a .venv/bin/python scripts/wizard_shots.py docs/
 
 Walks the wizard on the simulated line with the tiny preset, in a temporary data folder.
 """
@@ -14,6 +14,9 @@ import time
 from pathlib import Path
 
 import cv2
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from any folder: import the app from this tree
 
 
 SIZE = (1100, 820)   # LINEINSPECTOR_SHOTS_SIZE=1366x768 for a look at a small screen
