@@ -16,7 +16,7 @@ from app.widgets.thresholds_panel import ThresholdsPanel
 from app.widgets.trend_plot import TrendPlot
 from app.widgets.verdict_tile import VerdictTile
 from core.inspection.result import InspectionResult
-from core.store.recipe import Thresholds
+from core.recipe import Thresholds
 
 PLOT_EVERY = 3  # ticks between plot updates (10 Hz at 30 Hz)
 STATUS_EVERY = 8  # ticks between counter / status updates

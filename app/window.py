@@ -21,7 +21,7 @@ from app.widgets.thresholds_panel import ThresholdsPanel
 from app.widgets.trend_plot import TrendPlot
 from app.widgets.verdict_tile import VerdictTile
 from app.workers.session_controller import SessionController
-from core.store.recipe import Recipe, Thresholds
+from core.recipe import Recipe, Thresholds
 
 
 def breakable(text: str, run: int = 30) -> str:

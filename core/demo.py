@@ -9,7 +9,7 @@ import json
 import tomllib
 from pathlib import Path
 
-from core.store.recipe import Recipe
+from core.recipe import Recipe
 from core.store.recipes import RecipeStore
 
 DEMO_NAME = "demo"

@@ -233,11 +233,10 @@ def _check_genicam(args: argparse.Namespace, st: _State) -> str:
 
 def _check_inspect(args: argparse.Namespace, st: _State) -> str:
     from core.inspection.inspector import Inspector
-    from core.store.recipe import Thresholds
+    from core.recipe import Thresholds
 
-    t = st.inferencer.meta["thresholds"]
-    inspector = Inspector(st.inferencer, Thresholds(float(t["ok_limit"]), float(t["ng_limit"]),
-                                                    float(t["pixel"])), recipe="self-test")
+    inspector = Inspector(st.inferencer, Thresholds.from_mapping(st.inferencer.meta["thresholds"]),
+                          recipe="self-test")
     for seq, (_, frame) in enumerate(st.frames, 1):
         result = inspector.inspect(frame, seq)
         if not math.isfinite(result.score):

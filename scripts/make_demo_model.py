@@ -102,7 +102,7 @@ def compare_int8(bundle: Path, seed: int, n: int = 200) -> dict:
     from core.inference.backends.onnx_backend import OnnxBackend
     from core.inference.bundle import read_bundle_meta
     from core.inference.int8_companion import companion_paths
-    from core.store.thresholds import verdict_for
+    from core.recipe import verdict_for
 
     mixed = SimLineRenderer(SimLineConfig(seed=seed, defect_rate=0.5))
     frames = [mixed.render(i) for i in range(2000, 2000 + n)]

@@ -38,7 +38,8 @@ def main(out_dir: str = "docs") -> int:
     from app.wizard.context import WizardContext
     from app.wizard.wizard import TrainingWizard
     from core.camera import open_source
-    from core.store import RecipeStore, Roi
+    from core.recipe import Roi
+    from core.store import RecipeStore
 
     global SIZE
     size = os.environ.get("LINEINSPECTOR_SHOTS_SIZE")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from core.store.recipe import Thresholds
+from core.recipe import Thresholds
 from core.store.recipes import RecipeStore
 from tests.inspection_fakes import make_tiny_bundle
 

@@ -69,3 +69,12 @@ def test_store_is_persistence_only_it_never_imports_the_live_path():
     bad = {str(p.relative_to(ROOT)): sorted(m for m in _imports(p) if _layer_of(m) in above)
            for p in _sources("core/store")}
     assert not {k: v for k, v in bad.items() if v}
+
+
+def test_the_recipe_floor_imports_nothing_above_it():
+    """core/recipe/ (the recipe model, thresholds, verdict, preprocessing) sits below store,
+    inspection and inference: any of them may use it, it uses none of them."""
+    bad = {str(p.relative_to(ROOT)): sorted(m for m in _imports(p)
+                                             if m.startswith(("core.", "app")) and _layer_of(m) != "core.recipe")
+           for p in _sources("core/recipe")}
+    assert not {k: v for k, v in bad.items() if v}

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from core.store.recipe import Thresholds  # noqa: E402
+from core.recipe import Thresholds  # noqa: E402
 from tests.gui_helpers import make_data_dir, open_window  # noqa: E402
 
 pytestmark = pytest.mark.gui

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from core.inspection.history import WhatIfCounts
-from core.store.recipe import Thresholds
+from core.recipe import Thresholds
 from tests.gui_helpers import make_data_dir, open_window
 
 pytestmark = pytest.mark.gui

@@ -1,7 +1,8 @@
 """Issue 13 item 18, the window's side: saving thresholds from the live window is a locked
 read-modify-write, so it cannot undo what another program changed in the same recipe."""
 
-from core.store import RecipeStore, Thresholds
+from core.recipe import Thresholds
+from core.store import RecipeStore
 
 
 class _Session:
@@ -20,7 +21,8 @@ def test_applying_thresholds_keeps_another_programs_change(qtbot, tmp_path, monk
     import threading
 
     from app.workers.session_controller import SessionController
-    from core.store import RecipeError, recipes
+    from core.recipe import RecipeError
+    from core.store import recipes
 
     data = tmp_path / "data"
     RecipeStore(data).create("bottle", thresholds=Thresholds(0.3, 0.6, 0.5))
@@ -67,7 +69,7 @@ def test_deploying_a_model_keeps_another_programs_change(qtbot, tmp_path, monkey
     activated; a change another program made to the recipe in between must survive it."""
     from app.wizard.context import WizardContext
     from app.wizard.deploy_page import deploy
-    from core.store import Roi
+    from core.recipe import Roi
     from tests.test_store_versions import make_bundle
 
     store = RecipeStore(tmp_path / "data")

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from core.cli.main import main as cli_main
-from core.store import Recipe, RecipeError, RecipeStore, Thresholds, VersionError
-from core.store.recipe import check_name
+from core.recipe import Recipe, RecipeError, Thresholds
+from core.store import RecipeStore, VersionError
+from core.recipe import check_name
 from core.store.recipes import RECIPE_FILE
 from tests.test_store_versions import make_bundle
 
@@ -373,7 +374,7 @@ def test_a_key_with_control_chars_is_named_on_one_line(tmp_path, capsys, body):
 
 
 def test_an_empty_recipe_file_is_refused_not_read_as_defaults(tmp_path):
-    from core.store.errors import RecipeError
+    from core.recipe import RecipeError
     from core.store.recipes import RecipeStore
 
     store = RecipeStore(tmp_path / "data")

@@ -12,7 +12,8 @@ pytest.importorskip("pytestqt")
 
 from app.wizard.context import WizardContext  # noqa: E402
 from app.wizard.wizard import TrainingWizard  # noqa: E402
-from core.store import RecipeStore, Roi  # noqa: E402
+from core.recipe import Roi  # noqa: E402
+from core.store import RecipeStore  # noqa: E402
 
 SIM = "sim:defect_rate=0,width=128,height=96,fps=50"
 

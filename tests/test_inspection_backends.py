@@ -19,7 +19,7 @@ from core.inspection.frame_tap import FrameTap
 from core.inspection.inspector import Inspector
 from core.inspection.session import (LiveSession, _default_inferencer, live_cpu_threads,
                                      live_frames_in_flight, worker_parallelism)
-from core.store.recipe import Recipe, Roi, Thresholds
+from core.recipe import Recipe, Roi, Thresholds
 from tests.inspection_fakes import FakeInferencer, make_tiny_bundle
 
 pytest.importorskip("onnxruntime")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from core.inspection import ScoreHistory, ShiftCounters
-from core.store.thresholds import Verdict
+from core.recipe import Verdict
 
 
 def test_history_keeps_last_scores_in_order():

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from core.inspection import InspectionWorker, Inspector
-from core.store.recipe import Preprocessing, Recipe, Roi, Thresholds
-from core.store.thresholds import Verdict
+from core.recipe import Preprocessing, Recipe, Roi, Thresholds, Verdict
 from tests.inspection_fakes import FakeInferencer, ManualFeed, make_frame
 
 T = Thresholds(ok_limit=0.3, ng_limit=0.6, pixel=0.5)

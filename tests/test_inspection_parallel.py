@@ -11,7 +11,7 @@ import pytest
 from core.inspection.inspector import Inspector
 from core.inspection.session import live_cpu_threads, live_frames_in_flight, worker_parallelism
 from core.inspection.worker import InspectionWorker, lower_thread_priority
-from core.store.recipe import Thresholds
+from core.recipe import Thresholds
 from tests.inspection_fakes import FakeInferencer, ManualFeed, make_frame
 
 T = Thresholds(0.3, 0.6, 0.5)

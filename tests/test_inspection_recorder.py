@@ -2,7 +2,7 @@
 
 from core.inspection import InspectionWorker, Inspector
 from core.inspection.recorder import ResultRecorder
-from core.store.recipe import Thresholds
+from core.recipe import Thresholds
 from core.store.results import ResultsStore
 from tests.inspection_fakes import FakeInferencer, ManualFeed, make_frame
 

@@ -8,7 +8,7 @@ import pytest
 
 from core.camera import DeliveryMode
 from core.inspection.session import LiveSession
-from core.store.recipe import Recipe, Thresholds
+from core.recipe import Recipe, Thresholds
 from tests.inspection_fakes import FakeInferencer
 
 SIM = "sim:fps=60,width=64,height=64,seed=1"

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from core.store import (CameraConfig, Preprocessing, Recipe, RecipeError, RecipeStore, Roi,
-                        Thresholds, Verdict, data_dir, verdict_for)
-from core.store.preprocess import apply_preprocessing
+from core.recipe import (CameraConfig, Preprocessing, Recipe, RecipeError, Roi, Thresholds,
+                         Verdict, apply_preprocessing, verdict_for)
+from core.store import RecipeStore, data_dir
 from core.store.recipes import RECIPE_FILE
 
 GOOD = """\
@@ -95,7 +95,7 @@ def test_validation_names_the_field(tmp_path, edit, message):
 
 
 def test_training_config_round_trips_and_defaults_for_old_recipes(tmp_path):
-    from core.store import TrainingConfig
+    from core.recipe import TrainingConfig
 
     store = RecipeStore(tmp_path)
     _write(store, "bottle", GOOD.format(name="bottle"))  # written before recipes had [training]

@@ -8,15 +8,15 @@ import threading
 
 import pytest
 
-from core.store import (Recipe, ResultRecord, ResultsError, ResultsQuery, ResultsStore,
-                        ResultsWriter, Thresholds)
+from core.recipe import Recipe, Thresholds
+from core.store import ResultRecord, ResultsError, ResultsQuery, ResultsStore, ResultsWriter
 from core.store.records import connect
 
 T0 = 1_714_550_400.0  # 2024-05-01T08:00:00Z
 
 
 def rec(score, *, t=T0, recipe="bottle", ok=0.3, ng=0.6, **kw):
-    from core.store import verdict_for
+    from core.recipe import verdict_for
 
     return ResultRecord(time=t, recipe=recipe, model_version=1, ok_limit=ok, ng_limit=ng,
                         pixel_threshold=0.5, score=score,

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from core.store import RecipeStore, Thresholds, VersionError
+from core.recipe import Thresholds
+from core.store import RecipeStore, VersionError
 
 
 def _tiny_weights() -> dict:

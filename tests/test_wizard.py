@@ -14,7 +14,8 @@ from app.wizard.context import WizardContext  # noqa: E402
 from app.wizard.wizard import TrainingWizard  # noqa: E402
 from core.camera import open_source  # noqa: E402
 from core.inspection.session import LiveSession  # noqa: E402
-from core.store import RecipeStore, Roi  # noqa: E402
+from core.recipe import Roi  # noqa: E402
+from core.store import RecipeStore  # noqa: E402
 
 SIM = "sim:defect_rate=0,width=128,height=128,fps=50"
 ROI = Roi(16, 16, 96, 96)

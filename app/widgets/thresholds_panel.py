@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QGridLayout, QGroupBox
 
 from app.widgets.numfmt import decimals_to_tell_apart
 from core.inspection.history import WhatIfCounts
-from core.store.recipe import Thresholds
+from core.recipe import Thresholds
 
 NAMES = (("ok_limit", "OK limit"), ("ng_limit", "NG limit"), ("pixel", "Pixel threshold"))
 _STEPS = 1000  # slider positions across its span

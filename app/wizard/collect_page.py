@@ -13,7 +13,7 @@ from app.wizard.camera_feed import CameraFeed
 from app.wizard.context import WizardContext
 from app.wizard.qtutil import message_label, show_message, to_pixmap
 from core.io.images import read_image
-from core.store.preprocess import apply_preprocessing
+from core.recipe import apply_preprocessing
 from core.training.collect import (MINIMUM_SAMPLES, RECOMMENDED_SAMPLES, DuplicateFilter,
                                    SampleFolder)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.store import Preprocessing, RecipeStore, Roi
+from core.recipe import Preprocessing, Roi
+from core.store import RecipeStore
 from core.training.collect import SampleFolder
 from core.training.share import LiveInspection
 

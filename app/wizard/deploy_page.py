@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWiza
 
 from app.wizard.context import WizardContext
 from app.wizard.qtutil import message_label, show_message
-from core.store import StoreError, Thresholds, TrainingConfig
+from core.recipe import RecipeError, Thresholds, TrainingConfig
+from core.store import StoreError
 from core.training.separability import MIN_AUROC, verdict
 
 MIN_REASON_CHARS = 10
@@ -68,7 +69,7 @@ def deploy(ctx: WizardContext, override_reason: str = "") -> int:
     def settle(recipe) -> None:  # run under the recipe's lock: others' changes meanwhile are kept
         recipe.training = training
         if proposed:
-            recipe.thresholds = Thresholds(proposed["ok_limit"], proposed["ng_limit"], proposed["pixel"])
+            recipe.thresholds = Thresholds.from_mapping(proposed)
 
     store.update(name, settle)
     return version
@@ -117,7 +118,7 @@ class DeployPage(QWizardPage):
         if not ctx.is_new and ctx.store.exists(ctx.recipe_name):
             try:
                 active = ctx.store.get(ctx.recipe_name, check_model=False).active_version
-            except StoreError:
+            except RecipeError:
                 active = None
             if active is not None:
                 lines.append(f"Version {active} is active now; it stays available for rollback.")

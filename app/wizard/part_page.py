@@ -12,8 +12,7 @@ from app.wizard.camera_feed import CameraFeed
 from app.wizard.context import WizardContext
 from app.wizard.qtutil import message_label, show_message
 from core.camera import CameraError
-from core.store import Roi, StoreError
-from core.store.recipe import check_name
+from core.recipe import RecipeError, Roi, check_name
 
 
 class RoiView(pg.GraphicsLayoutWidget):
@@ -144,7 +143,7 @@ class PartPage(QWizardPage):
             return
         try:
             recipe = self.ctx.store.get(name, check_model=False)
-        except StoreError as exc:
+        except RecipeError as exc:
             show_message(self.message, str(exc), error=True)
             return
         if recipe.camera.source:
@@ -201,7 +200,7 @@ class PartPage(QWizardPage):
         name = self.recipe_combo.currentText() if retrain else self.name_edit.text().strip()
         try:
             check_name(name)
-        except StoreError as exc:
+        except RecipeError as exc:
             show_message(self.message, str(exc), error=True)
             return False
         if not retrain and self.ctx.store.recipe_dir(name).exists():

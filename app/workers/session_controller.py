@@ -23,7 +23,7 @@ from core.inspection.history import ScoreHistory
 from core.inspection.result import InspectionResult
 from core.inspection.session import LiveSession, SessionStatus
 from core.inspection.snapshot import save_snapshot
-from core.store.recipe import Recipe, Thresholds
+from core.recipe import Recipe, Thresholds
 from core.store.recipes import RecipeStore
 from core.store.results import ResultsStore
 

@@ -28,7 +28,7 @@ def run(args) -> int:
     from core.cli.progress import ProgressBar
     from core.display import render_overlay
     from core.io.images import ImageReadError, list_images, read_image, write_image_atomic
-    from core.store.thresholds import check_limits, verdict_for
+    from core.recipe import check_limits, verdict_for
 
     if not args.input.exists():
         raise CliError(f"input not found: {args.input}")

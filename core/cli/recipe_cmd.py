@@ -80,13 +80,14 @@ def _store(args: argparse.Namespace):
 
 
 def _guard(fn):
-    """Turn store errors (bad input, missing recipe, broken bundle) into CliError."""
+    """Turn store and recipe errors (bad input, missing recipe, broken bundle) into CliError."""
     def wrapped(args: argparse.Namespace) -> int:
+        from core.recipe import RecipeError
         from core.store import StoreError
 
         try:
             return fn(args)
-        except StoreError as exc:
+        except (StoreError, RecipeError) as exc:
             raise CliError(str(exc)) from None
     wrapped.__name__ = fn.__name__
     wrapped.__doc__ = fn.__doc__
@@ -160,7 +161,7 @@ def _parse_setting(text: str) -> tuple[str, object]:
 
 
 def _parse_roi(text: str | None):
-    from core.store import Roi
+    from core.recipe import Roi
 
     if text is None:
         return None
@@ -173,7 +174,7 @@ def _parse_roi(text: str | None):
 
 def _thresholds(args: argparse.Namespace):
     """Explicit limits from the options, completed from the bundle; None if none given."""
-    from core.store import Thresholds
+    from core.recipe import Thresholds
     from core.store.versions import read_bundle_meta_checked, thresholds_from_meta
 
     given = {"ok_limit": args.ok_limit, "ng_limit": args.ng_limit,
@@ -182,7 +183,8 @@ def _thresholds(args: argparse.Namespace):
         return None
     base = {}
     if args.model is not None:
-        base = thresholds_from_meta(read_bundle_meta_checked(args.model), args.model) or {}
+        calibrated = thresholds_from_meta(read_bundle_meta_checked(args.model), args.model)
+        base = {} if calibrated is None else calibrated.to_dict()
     merged = {k: v if v is not None else base.get(k) for k, v in given.items()}
     missing = [f"--{k.replace('_', '-')}" if k != "pixel" else "--pixel-threshold"
                for k, v in merged.items() if v is None]
@@ -193,7 +195,7 @@ def _thresholds(args: argparse.Namespace):
 
 @_guard
 def cmd_create(args: argparse.Namespace) -> int:
-    from core.store import Preprocessing
+    from core.recipe import Preprocessing
 
     store = _store(args)
     settings = dict(_parse_setting(s) for s in args.setting)

@@ -10,8 +10,7 @@ import numpy as np
 from core.evaluation.datasets import Sample, is_mvtec_layout, read_mask, test_samples
 from core.inference.calibration import calibrate
 from core.io.images import list_images, load_images
-from core.store import Preprocessing, Roi
-from core.store.preprocess import apply_preprocessing
+from core.recipe import Preprocessing, Roi, apply_preprocessing
 
 
 @dataclass

@@ -6,7 +6,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from core.store.thresholds import VERDICTS, Verdict
+from core.recipe import VERDICTS, Verdict
 
 
 @dataclass(frozen=True)

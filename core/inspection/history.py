@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.store.thresholds import check_limits
+from core.recipe import check_limits
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class ScoreHistory:
 
     def what_if(self, ok_limit: float, ng_limit: float, last_n: int | None = None) -> WhatIfCounts:
         """Count the verdicts the last ``last_n`` scores would get under the rule of
-        :func:`core.store.thresholds.verdict_for` (score < ok_limit OK, >= ng_limit or NaN NG)."""
+        :func:`core.recipe.verdict_for` (score < ok_limit OK, >= ng_limit or NaN NG)."""
         check_limits(ok_limit, ng_limit, "what-if thresholds")
         s = self.scores(last_n)
         ok = int(np.count_nonzero(s < ok_limit))

@@ -11,9 +11,8 @@ import numpy as np
 
 from core.camera.frame import Frame
 from core.inspection.result import InspectionResult
-from core.store.preprocess import apply_preprocessing
-from core.store.recipe import Preprocessing, Recipe, Roi, Thresholds
-from core.store.thresholds import check_limits, verdict_for
+from core.recipe import (Preprocessing, Recipe, Roi, Thresholds, apply_preprocessing,
+                         check_limits)
 
 if TYPE_CHECKING:  # the model is passed in: importing the interface would load torch here
     from core.inference.inferencer import Inferencer, Prediction
@@ -45,8 +44,8 @@ class Inspector:
                 raise ValueError(f"recipe '{recipe.name}' has no thresholds and the model bundle "
                                  f"carries none either; calibrate or set thresholds first")
             try:
-                t = Thresholds(float(meta_t["ok_limit"]), float(meta_t["ng_limit"]), float(meta_t["pixel"]))
-            except (KeyError, TypeError, ValueError) as exc:
+                t = Thresholds.from_mapping(meta_t)
+            except ValueError as exc:
                 raise ValueError(f"model bundle thresholds are malformed ({exc!r})") from None
         return cls(inferencer, t, recipe=recipe.name, model_version=recipe.active_version,
                    roi=recipe.roi, preprocessing=recipe.preprocessing)
@@ -82,7 +81,7 @@ class Inspector:
         t_done = time.monotonic()
         return InspectionResult(
             frame=frame, image=image, score=score, anomaly_map=amap,
-            verdict=verdict_for(score, thresholds.ok_limit, thresholds.ng_limit),
+            verdict=thresholds.verdict(score),
             thresholds=thresholds, latency_ms=(t_done - t_start) * 1000.0,
             model_version=self.model_version, recipe=self.recipe, roi=self.roi,
             t_start=t_start, t_done=t_done, seq=seq)

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.camera.frame import Frame
-from core.store.recipe import Roi, Thresholds
-from core.store.thresholds import Verdict, verdict_for
+from core.recipe import Roi, Thresholds, Verdict, verdict_for
 
 
 @dataclass(frozen=True)

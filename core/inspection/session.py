@@ -28,7 +28,7 @@ from core.inspection.recorder import ResultRecorder, ResultsSink
 from core.inspection.result import InspectionResult
 from core.inspection.worker import InspectionWorker
 from core.settings_env import env_frames_in_flight, env_threads
-from core.store.recipe import Recipe, Thresholds
+from core.recipe import Recipe, Thresholds
 
 if TYPE_CHECKING:  # loading torch is the model loader's business, not this module's import
     from core.inference.inferencer import Inferencer

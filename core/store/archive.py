@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.atomic import atomic_write_bytes
+from core.recipe import VERDICTS
+from core.recipe.model import NAME_RE, check_name
 from core.store.errors import StoreError
-from core.store.recipe import NAME_RE, check_name
-from core.store.thresholds import VERDICTS
 
 if TYPE_CHECKING:
     import numpy as np

@@ -1,14 +1,12 @@
-"""Exceptions of the store. All derive from ValueError so callers can catch bad input broadly."""
+"""Exceptions of the store. All derive from ValueError so callers can catch bad input broadly;
+a recipe that is missing or malformed raises :class:`core.recipe.RecipeError` (a ValueError
+too, not a StoreError)."""
 
 from __future__ import annotations
 
 
 class StoreError(ValueError):
     """Base class: the message is meant for the user and names the file, field or value."""
-
-
-class RecipeError(StoreError):
-    """A recipe is missing, malformed or cannot be saved."""
 
 
 class VersionError(StoreError):

@@ -27,10 +27,10 @@ import tomli_w
 from core.atomic import atomic_write_bytes, atomic_write_text
 from core.crashpoint import crash_point
 from core.filelock import FileLock, LockBusyError
+from core.recipe import (CameraConfig, Preprocessing, Recipe, RecipeError, Roi, Thresholds,
+                         check_name)
 from core.store import paths
-from core.store.errors import RecipeError, StoreError, VersionError
-from core.store.recipe import (CameraConfig, Preprocessing, Recipe, Roi, Thresholds,
-                               check_name)
+from core.store.errors import StoreError, VersionError
 from core.store.safe_read import UnsafeFileError, read_regular_text
 from core.store.staging import clean_stale
 from core.store.versions import ModelVersion, VersionRegistry, current_user
@@ -109,7 +109,7 @@ class RecipeStore:
         for name in self.names():
             try:
                 good.append(self.get(name))
-            except StoreError as exc:
+            except (StoreError, RecipeError) as exc:
                 bad.append((name, str(exc)))
         return RecipeListing(good, bad)
 
@@ -162,7 +162,7 @@ class RecipeStore:
         with self.locked(recipe.name):
             try:
                 current = self._load(recipe.name)
-            except StoreError:  # missing or broken (being repaired): the caller's state stands
+            except (StoreError, RecipeError):  # missing or broken (being repaired): the caller's state stands
                 current = None
             if current is not None:
                 recipe.active_version = current.active_version
@@ -335,7 +335,7 @@ class RecipeStore:
                 stack = [v for v in before[1] if v != version] + [version]
             recipe.active_version, recipe.activation_stack = version, stack
             if adopt_thresholds and mv.bundle_thresholds is not None:
-                recipe.thresholds = Thresholds(**mv.bundle_thresholds)
+                recipe.thresholds = Thresholds.from_mapping(mv.bundle_thresholds)
             # one write: active version, stack and thresholds agree whatever happens next
             recipe = self._write(recipe.validated())
             crash_point("switch:after-recipe")

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.recipe import VERDICTS, verdict_for
 from core.store.errors import ResultsError
-from core.store.thresholds import VERDICTS, verdict_for
 
 if TYPE_CHECKING:
-    from core.store.recipe import Recipe
+    from core.recipe import Recipe
 
 SCHEMA_VERSION = 1
 

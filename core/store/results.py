@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.recipe import RecipeError
 from core.store import paths
 from core.store.archive import ImageArchive, PruneReport
 from core.store.errors import StoreError
@@ -118,7 +119,7 @@ class ResultsStore(ResultsQuery):
                 saved = self.archive.save(image, heatmap, time=record.time,
                                           recipe=record.recipe, verdict=record.verdict,
                                           frame_id=record.frame_id)
-            except (OSError, StoreError) as exc:
+            except (OSError, StoreError, RecipeError) as exc:
                 why = f"cannot write the archive ({exc})"
             else:
                 if self.archive_alarm.startswith("images not archived"):

@@ -25,6 +25,7 @@ from typing import Any
 from core.atomic import atomic_write_text, fsync_dir
 from core.crashpoint import crash_point
 from core.inference.int8_companion import copy_companion
+from core.recipe import Thresholds
 from core.store.activations import append_entry, read_activations
 from core.store.errors import VersionError
 from core.store.safe_read import read_regular_text
@@ -85,18 +86,15 @@ def read_bundle_meta_checked(path: Path) -> dict:
     return meta
 
 
-def thresholds_from_meta(meta: dict, path: Path | str) -> dict[str, float] | None:
+def thresholds_from_meta(meta: dict, path: Path | str) -> Thresholds | None:
     """The bundle's calibrated thresholds, or None when it has none; VersionError if malformed."""
     t = meta.get("thresholds")
     if t is None:
         return None
     try:
-        out = {k: float(t[k]) for k in ("ok_limit", "ng_limit", "pixel")}
-    except (KeyError, TypeError, ValueError) as exc:
+        return Thresholds.from_mapping(t)
+    except ValueError as exc:
         raise VersionError(f"{path}: bundle thresholds are malformed ({t!r}): {exc}") from None
-    if not out["ok_limit"] <= out["ng_limit"]:
-        raise VersionError(f"{path}: bundle thresholds have ok_limit > ng_limit ({t!r})")
-    return out
 
 
 def _sha256(path: Path) -> str:
@@ -200,6 +198,7 @@ class VersionRegistry:
             check_bundle_runs(dst, sha, shown_as=src)  # weights checked, one inference run
             copy_companion(src, dst)  # its verified int8 graph, if it has one
             training = meta.get("training_data")
+            calibrated = thresholds_from_meta(meta, src)
             info = ModelVersion(
                 version=0, bundle_path=dst, deployed_at=now_iso(),
                 deployed_by=deployed_by or current_user(),
@@ -210,7 +209,7 @@ class VersionRegistry:
                 validation=dict(validation if validation is not None
                                 else meta.get("validation") or {}),
                 preset=meta.get("preset"), software_version=meta.get("software_version"),
-                bundle_thresholds=thresholds_from_meta(meta, src),
+                bundle_thresholds=None if calibrated is None else calibrated.to_dict(),
                 sha256=sha, source_path=str(src.resolve()))
             crash_point("add:staged")
             return self._publish(staging, info)

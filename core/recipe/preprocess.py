@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.store.recipe import Preprocessing, Roi
+from core.recipe.model import Preprocessing, Roi
 
 
 def apply_preprocessing(frame: np.ndarray, pre: Preprocessing, roi: Roi | None) -> np.ndarray:

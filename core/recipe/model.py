@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.store.errors import RecipeError
-from core.store.thresholds import Verdict, check_limits, verdict_for
+from core.recipe.errors import RecipeError
+from core.recipe.thresholds import KEYS as THRESHOLD_KEYS
+from core.recipe.thresholds import Thresholds, Verdict
 
 FORMAT_VERSION = 1
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -64,16 +65,7 @@ class Preprocessing:
     grayscale: bool = False
 
 
-@dataclass
-class Thresholds:
-    """Image-level limits (REVIEW band between them) and the pixel threshold for heat maps."""
-
-    ok_limit: float
-    ng_limit: float
-    pixel: float
-
-
-ANOMALY_CHOICES = ("defects", "paper")  # core.synth.simulator.RECIPES (store does not import synth)
+ANOMALY_CHOICES = ("defects", "paper")  # core.synth.simulator.RECIPES (the floor does not import synth)
 
 
 @dataclass
@@ -104,7 +96,7 @@ class Recipe:
         """Verdict for an image score under this recipe's thresholds."""
         if self.thresholds is None:
             raise RecipeError(f"recipe '{self.name}': no thresholds set (activate a model first)")
-        return verdict_for(score, self.thresholds.ok_limit, self.thresholds.ng_limit)
+        return self.thresholds.verdict(score)
 
     def to_dict(self) -> dict[str, Any]:
         """TOML-ready dict (fields that are None are left out)."""
@@ -121,8 +113,7 @@ class Recipe:
         out["preprocessing"] = {"rotate": p.rotate, "flip_horizontal": p.flip_horizontal,
                                 "flip_vertical": p.flip_vertical, "grayscale": p.grayscale}
         if self.thresholds is not None:
-            t = self.thresholds
-            out["thresholds"] = {"ok_limit": t.ok_limit, "ng_limit": t.ng_limit, "pixel": t.pixel}
+            out["thresholds"] = self.thresholds.to_dict()
         out["training"] = {"preset": self.training.preset, "anomalies": self.training.anomalies}
         return out
 
@@ -267,14 +258,8 @@ class _Parser:
     def thresholds(self, top: dict) -> Thresholds | None:
         if "thresholds" not in top:
             return None
-        keys = ("ok_limit", "ng_limit", "pixel")
-        t = self.table(top, "thresholds", keys, required=keys)
-        ok, ng, px = (self.number(t[k], f"thresholds.{k}") for k in keys)
-        for k, v in zip(keys, (ok, ng, px)):
-            if not 0.0 <= v <= 1.0:  # image scores and the anomaly map M_o lie in [0, 1]
-                raise self.fail(f"thresholds.{k} must be in [0, 1] (scores are), got {v:g}")
+        t = self.table(top, "thresholds", THRESHOLD_KEYS, required=THRESHOLD_KEYS)
         try:
-            check_limits(ok, ng)
+            return Thresholds.from_mapping(t)
         except ValueError as exc:
             raise self.fail(str(exc)) from None
-        return Thresholds(ok_limit=ok, ng_limit=ng, pixel=px)
