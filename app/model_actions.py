@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
+from app.version_rows import version_rows
 from app.versions_dialog import VersionsDialog
 from app.wizard.camera_feed import open_grabber
 from app.wizard.context import WizardContext, default_preset
 from app.wizard.wizard import TrainingWizard
 from app.workers.session_controller import DEFAULT_SOURCE, SessionController
-from core.store.version_rows import version_rows
 
 
 class LiveInspectionHandle:

@@ -1,6 +1,6 @@
 """The model versions of one recipe, with an Activate button (rollback = an earlier version).
 
-Presentation only: the rows come from :func:`core.store.version_rows.version_rows`, and
+Presentation only: the rows come from :func:`app.version_rows.version_rows`, and
 *Activate* emits ``activateRequested(recipe, version)``; the window hands that to the session
 controller, which loads the model off the GUI thread and calls :meth:`refresh` when done.
 """
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHB
                                QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout)
 
-from core.store.version_rows import VersionRow
+from app.version_rows import VersionRow
 
 COLUMNS = ("", "Version", "Deployed", "Trained from", "Validation", "Limits", "Deployed by")
 TRAINED_FROM = COLUMNS.index("Trained from")

@@ -108,7 +108,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.main import build_parser, create_window
-    from core.store.recipes import RecipeStore
+    from core.store.recipe_store import RecipeStore
 
     tmp = Path(tempfile.mkdtemp(prefix="lineinspector-bench-"))
     bundle = args.bundle or make_bundle(args.preset, tmp)

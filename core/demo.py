@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 from core.recipe import Recipe
-from core.store.recipes import RecipeStore
+from core.store.recipe_store import RecipeStore
 
 DEMO_NAME = "demo"
 BUNDLE_FILE = "model.limodel"

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 from core.recipe import Thresholds
-from core.store.recipes import RecipeStore
+from core.store.recipe_store import RecipeStore
 from tests.inspection_fakes import make_tiny_bundle
 
 SIM = "sim:fps=30,width=96,height=96,seed=2"

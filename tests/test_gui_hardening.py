@@ -66,10 +66,10 @@ def test_initial_size_fits_the_screen():
 
 
 def test_versions_dialog_and_wizard_fit_panel_pc(qtbot, tmp_path):
+    from app.version_rows import version_rows
     from app.versions_dialog import VersionsDialog
     from app.wizard.wizard import TrainingWizard
-    from core.store.recipes import RecipeStore
-    from core.store.version_rows import version_rows
+    from core.store.recipe_store import RecipeStore
 
     data = make_data_dir(tmp_path)
     store = RecipeStore(data)
@@ -243,7 +243,7 @@ def test_loss_chart_keeps_earlier_steps_after_resume(qtbot, tmp_path):
 
     from app.wizard.context import WizardContext
     from app.wizard.train_page import TrainPage
-    from core.store.recipes import RecipeStore
+    from core.store.recipe_store import RecipeStore
     from core.training.runner import EVENTS_FILE
 
     ctx = WizardContext(RecipeStore(tmp_path / "data"), preset="tiny", steps=20, workers=0, device="cpu")

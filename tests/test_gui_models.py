@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from core.inspection.frame_tap import FrameTap  # noqa: E402
-from core.store.recipes import RecipeStore  # noqa: E402
+from core.store.recipe_store import RecipeStore  # noqa: E402
 from tests.gui_helpers import SIM, make_data_dir, open_window, our_threads  # noqa: E402
 from tests.inspection_fakes import make_tiny_bundle  # noqa: E402
 

@@ -4,7 +4,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from core.store.recipes import RecipeStore  # noqa: E402
+from core.store.recipe_store import RecipeStore  # noqa: E402
 from tests.gui_helpers import make_data_dir, open_window, our_threads  # noqa: E402
 
 pytestmark = pytest.mark.gui

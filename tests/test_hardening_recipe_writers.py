@@ -22,12 +22,12 @@ def test_applying_thresholds_keeps_another_programs_change(qtbot, tmp_path, monk
 
     from app.workers.session_controller import SessionController
     from core.recipe import RecipeError
-    from core.store import recipes
+    from core.store import recipe_store
 
     data = tmp_path / "data"
     RecipeStore(data).create("bottle", thresholds=Thresholds(0.3, 0.6, 0.5))
     c = SessionController(data)
-    monkeypatch.setattr(recipes, "LOCK_TIMEOUT_S", 0)  # busy at once instead of waiting
+    monkeypatch.setattr(recipe_store, "LOCK_TIMEOUT_S", 0)  # busy at once instead of waiting
     other = RecipeStore(data)  # another program (e.g. `lineinspect recipe ...`)
     change = lambda r: setattr(r.camera, "source", "genicam:42")  # noqa: E731
     outcome = []

@@ -15,7 +15,7 @@ from core.cli.main import main as cli_main
 from core.recipe import Recipe, RecipeError, Thresholds
 from core.store import RecipeStore, VersionError
 from core.recipe import check_name
-from core.store.recipes import RECIPE_FILE
+from core.store.recipe_store import RECIPE_FILE
 from tests.test_store_versions import make_bundle
 
 GOOD = """\
@@ -375,7 +375,7 @@ def test_a_key_with_control_chars_is_named_on_one_line(tmp_path, capsys, body):
 
 def test_an_empty_recipe_file_is_refused_not_read_as_defaults(tmp_path):
     from core.recipe import RecipeError
-    from core.store.recipes import RecipeStore
+    from core.store.recipe_store import RecipeStore
 
     store = RecipeStore(tmp_path / "data")
     store.create("part", source="sim")

@@ -108,6 +108,6 @@ def test_results_prune(tmp_path, capsys):
 @pytest.mark.parametrize("text, expected", [("24h", 1000.0 - 86400), ("30m", 1000.0 - 1800),
                                             ("now", 1000.0), ("1970-01-01T00:00:10+00:00", 10.0)])
 def test_parse_time(text, expected):
-    from core.store.timespec import parse_time
+    from core.cli.timespec import parse_time
 
     assert parse_time(text, now=1000.0) == pytest.approx(expected)

@@ -24,7 +24,7 @@ from core.inspection.result import InspectionResult
 from core.inspection.session import LiveSession, SessionStatus
 from core.inspection.snapshot import save_snapshot
 from core.recipe import Recipe, Thresholds
-from core.store.recipes import RecipeStore
+from core.store.recipe_store import RecipeStore
 from core.store.results import ResultsStore
 
 _log = logging.getLogger(__name__)

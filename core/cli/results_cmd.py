@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _time(text: str | None, option: str) -> float | None:
-    from core.store.timespec import parse_time
+    from core.cli.timespec import parse_time
 
     if text is None:
         return None

@@ -13,7 +13,7 @@ Public API::
 from core.store.archive import ArchivedPaths, ImageArchive, PruneReport
 from core.store.errors import ResultsError, StoreError, VersionError
 from core.store.paths import data_dir
-from core.store.recipes import RecipeListing, RecipeStore
+from core.store.recipe_store import RecipeListing, RecipeStore
 from core.store.records import ResultRecord
 from core.store.results import ResultsStore
 from core.store.results_query import RecipeSummary, ResultsQuery, ScoreHistogram

@@ -1,11 +1,12 @@
-"""The model versions of a recipe as rows of text, for the GUI's versions dialog."""
+"""The model versions of a recipe as rows of text, for the GUI's versions dialog
+(:mod:`app.versions_dialog`); it reads them through the store."""
 
 from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
 
-from core.store.recipes import RecipeStore
+from core.store.recipe_store import RecipeStore
 from core.store.versions import ModelVersion
 
 
