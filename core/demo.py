@@ -9,12 +9,11 @@ import json
 import tomllib
 from pathlib import Path
 
+from core.inference.bundle import BUNDLE_FILE
 from core.recipe import Recipe
-from core.store.recipe_store import RecipeStore
+from core.store.recipe_store import RECIPE_FILE, RecipeStore
 
 DEMO_NAME = "demo"
-BUNDLE_FILE = "model.limodel"
-RECIPE_FILE = "recipe.toml"
 EVAL_FILE = "model_eval.json"
 # under the source tree root, or under sys._MEIPASS in the frozen bundle (installer/lineinspector.spec)
 DEMO_DIR = Path(__file__).resolve().parents[1] / "resources" / "demo"

@@ -38,6 +38,7 @@ def deploy_quick_version(store, steps: int, n_good: int = 24, n_defects: int = 8
     from core.demo import DEMO_NAME
     from core.evaluation.datasets import Sample
     from core.evaluation.validation import validate
+    from core.inference.bundle import BUNDLE_FILE
     from core.inference.load import load_model
     from core.training.pipeline import train_to_bundle
     from core.training.presets import get_preset
@@ -54,7 +55,7 @@ def deploy_quick_version(store, steps: int, n_good: int = 24, n_defects: int = 8
                       1, "defect", None) for i in range(n_defects)]
     held_out = paths[-6:]
     settings = TrainSettings(get_preset("tiny"), steps=steps, workers=0, device="cpu", threads=1)
-    res = train_to_bundle(paths[:-6], ctx.run_dir / "model.limodel", settings)
+    res = train_to_bundle(paths[:-6], ctx.run_dir / BUNDLE_FILE, settings)
     result = validate(load_model(res.bundle, "reference", "cpu", threads=1), held_out, defects)
     ctx.result, ctx.validation = {"bundle": str(res.bundle)}, result.summary()
     # a poor model on purpose (a few tiny steps): deployed with a reason, as the wizard allows

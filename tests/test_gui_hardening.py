@@ -244,7 +244,7 @@ def test_loss_chart_keeps_earlier_steps_after_resume(qtbot, tmp_path):
     from app.wizard.context import WizardContext
     from app.wizard.train_page import TrainPage
     from core.store.recipe_store import RecipeStore
-    from core.training.runner import EVENTS_FILE
+    from core.training.files import EVENTS_FILE
 
     ctx = WizardContext(RecipeStore(tmp_path / "data"), preset="tiny", steps=20, workers=0, device="cpu")
     ctx.recipe_name = "part"

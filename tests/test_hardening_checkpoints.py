@@ -107,7 +107,7 @@ def test_cli_train_says_it_in_one_line_and_trains(tmp_path, capsys):
 def test_training_job_reports_the_unusable_checkpoint_and_trains(tmp_path, monkeypatch):
     import cv2
 
-    from core.training import job
+    from core.training import files, job
 
     imgs = tmp_path / "imgs"
     imgs.mkdir()
@@ -115,7 +115,7 @@ def test_training_job_reports_the_unusable_checkpoint_and_trains(tmp_path, monke
         cv2.imwrite(str(imgs / f"g{i}.png"), im)
     run = tmp_path / "run"
     run.mkdir()
-    _random_bytes(run / job.CHECKPOINT_FILE)
+    _random_bytes(run / files.CHECKPOINT_FILE)
     monkeypatch.setattr(job, "build_int8_companion", lambda *a, **k: {"error": "skipped in test"})
     spec = job.JobSpec(data=str(imgs), run_dir=str(run), preset="tiny", steps=1, workers=0,
                        device="cpu", use_base=False)
@@ -127,4 +127,4 @@ def test_training_job_reports_the_unusable_checkpoint_and_trains(tmp_path, monke
     notes = [e["message"] for e in events if e["event"] == "status" and "cannot be used" in e["message"]]
     assert len(notes) == 1 and "unusable" in notes[0] and "weights_only" not in notes[0]
     assert events[-1]["event"] == "done"
-    assert (run / (job.CHECKPOINT_FILE + ".unusable")).is_file()
+    assert (run / (files.CHECKPOINT_FILE + ".unusable")).is_file()

@@ -10,8 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
+from core.inference.bundle import BUNDLE_FILE
 from core.training.estimate import estimate_seconds, format_duration, measure_seconds_per_step
-from core.training.job import CHECKPOINT_FILE, EXIT_BAD_SPEC, EXIT_CANCELLED, EXIT_FAILED, JobSpec
+from core.training.files import CHECKPOINT_FILE, EVENTS_FILE, SPEC_FILE
+from core.training.job import EXIT_BAD_SPEC, EXIT_CANCELLED, EXIT_FAILED, JobSpec
 from core.training.presets import get_preset
 from core.training.runner import TrainingRunner, can_resume
 
@@ -34,7 +36,7 @@ def _run_job(spec_path: Path, timeout: float = 60) -> tuple[int, list[dict]]:
 
 
 def test_bad_spec_reports_error_and_exit_code(tmp_path: Path):
-    spec = tmp_path / "spec.json"
+    spec = tmp_path / SPEC_FILE
     spec.write_text(json.dumps({"data": [], "run_dir": str(tmp_path), "colour": "red"}))
     rc, events = _run_job(spec)
     assert rc == EXIT_BAD_SPEC
@@ -64,8 +66,8 @@ def test_sigterm_cancels_and_keeps_checkpoint(tmp_path: Path):
     assert final is not None and final["event"] == "cancelled", events[-3:]
     assert runner.proc.wait(10) == EXIT_CANCELLED
     assert (tmp_path / "run" / CHECKPOINT_FILE).is_file() and can_resume(tmp_path / "run")
-    assert not (tmp_path / "run" / "model.limodel").exists()  # no bundle from a cancelled run
-    logged = [json.loads(x) for x in (tmp_path / "run" / "events.jsonl").read_text().splitlines()]
+    assert not (tmp_path / "run" / BUNDLE_FILE).exists()  # no bundle from a cancelled run
+    logged = [json.loads(x) for x in (tmp_path / "run" / EVENTS_FILE).read_text().splitlines()]
     assert [e["event"] for e in logged] == [e["event"] for e in events]
 
 
@@ -105,3 +107,15 @@ def test_full_disk_and_memory_errors_get_plain_messages():
     assert full.startswith("the disk is full: /data/run/model.limodel could not be written")
     assert "choose a smaller preset" in describe_error(MemoryError())
     assert describe_error(RuntimeError("boom")) == "RuntimeError: boom"
+
+
+def test_a_fresh_start_discards_the_earlier_runs_outputs_and_keeps_the_rest(tmp_path: Path):
+    from core.training.files import PREVIEW_DIR, discard_outputs
+
+    for name in (CHECKPOINT_FILE, BUNDLE_FILE, EVENTS_FILE, SPEC_FILE):
+        (tmp_path / name).write_text("x")
+    (tmp_path / PREVIEW_DIR).mkdir()
+    (tmp_path / PREVIEW_DIR / "image.png").write_bytes(b"png")
+    discard_outputs(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [SPEC_FILE]
+    discard_outputs(tmp_path / "never-created")  # nothing to discard is fine

@@ -6,7 +6,6 @@ Training runs in a separate process (core.training.runner); this page only shows
 from __future__ import annotations
 
 import html
-import shutil
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
@@ -19,9 +18,10 @@ from app.wizard.loss_chart import LossChart
 from app.wizard.qtutil import EventRelay, message_label, show_message
 from app.wizard.step_probe import ProcessProbe
 from core.training.estimate import describe_estimate, format_duration
-from core.training.job import BUNDLE_FILE, CHECKPOINT_FILE, JobSpec
+from core.training.files import EVENTS_FILE, SPEC_FILE, discard_outputs
+from core.training.job import JobSpec
 from core.training.presets import PRESETS, get_preset
-from core.training.runner import EVENTS_FILE, FINAL_EVENTS, TrainingRunner, can_resume
+from core.training.runner import FINAL_EVENTS, TrainingRunner, can_resume
 from core.training.separability import verdict
 
 PREVIEWS = (("image", "Good image"), ("augmented", "Synthetic anomaly"), ("mask", "Its mask"),
@@ -248,16 +248,13 @@ class TrainPage(QWizardPage):
 
     def start(self) -> None:
         """Start a fresh run (an old checkpoint of this recipe is discarded)."""
-        run_dir = self.ctx.run_dir
-        for name in (CHECKPOINT_FILE, BUNDLE_FILE, "events.jsonl"):
-            (run_dir / name).unlink(missing_ok=True)
-        shutil.rmtree(run_dir / "preview", ignore_errors=True)
+        discard_outputs(self.ctx.run_dir)
         self._launch(self.runner_factory(self._spec(), self.relay.event.emit), resume=False)
 
     def resume(self) -> None:
         """Continue the interrupted run of this recipe from its checkpoint."""
         try:
-            spec = JobSpec.load(self.ctx.run_dir / "spec.json")
+            spec = JobSpec.load(self.ctx.run_dir / SPEC_FILE)
         except ValueError as exc:
             show_message(self.message, str(exc), error=True)
             return

@@ -24,6 +24,7 @@ from core.inference.bundle_checks import validate_meta, verify_weights
 FORMAT_VERSION = 1
 META_KEY = "lineinspector"
 SUFFIX = ".limodel"
+BUNDLE_FILE = "model" + SUFFIX  # a bundle's name in a run folder, a model version, the demo
 if TYPE_CHECKING:  # torch is imported lazily: reading metadata must stay cheap
     import torch
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from core.atomic import atomic_write_text, fsync_dir
 from core.crashpoint import crash_point
+from core.inference.bundle import BUNDLE_FILE
 from core.inference.int8_companion import copy_companion
 from core.recipe import Thresholds
 from core.store.activations import append_entry, read_activations
@@ -32,7 +33,6 @@ from core.store.safe_read import read_regular_text
 from core.store.staging import staging_dir
 from core.store.version_info import MAX_INFO_BYTES, parse_version_info
 
-BUNDLE_NAME = "model.limodel"
 INFO_NAME = "version.json"
 ACTIVATIONS_NAME = "activations.json"
 _DIR_RE = re.compile(r"^v(\d{4,})$")
@@ -131,7 +131,7 @@ def check_stored_bundle(path: str | os.PathLike) -> None:
     version was added. Any other file is left to the loader's own checks."""
     path = Path(path)
     info = path.parent / INFO_NAME
-    if path.name != BUNDLE_NAME or not _DIR_RE.match(path.parent.name) or not info.is_file():
+    if path.name != BUNDLE_FILE or not _DIR_RE.match(path.parent.name) or not info.is_file():
         return
     try:
         recorded = json.loads(info.read_text(encoding="utf-8")).get("sha256") or ""
@@ -180,7 +180,7 @@ class VersionRegistry:
             raise self._fail(f"{info_path} is corrupt ({exc})") from None
         except OSError as exc:
             raise self._fail(f"cannot read {info_path} ({exc})") from None
-        return ModelVersion(**info, bundle_path=self.version_dir(version) / BUNDLE_NAME)
+        return ModelVersion(**info, bundle_path=self.version_dir(version) / BUNDLE_FILE)
 
     def add(self, bundle: str | os.PathLike, *, trained_from: str | None = None,
             validation: dict | None = None, deployed_by: str | None = None) -> ModelVersion:
@@ -188,7 +188,7 @@ class VersionRegistry:
         src = Path(bundle)
         meta = read_bundle_meta_checked(src)
         with staging_dir(self.dir) as staging:  # owned; removed at exit or when found stale
-            dst = staging / BUNDLE_NAME
+            dst = staging / BUNDLE_FILE
             with src.open("rb") as fin, dst.open("wb") as fout:
                 shutil.copyfileobj(fin, fout, 1 << 20)
                 fout.flush()
@@ -219,7 +219,7 @@ class VersionRegistry:
         for _ in range(100):
             number = max(self._numbers(), default=0) + 1
             record = ModelVersion(**{**asdict(info), "version": number,
-                                     "bundle_path": self.version_dir(number) / BUNDLE_NAME})
+                                     "bundle_path": self.version_dir(number) / BUNDLE_FILE})
             atomic_write_text(staging / INFO_NAME, json.dumps(record.to_json(), indent=2) + "\n")
             try:
                 os.rename(staging, self.version_dir(number))

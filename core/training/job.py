@@ -31,11 +31,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TextIO
 
-SPEC_FILE = "spec.json"
-CHECKPOINT_FILE = "checkpoint.pt"
-BUNDLE_FILE = "model.limodel"
-CANCEL_FILE = "cancel"
-PREVIEW_DIR = "preview"
+from core.inference.bundle import BUNDLE_FILE
+from core.training.files import CANCEL_FILE, CHECKPOINT_FILE, PREVIEW_DIR, SPEC_FILE
+
 EXIT_OK, EXIT_FAILED, EXIT_BAD_SPEC, EXIT_CANCELLED = 0, 1, 2, 3
 
 

@@ -17,11 +17,10 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from core.training.job import CANCEL_FILE, CHECKPOINT_FILE, SPEC_FILE, JobSpec
+from core.training.files import CANCEL_FILE, CHECKPOINT_FILE, EVENTS_FILE, LOG_FILE, SPEC_FILE
+from core.training.job import JobSpec
 
 FINAL_EVENTS = ("done", "cancelled", "error", "crashed")
-LOG_FILE = "job.log"
-EVENTS_FILE = "events.jsonl"
 
 
 def can_resume(run_dir: str | Path) -> bool:
