@@ -51,6 +51,26 @@ def test_uint16_round_trip(tmp_path: Path, suffix: str) -> None:
     np.testing.assert_array_equal(back, img)
 
 
+def test_rewriting_an_image_is_atomic_and_keeps_its_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    path = tmp_path / "sub" / "a.png"
+    write_image_atomic(path, _colour())
+    if os.name != "nt":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644  # readable by others, as core.atomic writes
+        path.chmod(0o640)
+    newer = _colour()
+    write_image_atomic(path, newer)
+    np.testing.assert_array_equal(read_image(path), newer)
+    if os.name != "nt":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    with pytest.raises(ValueError, match="encode"):
+        write_image_atomic(path, np.zeros((4, 4, 7), np.uint8))  # seven channels: cannot encode
+    np.testing.assert_array_equal(read_image(path), newer)
+    assert sorted(q.name for q in path.parent.iterdir()) == ["a.png"]  # no temporary left behind
+
+
 def test_jpeg_round_trip_is_close(tmp_path: Path) -> None:
     img = np.full((32, 32, 3), (10, 120, 240), dtype=np.uint8)
     write_image_atomic(tmp_path / "a.JPG", img)  # suffix case does not matter

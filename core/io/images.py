@@ -7,13 +7,13 @@ Everything here works on OpenCV's conventions: colour images are BGR, ``size`` t
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from core.atomic import atomic_write_bytes
 from core.io.image_header import (
     HARD_MAX_PIXELS,
     MAX_PIXELS_ENV,
@@ -254,8 +254,8 @@ def to_model_input(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def write_image_atomic(path: str | os.PathLike, image: np.ndarray) -> None:
     """Encode ``image`` by the suffix of ``path`` and replace the file atomically.
 
-    The bytes go to a temporary file in the same folder, are fsynced, then renamed over
-    ``path``, so readers never see a half-written image. Parent folders are created.
+    Written with :func:`core.atomic.atomic_write_bytes`, so readers never see a half-written
+    image. Parent folders are created.
     Raises ValueError for an unsupported suffix or an image OpenCV cannot encode.
     """
     p = Path(path)
@@ -272,14 +272,4 @@ def write_image_atomic(path: str | os.PathLike, image: np.ndarray) -> None:
         raise ValueError(
             f"cannot encode image for '{p}' (dtype {image.dtype}, shape {image.shape})"
         )
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(encoded.tobytes())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, p)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(p, encoded.tobytes())
