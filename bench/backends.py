@@ -99,15 +99,15 @@ def calib_images(folder: Path | None, limit: int) -> list[np.ndarray]:
 
 def build_all(bundle: Path, work: Path, calib: list, threads: int, scope: str) -> dict:
     """name -> (backend, load seconds); int8 variants only with calibration images."""
-    from core.inference.backends.select import available_backends
     from core.inference.backends.cache import onnx_for_bundle
     from core.inference.backends.onnx_backend import OnnxBackend
-    from core.inference.backends.select import build_backend
+    from core.inference.backends.select import available_backends
+    from core.inference.load import load_model
 
     built = {}
     for name in available_backends():
         t0 = time.perf_counter()
-        built[name] = (build_backend(name, bundle, "cpu", threads), time.perf_counter() - t0)
+        built[name] = (load_model(bundle, name, "cpu", threads, fallback=False), time.perf_counter() - t0)
     if calib:
         from core.inference.backends.quantize import quantize_int8
 

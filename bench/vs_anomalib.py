@@ -85,9 +85,9 @@ def make_our_bundle(widths: tuple[int, int], folder: Path) -> Path:
 def bench_inference(a_model, bundle: Path, frames: np.ndarray, runs: int, threads: int,
                     calib: list, work: Path) -> dict:
     from core.inference.backends.select import available_backends
-    from core.inference.backends.select import build_backend
+    from core.inference.load import load_model
 
-    ours = {name: build_backend(name, bundle, "cpu", threads) for name in available_backends()}
+    ours = {name: load_model(bundle, name, "cpu", threads, fallback=False) for name in available_backends()}
     if calib:
         from core.inference.backends.cache import onnx_for_bundle
         from core.inference.backends.onnx_backend import OnnxBackend

@@ -12,9 +12,9 @@ from torch import nn
 from core.cli.main import main as cli_main
 from core.inference.backends.export import onnx_model_bytes, read_onnx_meta
 from core.inference.backends.onnx_backend import OnnxBackend, require_onnxruntime
-from core.inference.backends.select import available_backends, build_backend, load_inferencer
+from core.inference.backends.select import available_backends
 from core.inference.backends.torch_backend import TorchBackend, fold_batchnorm
-from core.inference.bundle import save_bundle
+from core.inference.bundle import load_bundle, save_bundle
 from core.inference.inferencer import BackendError
 from core.inference.load import load_model
 from core.model.draem import DraemModel
@@ -46,6 +46,11 @@ def _assert_same(preds, refs):
         assert abs(p.score - r.score) <= TOL
 
 
+def _torch_backend(path, device, **kwargs):
+    bundle = load_bundle(path)
+    return TorchBackend(bundle.build_model(), bundle.meta, device, **kwargs)
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     return _bundle(tmp_path_factory.mktemp("tiny") / "tiny.limodel", 8, 4, 64)
@@ -67,7 +72,7 @@ def _private_cache(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("backend", FP32_BACKENDS)
 def test_fp32_backend_matches_pytorch_eager(tiny, tiny_refs, backend):
-    inf = build_backend(backend, tiny, device="cpu")
+    inf = load_model(tiny, backend, "cpu", fallback=False)
     assert inf.backend_name == backend
     _assert_same(inf.predict_batch(_frames(64), batch_size=2), tiny_refs)
     single = inf.predict(_frames(64)[1])
@@ -81,7 +86,7 @@ def test_fp32_backends_match_at_fast_preset_size(tmp_path):
     frames = _frames(256, 2)
     refs = load_model(path, "reference", "cpu").predict_batch(frames, batch_size=2)
     for backend in FP32_BACKENDS:
-        _assert_same(build_backend(backend, path, device="cpu").predict_batch(frames, 2), refs)
+        _assert_same(load_model(path, backend, "cpu", fallback=False).predict_batch(frames, 2), refs)
 
 
 def test_batchnorm_folding_is_equivalent():
@@ -122,8 +127,6 @@ def test_export_graph_includes_score(tmp_path, tiny):
 
 
 def test_fixed_batch_export_chunks_and_pads(tmp_path, tiny, tiny_refs):
-    from core.inference.bundle import load_bundle
-
     bundle = load_bundle(tiny)
     data = onnx_model_bytes(bundle.build_model(), bundle.meta, batch=2)
     proto = onnx.load_from_string(data)
@@ -134,7 +137,7 @@ def test_fixed_batch_export_chunks_and_pads(tmp_path, tiny, tiny_refs):
 
 
 def test_auto_selection_measures_then_caches(tiny, tiny_refs):
-    first = load_inferencer(tiny, backend="auto", device="cpu", runs=1)
+    first = load_model(tiny, "auto", "cpu", fallback=False)
     assert first.backend_name in FP32_BACKENDS
     assert first.selection["reason"] == "measured"
     timings = first.selection["timings_ms"]
@@ -142,14 +145,14 @@ def test_auto_selection_measures_then_caches(tiny, tiny_refs):
     assert all(isinstance(v, float) for v in timings.values()), timings
     assert timings[first.backend_name] == min(timings.values())
     assert abs(first.predict(_frames(64)[0]).score - tiny_refs[0].score) <= TOL
-    again = load_inferencer(tiny, backend="auto", device="cpu")
+    again = load_model(tiny, "auto", "cpu", fallback=False)
     assert again.selection["reason"] == "cached" and again.backend_name == first.backend_name
-    named = load_inferencer(tiny, backend="ort", device="cpu")
+    named = load_model(tiny, "ort", "cpu", fallback=False)
     assert named.backend_name == "onnxruntime" and named.selection["reason"] == "requested"
 
 
 def test_torch_backend_never_touches_cuda_on_cpu(tiny, tiny_refs):
-    inf = TorchBackend.from_bundle(tiny, device="cpu", cuda_graphs=True, threads=1)
+    inf = _torch_backend(tiny, "cpu", cuda_graphs=True, threads=1)
     assert not inf.cuda_graphs and not inf.is_cuda and torch.get_num_threads() == 1
     assert "cpu" in inf.describe()
     _assert_same(inf.predict_batch(_frames(64), 2), tiny_refs)
@@ -157,7 +160,7 @@ def test_torch_backend_never_touches_cuda_on_cpu(tiny, tiny_refs):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_fp16_graph_close_to_fp32(tiny, tiny_refs):
-    inf = TorchBackend.from_bundle(tiny, device="cuda", cuda_graphs=True)
+    inf = _torch_backend(tiny, "cuda", cuda_graphs=True)
     preds = [inf.predict(f) for f in _frames(64)]  # batch 1: replays the captured graph
     assert inf.cuda_graphs
     assert max(abs(p.score - r.score) for p, r in zip(preds, tiny_refs)) < 2e-2
@@ -173,13 +176,13 @@ def test_int8_quantization_writes_a_working_model(tmp_path, tiny):
     q = quantize_int8(fp32, tmp_path / "q.onnx", calib, method="minmax", scope="all")
     ops = [n.op_type for n in onnx.load(str(q)).graph.node]
     assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
-    inf = load_inferencer(q, backend="onnxruntime", device="cpu")
+    inf = load_model(q, "onnxruntime", "cpu")
     assert inf.backend_name == "onnxruntime-int8" and read_onnx_meta(q)["calibration_images"] == 4
     pred = inf.predict(calib[0])
     assert np.isfinite(pred.score) and 0.0 <= pred.score <= 1.0
-    auto = load_inferencer(q, device="cpu", runs=1)
+    auto = load_model(q, device="cpu")
     assert auto.backend_name.endswith("-int8") and auto.selection["reason"] == "measured"
-    assert load_inferencer(q, device="cpu").selection["reason"] == "cached"
+    assert load_model(q, device="cpu").selection["reason"] == "cached"
     with pytest.raises(BackendError, match="at least 4 good images"):
         quantize_int8(fp32, tmp_path / "q2.onnx", calib[:2])
 
@@ -198,9 +201,9 @@ def test_cli_int8_export_from_a_folder(tmp_path, tiny):
 
 def test_bad_requests_give_clear_errors(tmp_path, tiny, capsys):
     with pytest.raises(BackendError, match="unknown backend 'tensorrt'"):
-        load_inferencer(tiny, backend="tensorrt")
+        load_model(tiny, "tensorrt")
     with pytest.raises(BackendError, match="not found"):
-        load_inferencer(tmp_path / "missing.limodel")
+        load_model(tmp_path / "missing.limodel")
     assert cli_main(["export", str(tiny), "--format", "tflite"]) == 2
     assert "unknown --format 'tflite'" in capsys.readouterr().err
     assert cli_main(["export", str(tiny), "--int8"]) == 2
@@ -211,7 +214,7 @@ def test_bad_requests_give_clear_errors(tmp_path, tiny, capsys):
     onnx_file = tmp_path / "x.onnx"
     onnx_file.write_bytes(b"not a model")
     with pytest.raises(BackendError, match="x.onnx: onnxruntime cannot load it"):
-        load_inferencer(onnx_file, backend="onnxruntime")
+        load_model(onnx_file, "onnxruntime")
 
 
 def test_missing_onnxruntime_is_explained_and_auto_falls_back(tiny, monkeypatch, tmp_path, capsys):
@@ -220,9 +223,9 @@ def test_missing_onnxruntime_is_explained_and_auto_falls_back(tiny, monkeypatch,
     with pytest.raises(BackendError, match="pip install onnxruntime"):
         require_onnxruntime()
     with pytest.raises(BackendError, match="onnxruntime"):
-        load_inferencer(tiny, backend="onnxruntime", device="cpu")
+        load_model(tiny, "onnxruntime", "cpu", fallback=False)
     assert available_backends() == ["pytorch"]
-    inf = load_inferencer(tiny, backend="auto", device="cpu", runs=1)
+    inf = load_model(tiny, "auto", "cpu", fallback=False)
     assert inf.backend_name == "pytorch"
     assert cli_main(["export", str(tiny), "--format", "openvino", "--out", str(tmp_path / "m.xml")]) == 2
     assert "pip install openvino" in capsys.readouterr().err
@@ -233,6 +236,6 @@ def test_openvino_ir_export_round_trip(tmp_path, tiny, tiny_refs):
     out = tmp_path / "m.xml"
     assert cli_main(["export", str(tiny), "--format", "openvino", "--out", str(out)]) == 0
     assert out.is_file() and out.with_suffix(".bin").is_file()
-    inf = load_inferencer(out, backend="auto", device="cpu", runs=1)
+    inf = load_model(out, "auto", "cpu")
     assert inf.backend_name == "openvino"
     _assert_same(inf.predict_batch(_frames(64), 2), tiny_refs)

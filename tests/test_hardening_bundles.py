@@ -231,7 +231,7 @@ class _Factory:
     def __init__(self):
         self.calls = []
 
-    def __call__(self, path, device):
+    def __call__(self, path, device, bundle_sha):
         self.calls.append(path)
         return object()
 

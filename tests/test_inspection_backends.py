@@ -1,4 +1,4 @@
-"""The live path on the inference backends: same verdicts as the reference Inferencer, the
+"""The live path on the inference backends: same verdicts as the reference backend, the
 fallback when a backend fails, switching the model of a running session, the frame tap."""
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def test_session_loads_auto_backend_and_falls_back_to_reference(lively, monkeypa
     def broken(*args, **kwargs):
         raise BackendError("simulated: the backend cannot load")
 
-    monkeypatch.setattr("core.inference.backends.select.load_inferencer", broken)
+    monkeypatch.setattr("core.inference.backends.select.pick", broken)
     with caplog.at_level(logging.WARNING, logger="core.inference.load"):
         fallback = _default_inferencer(lively, "cpu")
     assert fallback.selection["backend"] == "reference"
@@ -133,7 +133,7 @@ class _Scaled(FakeInferencer):
 def test_switch_model_keeps_the_camera_running(tmp_path):
     recipe = Recipe(name="demo", thresholds=Thresholds(0.3, 0.6, 0.5), active_version=1)
     s = LiveSession(recipe, tmp_path / "v1.limodel", SIM,
-                    inferencer_factory=lambda path, device: _Scaled(path))
+                    inferencer_factory=lambda path, device, sha: _Scaled(path))
     s.open()
     try:
         _wait(lambda: s.latest() is not None)

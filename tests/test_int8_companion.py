@@ -10,14 +10,20 @@ import numpy as np
 import pytest
 
 from core.cli.main import main
-from core.inference.int8_companion import (build_companion, companion_paths, load_companion,
-                                           read_report)
-from core.inspection.session import _default_inferencer
+from core.inference.backends.export import file_sha256
+from core.inference.int8_companion import (build_companion, companion_paths, read_report,
+                                           verified_companion)
+from core.inspection.session import LiveSession, _default_inferencer
+from core.recipe import Recipe, Thresholds
 from core.store.versions import VersionRegistry
 from core.training.job import build_int8_companion
 from tests.inspection_fakes import make_tiny_bundle
 
 pytest.importorskip("onnxruntime")
+
+
+def _verified(bundle):
+    return verified_companion(bundle, lambda: file_sha256(bundle))
 
 
 def _images(n: int, seed: int) -> list[np.ndarray]:
@@ -53,7 +59,6 @@ def test_accepted_companion_is_what_the_live_session_loads(bundle, monkeypatch):
     assert 0.0 <= score <= 1.0
 
     monkeypatch.setenv("LINEINSPECTOR_PRECISION", "fp32")  # the operator's way out
-    assert load_companion(bundle) is None
     assert _default_inferencer(bundle, "cpu").backend_name != "onnxruntime-int8"
 
 
@@ -65,7 +70,7 @@ def test_companion_that_disagrees_is_not_kept(bundle):
         pytest.skip("int8 happened to reproduce fp32 exactly on these images")
     assert not report["accepted"] and "not used" in report["reason"]
     assert not onnx_path.exists()  # the earlier, accepted one is gone too
-    assert load_companion(bundle) is None
+    assert _verified(bundle) is None
 
 
 def test_companion_of_other_weights_is_ignored(bundle, tmp_path):
@@ -73,13 +78,14 @@ def test_companion_of_other_weights_is_ignored(bundle, tmp_path):
     other = make_tiny_bundle(tmp_path / "other.limodel", lively=True, seed=7)
     for src, dst in zip(companion_paths(bundle), companion_paths(other)):
         shutil.copyfile(src, dst)
-    assert load_companion(bundle) is not None
-    assert load_companion(other) is None  # the report names the first bundle's SHA-256
+    assert _verified(bundle) is not None
+    assert _verified(other) is None  # the report names the first bundle's SHA-256
+    assert _default_inferencer(other, "cpu").backend_name != "onnxruntime-int8"
     broken = companion_paths(bundle)[1]
     broken.write_text("{not json")
-    assert load_companion(bundle) is None
+    assert _verified(bundle) is None
     broken.write_text("[1, 2]")  # JSON, but not a report
-    assert read_report(bundle) is None and load_companion(bundle) is None
+    assert read_report(bundle) is None and _verified(bundle) is None
 
 
 def test_model_version_carries_its_companion(bundle, tmp_path):
@@ -87,10 +93,31 @@ def test_model_version_carries_its_companion(bundle, tmp_path):
     info = VersionRegistry(tmp_path / "models", "part").add(bundle)
     onnx_path, report_path = companion_paths(info.bundle_path)
     assert onnx_path.is_file() and json.loads(report_path.read_text())["accepted"]
-    assert load_companion(info.bundle_path).backend_name == "onnxruntime-int8"
+    assert _default_inferencer(info.bundle_path, "cpu").backend_name == "onnxruntime-int8"
     plain = make_tiny_bundle(tmp_path / "plain.limodel", seed=3)
     info = VersionRegistry(tmp_path / "models", "part").add(plain)
     assert not any(p.exists() for p in companion_paths(info.bundle_path))
+
+
+@pytest.mark.parametrize("precision", ["int8", "fp32"])
+def test_a_live_start_hashes_the_bundle_once(bundle, tmp_path, monkeypatch, precision):
+    """The stored-version check, the companion's check, the backend cache and the ONNX export
+    cache all want the bundle's SHA-256: one hash serves them all."""
+    import core.inference.backends.export as export
+    import core.store.versions as versions
+
+    build_companion(bundle, _images(8, 1), _images(6, 2), tolerance=1.0)
+    path = VersionRegistry(tmp_path / "models", "part").add(bundle).bundle_path
+    if precision == "fp32":
+        monkeypatch.setenv("LINEINSPECTOR_PRECISION", "fp32")
+    hashed = []
+    for module, name in ((versions, "_sha256"), (export, "file_sha256")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda p, *a, _real=real: hashed.append(p) or _real(p, *a))
+    recipe = Recipe(name="part", thresholds=Thresholds(0.3, 0.6, 0.5), active_version=1)
+    inf = LiveSession(recipe, path, "sim:x", device="cpu").load_model(path)
+    assert (inf.backend_name == "onnxruntime-int8") == (precision == "int8")
+    assert hashed == [path]
 
 
 def test_training_job_needs_held_out_images_for_the_check(bundle, tmp_path):

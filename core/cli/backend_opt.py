@@ -6,13 +6,13 @@ from core.cli.main import CliError
 
 
 def add_backend_argument(parser) -> None:
-    from core.inference.load import BACKEND_ALIASES, BACKEND_CHOICES
+    from core.inference.load import ALIASES, CHOICES
 
     parser.add_argument(
-        "--backend", default="auto", choices=(*BACKEND_CHOICES, *BACKEND_ALIASES),
-        metavar="{" + ",".join(BACKEND_CHOICES) + "}",
+        "--backend", default="auto", choices=(*CHOICES, *ALIASES),
+        metavar="{" + ",".join(CHOICES) + "}",
         help="inference backend: auto (the fastest measured here, cached; falls back to the "
-             "reference PyTorch Inferencer if it fails to load), pytorch (alias torch), "
+             "reference PyTorch model if it fails to load), pytorch (alias torch), "
              "onnxruntime (onnx, ort), openvino (ov), or reference (plain PyTorch, as trained)")
 
 

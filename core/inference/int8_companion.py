@@ -9,8 +9,8 @@ deleted and the report says why. The report carries the bundle's SHA-256, so a c
 never serves another bundle. On this project's 2-core CPU the `fast` preset inspects about
 15-17 frames per second live with it against about 14 in fp32 (docs/BENCHMARKS.md).
 
-:func:`load_companion` is what the live session calls; ``LINEINSPECTOR_PRECISION=fp32``
-turns the companion off.
+Whether the live session uses it is :func:`core.inference.load.load_model`'s decision
+(``precision="auto"``, on a CPU, unless ``LINEINSPECTOR_PRECISION=fp32``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import datetime as _dt
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,6 @@ ONNX_SUFFIX = ".int8.onnx"
 REPORT_SUFFIX = ".int8.json"
 SCORE_TOLERANCE = 0.02  # largest |int8 score - fp32 score| accepted on the check images
 MIN_CHECK_IMAGES = 4
-PRECISION_ENV = "LINEINSPECTOR_PRECISION"  # "fp32" disables the companion
 
 
 def companion_paths(bundle: str | os.PathLike) -> tuple[Path, Path]:
@@ -100,30 +99,18 @@ def build_companion(bundle: str | os.PathLike, calibration: Sequence[np.ndarray]
         tmp.unlink(missing_ok=True)
 
 
-def load_companion(bundle: str | os.PathLike, threads: int | None = None):
-    """The bundle's verified int8 companion as an ONNX Runtime backend (warmed up, with
-    ``.selection``), or None: no companion, not accepted, made for other weights,
-    ``LINEINSPECTOR_PRECISION=fp32``, or it fails to load (logged)."""
-    if os.environ.get(PRECISION_ENV, "").strip().lower() == "fp32":
-        return None
+def verified_companion(bundle: str | os.PathLike, bundle_sha: Callable[[], str]) -> tuple[Path, str] | None:
+    """(int8 ONNX, why it may be used) when ``bundle`` has a companion whose check accepted
+    it for these very weights (``bundle_sha()``: the bundle's SHA-256), else None (logged
+    when it was made for other weights)."""
     onnx_path, _ = companion_paths(bundle)
     report = read_report(bundle)
     if not onnx_path.is_file() or not report or not report.get("accepted"):
         return None
-    from core.inference.inferencer import BackendError
-    from core.inference.backends.export import file_sha256
-    from core.inference.backends.onnx_backend import OnnxBackend
-
-    try:
-        if report.get("bundle_sha256") != file_sha256(bundle):
-            log.warning("%s was made for other weights than %s; not used", onnx_path, bundle)
-            return None
-        backend = OnnxBackend(onnx_path, None, "cpu", threads)
-    except (BackendError, OSError) as exc:
-        log.warning("int8 companion %s cannot be used (%s); using fp32", onnx_path, exc)
+    if report.get("bundle_sha256") != bundle_sha():
+        log.warning("%s was made for other weights than %s; not used", onnx_path, bundle)
         return None
-    backend.selection = {"backend": backend.backend_name, "reason": f"verified int8: {report['reason']}"}
-    return backend
+    return onnx_path, f"verified int8: {report['reason']}"
 
 
 def copy_companion(src_bundle: str | os.PathLike, dst_bundle: str | os.PathLike) -> bool:

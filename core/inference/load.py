@@ -1,12 +1,22 @@
-"""Load a model for inference on a named backend, "auto", or the reference PyTorch Inferencer.
+"""The one way to load a model for inference: :func:`load_model`.
 
-:func:`load_model` is what the live session and the command line use. ``backend`` is any
-name :func:`core.inference.backends.select.load_inferencer` accepts (``auto``, ``pytorch``,
-``onnxruntime``, ``openvino`` and their aliases) or ``reference``: the plain PyTorch
-:class:`~core.inference.inferencer.Inferencer` that every backend is checked against. With
-``fallback`` a backend that fails to load is replaced by the reference Inferencer; the
-reason is logged and kept in ``.selection``. Every object returned has ``.selection``
-(``backend``, ``reason``) and :func:`backend_label` names it in a few words.
+It owns every choice between a model file and a running
+:class:`~core.inference.inferencer.Inferencer`:
+
+* the backend: a name (``pytorch``, ``onnxruntime``, ``openvino`` or an alias), ``reference``
+  (the trained PyTorch model as it is, that every backend is checked against) or ``auto``:
+  the fastest fp32 backend measured here, the decision cached per bundle and machine
+  (:mod:`core.inference.backends.select` builds them);
+* the precision: ``fp32`` (the default) never trades accuracy for speed; with ``auto`` (the
+  live session) an ``auto`` load on the CPU uses the bundle's verified int8 companion
+  (:mod:`core.inference.int8_companion`) unless ``LINEINSPECTOR_PRECISION=fp32``;
+* the fallback: with ``fallback`` a bundle its backend cannot load is loaded on the reference
+  backend, the reason logged and kept in ``.selection`` (the status bar's tooltip).
+
+Every inferencer returned is warmed up and has ``.selection`` (``backend``, ``reason``);
+:mod:`core.inference.labels` names it for the operator. The bundle's SHA-256 (the
+companion's check, the backend cache, the ONNX export cache) is computed at most once per
+load, not at all when ``bundle_sha`` (the caller's own hash of the file) is given.
 """
 
 from __future__ import annotations
@@ -14,43 +24,113 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.inference.inferencer import Inferencer
 
 log = logging.getLogger(__name__)
 
 REFERENCE = "reference"
-BACKEND_CHOICES = ("auto", "pytorch", "onnxruntime", "openvino", REFERENCE)
-BACKEND_ALIASES = ("torch", "eager", "onnx", "ort", "ov")
+BACKENDS = ("pytorch", "onnxruntime", "openvino")  # the ones "auto" measures
+ALIASES = {"torch": "pytorch", "eager": "pytorch", "onnx": "onnxruntime", "ort": "onnxruntime",
+           "ov": "openvino"}
+CHOICES = ("auto", *BACKENDS, REFERENCE)
+PRECISIONS = ("fp32", "auto")
+PRECISION_ENV = "LINEINSPECTOR_PRECISION"  # "fp32": never the int8 companion
 
 
-def load_reference(path: str | os.PathLike, device: str = "auto", threads: int | None = None,
-                   reason: str = "requested"):
-    """The reference PyTorch Inferencer, warmed up, with ``.selection`` and ``.threads``."""
-    from core.inference.backends.reference import ReferenceBackend
-    from core.inference.bundle import load_bundle
+def load_model(path: str | os.PathLike, backend: str = "auto", device: str = "auto",
+               threads: int | None = None, *, precision: str = "fp32", fallback: bool = True,
+               bundle_sha: str | None = None) -> Inferencer:
+    """Load ``path`` (a bundle, an exported .onnx or an OpenVINO .xml) on ``backend``; see the
+    module docstring. Raises BackendError, BundleError or ValueError when nothing could."""
+    from core.inference.backends import select
+    from core.inference.inferencer import BackendError
 
-    bundle = load_bundle(Path(path))
-    inf = ReferenceBackend(bundle.build_model(), bundle.meta, device, threads, warmup_runs=1)
+    name = normalize_backend(backend)
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision '{precision}' (choose from {', '.join(PRECISIONS)})")
+    path = Path(path)
+    if not path.is_file():
+        raise BackendError(f"{path}: model file not found")
+    sha = _OnceSha(path, bundle_sha)
+    if name == REFERENCE:
+        return _reference(path, device, threads, "requested")
+    if name == "auto" and precision == "auto" and path.suffix.lower() not in (".onnx", ".xml"):
+        int8 = _int8_companion(path, device, threads, sha)
+        if int8 is not None:
+            return int8
+    try:
+        return select.pick(path, name, device, threads, sha)
+    except (BackendError, RuntimeError, ValueError, OSError) as exc:
+        if not fallback or path.suffix.lower() in (".onnx", ".xml"):
+            raise  # nothing the reference backend could do better
+        log.warning("inference backend '%s' failed to load %s (%s); using the reference "
+                    "PyTorch backend", name, path, exc)
+        return _reference(path, device, threads, f"fallback: {name} failed ({exc})")
+
+
+def normalize_backend(name: str) -> str:
+    """The canonical name of a backend choice (aliases resolved); BackendError if unknown."""
+    key = (name or "auto").strip().lower()
+    key = ALIASES.get(key, key)
+    if key not in CHOICES:
+        from core.inference.inferencer import BackendError
+
+        raise BackendError(f"unknown backend '{name}' (choose from {', '.join(CHOICES)})")
+    return key
+
+
+class _OnceSha:
+    """The file's SHA-256, computed on first use and only then (or the one given)."""
+
+    def __init__(self, path: Path, known: str | None) -> None:
+        self.path, self.value = path, known
+
+    def __call__(self) -> str:
+        if self.value is None:
+            from core.inference.backends.export import file_sha256
+
+            self.value = file_sha256(self.path)
+        return self.value
+
+
+def _reference(path: Path, device: str, threads: int | None, reason: str) -> Inferencer:
+    from core.inference.backends.select import build
+
+    inf = build(REFERENCE, path, device, threads)
     inf.selection = {"backend": REFERENCE, "reason": reason}
     return inf
 
 
-def load_model(path: str | os.PathLike, backend: str = "auto", device: str = "auto",
-               threads: int | None = None, *, fallback: bool = True):
-    """Load ``path`` on ``backend``; see the module docstring. Raises BackendError, BundleError
-    or ValueError when nothing could load it."""
-    from core.inference.backends.select import load_inferencer
+def _int8_companion(path: Path, device: str, threads: int | None, sha: _OnceSha) -> Inferencer | None:
+    """The bundle's verified int8 companion on ONNX Runtime's CPU provider, or None: not on a
+    CPU, ``LINEINSPECTOR_PRECISION=fp32``, no accepted companion for these weights, or it
+    fails to load (logged)."""
+    if os.environ.get(PRECISION_ENV, "").strip().lower() == "fp32" or not _on_cpu(device):
+        return None
+    from core.inference.backends.onnx_backend import OnnxBackend
     from core.inference.inferencer import BackendError
+    from core.inference.int8_companion import companion_paths, verified_companion
 
-    name = (backend or "auto").strip().lower()
-    if name == REFERENCE:
-        return load_reference(path, device, threads)
     try:
-        return load_inferencer(path, name, device, threads)
-    except (BackendError, RuntimeError, ValueError, OSError) as exc:
-        path = Path(path)
-        if not fallback or not path.is_file() or path.suffix.lower() in (".onnx", ".xml") \
-                or str(exc).startswith("unknown backend"):
-            raise  # nothing the reference Inferencer could do better
-        log.warning("inference backend '%s' failed to load %s (%s); using the reference "
-                    "PyTorch Inferencer", name, path, exc)
-        return load_reference(path, device, threads, reason=f"fallback: {name} failed ({exc})")
+        found = verified_companion(path, sha)
+        if found is None:
+            return None
+        onnx_path, reason = found
+        backend = OnnxBackend(onnx_path, None, "cpu", threads)
+    except (BackendError, OSError) as exc:
+        log.warning("int8 companion %s cannot be used (%s); using fp32", companion_paths(path)[0], exc)
+        return None
+    backend.selection = {"backend": backend.backend_name, "reason": reason}
+    return backend
+
+
+def _on_cpu(device: str) -> bool:
+    from core.device import select_device
+
+    try:
+        return select_device(device).type == "cpu"
+    except ValueError:
+        return False  # a bad device name: the normal loading path reports it

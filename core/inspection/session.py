@@ -88,28 +88,14 @@ def worker_parallelism(inferencer: Inferencer) -> int:
     return live_frames_in_flight() if getattr(inferencer, "concurrent", False) and device == "cpu" else 1
 
 
-def _default_inferencer(path: Path, device: str) -> Inferencer:
-    """On a CPU, the bundle's verified int8 companion when it has one (see
-    :mod:`core.inference.int8_companion`); otherwise the fastest backend measured here
-    ("auto", cached per bundle and machine), warmed up; the reference PyTorch Inferencer if
-    that fails to load (reason logged)."""
-    from core.inference.int8_companion import load_companion
+def _default_inferencer(path: Path, device: str, bundle_sha: str | None = None) -> Inferencer:
+    """The live way to load: :func:`core.inference.load.load_model` on "auto" with the int8
+    policy on (``precision="auto"``), :func:`live_cpu_threads` threads per frame; ``bundle_sha``
+    is the bundle's SHA-256 when the caller has computed it already."""
     from core.inference.load import load_model
 
-    if _on_cpu(device):
-        int8 = load_companion(path, threads=live_cpu_threads())
-        if int8 is not None:
-            return int8
-    return load_model(path, "auto", device, threads=live_cpu_threads())
-
-
-def _on_cpu(device: str) -> bool:
-    from core.device import select_device
-
-    try:
-        return select_device(device).type == "cpu"
-    except ValueError:
-        return False  # a bad device name: the normal loading path reports it
+    return load_model(path, "auto", device, threads=live_cpu_threads(), precision="auto",
+                      bundle_sha=bundle_sha)
 
 
 def _default_opener(spec: str) -> CameraSource:
@@ -124,10 +110,11 @@ class LiveSession:
                  results: ResultsSink | None = None,
                  history: ScoreHistory | None = None, counters: ShiftCounters | None = None,
                  inferencer: Inferencer | None = None,
-                 inferencer_factory: Callable[[Path, str], Inferencer] = _default_inferencer,
+                 inferencer_factory: Callable[[Path, str, str | None], Inferencer] = _default_inferencer,
                  source_opener: Callable[[str], CameraSource] = _default_opener,
                  queue_size: int = 32, stall_timeout: float = 3.0) -> None:
-        """``inferencer`` (already loaded) wins over ``bundle_path`` + ``inferencer_factory``."""
+        """``inferencer`` (already loaded) wins over ``bundle_path`` + ``inferencer_factory``
+        (called with the bundle's path, ``device`` and its SHA-256 if known, else None)."""
         try:
             mode = DeliveryMode(mode)
         except ValueError:
@@ -200,11 +187,12 @@ class LiveSession:
     def load_model(self, bundle_path: str | Path) -> Inferencer:
         """Load a model bundle the way this session does (blocking; nothing is switched). A
         recipe's stored version is refused unless its bytes are the ones recorded when it was
-        added (VersionError, one line)."""
+        added (VersionError, one line); the hash that check computed is handed to the loader,
+        so the bundle is read for hashing once."""
         from core.store.versions import check_stored_bundle
 
-        check_stored_bundle(bundle_path)
-        return self._factory(Path(bundle_path), self.device)
+        sha = check_stored_bundle(bundle_path)
+        return self._factory(Path(bundle_path), self.device, sha)
 
     def switch_model(self, recipe: Recipe, bundle_path: str | Path,
                      inferencer: Inferencer | None = None) -> None:

@@ -125,23 +125,27 @@ def check_bundle_runs(path: Path, sha256: str, shown_as: Path | None = None) -> 
         _RAN_OK.add(sha256)
 
 
-def check_stored_bundle(path: str | os.PathLike) -> None:
+def check_stored_bundle(path: str | os.PathLike) -> str | None:
     """Before the live app loads ``path``: when it is a version's bundle (``vNNNN/model.limodel``
     beside its ``version.json``), VersionError unless its SHA-256 is the one recorded when the
-    version was added. Any other file is left to the loader's own checks."""
+    version was added; returns that SHA-256 (None when nothing was hashed). Any other file is
+    left to the loader's own checks."""
     path = Path(path)
     info = path.parent / INFO_NAME
     if path.name != BUNDLE_FILE or not _DIR_RE.match(path.parent.name) or not info.is_file():
-        return
+        return None
     try:
         recorded = json.loads(info.read_text(encoding="utf-8")).get("sha256") or ""
     except (OSError, ValueError, AttributeError) as exc:
         raise VersionError(f"{info} is corrupt ({exc})") from None
     if not path.is_file():
         raise VersionError(f"{path}: model file is missing")
-    if recorded and _sha256(path) != recorded:
+    if not recorded:
+        return None
+    if _sha256(path) != recorded:
         raise VersionError(f"{path}: model file is damaged or was changed after it was added "
                            f"(checksum mismatch); activate another version or add it again")
+    return recorded
 
 
 class VersionRegistry:

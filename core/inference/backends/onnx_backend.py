@@ -99,14 +99,6 @@ class OnnxBackend(Inferencer):
             self.backend_name = f"onnxruntime-{self.quantization.split('-')[0]}"
         self.warmup(warmup_runs)
 
-    @classmethod
-    def from_bundle(cls, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
-                    **kwargs) -> "OnnxBackend":
-        """Export (or reuse the cached export of) a bundle, then load it."""
-        from core.inference.backends.cache import onnx_for_bundle
-
-        return cls(onnx_for_bundle(path), None, device, threads, **kwargs)
-
     def describe(self) -> str:
         ep = self.session.get_providers()[0]
         return f"{self.backend_name} ({ep}, {self.threads} intra-op threads)"

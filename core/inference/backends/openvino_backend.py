@@ -73,13 +73,6 @@ class OpenVinoBackend(Inferencer):
         self._request(1)
         self.warmup(warmup_runs)
 
-    @classmethod
-    def from_bundle(cls, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
-                    **kwargs) -> "OpenVinoBackend":
-        from core.inference.backends.cache import onnx_for_bundle
-
-        return cls(onnx_for_bundle(path), None, device, threads, **kwargs)
-
     def describe(self) -> str:
         return f"{self.backend_name} (CPU, f32 inference precision, {self.threads} threads)"
 

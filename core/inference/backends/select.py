@@ -1,39 +1,29 @@
-"""Pick an inference backend: by name, or the fastest one on this machine ("auto").
+"""Building the backends for :func:`core.inference.load.load_model` (its private helpers).
 
-"auto" builds each available fp32 backend in turn, checks that it agrees with the first one
-(PyTorch) on a fixed random input, times a few runs and keeps the fastest; the decision is
-cached under the bundle's SHA-256 and a fingerprint of the machine, so the next load only
-builds the winner. Reduced-precision models (int8 ONNX files) are used only when asked for
-by path: "auto" never trades accuracy for speed on its own.
+:func:`build` constructs one named backend. :func:`pick` is that, or for "auto" the fastest
+one here: each available fp32 backend is built in turn, checked against the first one
+(PyTorch) on a fixed random input and timed for a few runs; the fastest is kept and the
+decision is cached under the bundle's SHA-256 and a fingerprint of the machine, so the
+next load only builds the winner. Reduced-precision models (int8 ONNX files) are used only
+when asked for by path: "auto" never trades accuracy for speed on its own.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from core.inference.inferencer import BackendError, Inferencer
+from core.inference.load import REFERENCE
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("pytorch", "onnxruntime", "openvino")
-ALIASES = {"torch": "pytorch", "eager": "pytorch", "onnx": "onnxruntime", "ort": "onnxruntime",
-           "ov": "openvino"}
-CHOICES = ("auto", *BACKENDS)
 AGREEMENT_TOL = {"cpu": 1e-3, "cuda": 2e-2}  # safety net only; the tests check 1e-4 on CPU
-
-
-def normalize_backend(name: str) -> str:
-    key = (name or "auto").strip().lower()
-    key = ALIASES.get(key, key)
-    if key not in CHOICES:
-        raise BackendError(f"unknown backend '{name}' (choose from {', '.join(CHOICES)})")
-    return key
 
 
 def available_backends() -> list[str]:
@@ -57,34 +47,40 @@ def _resolve_device(device: str) -> str:
         raise BackendError(str(exc)) from None
 
 
-def build_backend(name: str, model_path: str | os.PathLike, device: str = "auto",
-                  threads: int | None = None, **kwargs) -> Inferencer:
-    """Construct one named backend from a bundle (.limodel), an .onnx file or an OpenVINO .xml."""
-    name = normalize_backend(name)
-    path = Path(model_path)
+def build(name: str, path: Path, device: str = "auto", threads: int | None = None,
+          sha: Callable[[], str] | None = None) -> Inferencer:
+    """One backend by its canonical name (not "auto") from a bundle (.limodel), an .onnx
+    file or an OpenVINO .xml, warmed up; ``sha()`` gives the file's SHA-256 if it is needed."""
     suffix = path.suffix.lower()
-    if name == "auto":
-        raise BackendError("build_backend needs a concrete backend name, not 'auto'")
-    if suffix in (".onnx", ".xml") and name == "pytorch":
-        raise BackendError(f"{path}: the pytorch backend needs a model bundle (.limodel), "
+    if suffix in (".onnx", ".xml") and name in ("pytorch", REFERENCE):
+        raise BackendError(f"{path}: the {name} backend needs a model bundle (.limodel), "
                            f"not an exported {suffix} file")
     if suffix == ".xml" and name != "openvino":
         raise BackendError(f"{path}: an OpenVINO IR file runs on the openvino backend only")
-    if name == "pytorch":
+    if name in ("pytorch", REFERENCE):
+        from core.inference.bundle import load_bundle
+
+        bundle = load_bundle(path)
+        if name == REFERENCE:
+            from core.inference.backends.reference import ReferenceBackend
+
+            return ReferenceBackend(bundle.build_model(), bundle.meta, device, threads, warmup_runs=1)
         from core.inference.backends.torch_backend import TorchBackend
 
-        return TorchBackend.from_bundle(path, device, threads, **kwargs)
+        return TorchBackend(bundle.build_model(), bundle.meta, device, threads)
+    if suffix in (".onnx", ".xml"):
+        graph = path
+    else:
+        from core.inference.backends.cache import onnx_for_bundle
+
+        graph = onnx_for_bundle(path, sha() if sha is not None else None)
     if name == "onnxruntime":
         from core.inference.backends.onnx_backend import OnnxBackend
 
-        if suffix == ".onnx":
-            return OnnxBackend(path, None, device, threads, **kwargs)
-        return OnnxBackend.from_bundle(path, device, threads, **kwargs)
+        return OnnxBackend(graph, None, device, threads)
     from core.inference.backends.openvino_backend import OpenVinoBackend
 
-    if suffix in (".onnx", ".xml"):
-        return OpenVinoBackend(path, None, device, threads, **kwargs)
-    return OpenVinoBackend.from_bundle(path, device, threads, **kwargs)
+    return OpenVinoBackend(graph, None, device, threads)
 
 
 def _candidates(path: Path, device_type: str) -> list[str]:
@@ -110,23 +106,16 @@ def _time_backend(backend: Inferencer, sample: np.ndarray, runs: int) -> tuple[f
     return statistics.median(times), score
 
 
-def load_inferencer(model_path: str | os.PathLike, backend: str = "auto", device: str = "auto",
-                    threads: int | None = None, *, runs: int = 3, use_cache: bool = True) -> Inferencer:
-    """Load a model on the requested backend, or on the fastest one measured here ("auto").
-
-    The returned object has the Inferencer interface; ``.backend_name`` names the backend
-    and ``.selection`` says how it was chosen (requested / cached / measured, with timings).
-    """
+def pick(path: Path, name: str, device: str, threads: int | None, sha: Callable[[], str], *,
+         runs: int = 3, use_cache: bool = True) -> Inferencer:
+    """``name`` built, or for "auto" the fastest backend measured here (see the module
+    docstring); ``.selection`` says how it was chosen (requested / cached / measured, with
+    timings)."""
     from core.inference.backends import cache
-    from core.inference.backends.export import file_sha256
     from core.inference.backends.onnx_backend import default_threads
 
-    path = Path(model_path)
-    if not path.is_file():
-        raise BackendError(f"{path}: model file not found")
-    name = normalize_backend(backend)
     if name != "auto":
-        chosen = build_backend(name, path, device, threads)
+        chosen = build(name, path, device, threads, sha)
         chosen.selection = {"backend": chosen.backend_name, "reason": "requested"}
         return chosen
 
@@ -134,14 +123,13 @@ def load_inferencer(model_path: str | os.PathLike, backend: str = "auto", device
     candidates = _candidates(path, device_type)
     if not candidates:
         raise BackendError(f"{path}: no installed backend can run this file")
-    sha = file_sha256(path)
     fingerprint = cache.machine_fingerprint(device_type, default_threads(threads))
     if use_cache:
-        decision = cache.read_decision(sha, fingerprint)
+        decision = cache.read_decision(sha(), fingerprint)
         cand = (decision or {}).get("candidate")
         if decision and cand in candidates:
             try:
-                chosen = build_backend(cand, path, device, threads)
+                chosen = build(cand, path, device, threads, sha)
             except BackendError as exc:
                 log.warning("cached backend choice %s failed (%s); measuring again", cand, exc)
             else:
@@ -155,7 +143,7 @@ def load_inferencer(model_path: str | os.PathLike, backend: str = "auto", device
     best_ms, best_cand, ref_score = float("inf"), "", None
     for cand in candidates:
         try:
-            inst = build_backend(cand, path, device, threads)
+            inst = build(cand, path, device, threads, sha)
             ms, score = _time_backend(inst, sample, runs)
         except (BackendError, RuntimeError, ValueError, OSError) as exc:
             timings[cand] = f"unavailable: {exc}"
@@ -176,7 +164,7 @@ def load_inferencer(model_path: str | os.PathLike, backend: str = "auto", device
                 "measured": time.strftime("%Y-%m-%d %H:%M:%S")}
     if use_cache:
         try:
-            cache.write_decision(sha, fingerprint, decision)
+            cache.write_decision(sha(), fingerprint, decision)
         except OSError as exc:
             log.warning("could not cache the backend choice: %s", exc)
     best.selection = {**decision, "reason": "measured"}

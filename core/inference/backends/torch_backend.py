@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import logging
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,7 +20,6 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from core.device import configure_cpu_threads, select_device
 from core.inference.inferencer import Inferencer
-from core.inference.bundle import load_bundle
 from core.inference.scoring import anomaly_map, image_scores
 
 log = logging.getLogger(__name__)
@@ -120,12 +118,6 @@ class TorchBackend(Inferencer):
                 log.warning("CUDA graph capture failed, running eagerly: %s", exc)
                 self.cuda_graphs = False
         self.warmup(warmup_runs)
-
-    @classmethod
-    def from_bundle(cls, path: str | Path, device: str = "auto", threads: int | None = None,
-                    **kwargs) -> "TorchBackend":
-        bundle = load_bundle(path)
-        return cls(bundle.build_model(), bundle.meta, device, threads, **kwargs)
 
     def describe(self) -> str:
         if self.is_cuda:
