@@ -150,7 +150,7 @@ class ValidatePage(QWizardPage):
 
     def _plot(self, r: ValidationResult) -> None:
         t = r.thresholds
-        score_histogram(self.hist, [s.score for s in r.good], [s.score for s in r.defects], t)
+        score_histogram(self.hist, [s.score for s in r.good], [s.score for s in r.defects], t.to_dict())
         self.roc.clear()
         self.roc.plot([0, 1], [0, 1], pen=pg.mkPen("#9e9e9e", style=Qt.PenStyle.DotLine))
         if r.roc is not None:
@@ -159,7 +159,7 @@ class ValidatePage(QWizardPage):
         else:
             self.roc.setTitle("ROC: add defective images to see it")
         text = (f"Proposed limits (false-reject target {100 * self.ctx.false_reject:g} %): "
-                f"OK below {t['ok_limit']:.4f}, NG from {t['ng_limit']:.4f}")
+                f"OK below {t.ok_limit:.4f}, NG from {t.ng_limit:.4f}")
         if r.auroc is not None:
             text += f"   AUROC {r.auroc:.3f}"
         if r.pixel_auroc is not None:
@@ -172,7 +172,7 @@ class ValidatePage(QWizardPage):
             w = self.gallery.takeAt(0).widget()
             if w is not None:
                 w.deleteLater()
-        pixel = r.thresholds.get("pixel", 0.5)
+        pixel = r.thresholds.pixel
         rows = (("Worst good", r.worst_good()), ("Hardest defects", r.hardest_defects()))
         for row, (title, items) in enumerate(rows):
             if not items:

@@ -59,7 +59,7 @@ def run(args) -> int:
 
 def _calibrate(model: Path, report) -> None:
     from core.inference.bundle import load_bundle, save_bundle
-    from core.inference.calibration import calibrate
+    from core.evaluation.calibration import calibrate
 
     rows = report.per_image
     good = [r["score"] for r in rows if r["label"] == 0]
@@ -74,8 +74,8 @@ def _calibrate(model: Path, report) -> None:
     fr = old.get("false_reject_target", 0.01)
     new = calibrate(good, fr, defect_scores=bad, pixel_threshold=report.metrics.get("pixel_threshold"))
     if old.get("ok_limit") is not None:  # keep the held-out good calibration of the OK limit
-        new["ok_limit"] = min(old["ok_limit"], new["ng_limit"])
-    meta["thresholds"] = new
+        new.ok_limit = min(old["ok_limit"], new.ng_limit)
+    meta["thresholds"] = {**new.to_dict(), "false_reject_target": fr}
     save_bundle(model, bundle.state_dict, meta)  # the stored fp32 weights, unchanged
-    print(f"updated thresholds in {model}: OK {new['ok_limit']:.4f}, NG {new['ng_limit']:.4f}, "
-          f"pixel {new['pixel']:.4f}")
+    print(f"updated thresholds in {model}: OK {new.ok_limit:.4f}, NG {new.ng_limit:.4f}, "
+          f"pixel {new.pixel:.4f}")

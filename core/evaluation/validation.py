@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from core.evaluation.datasets import Sample, is_mvtec_layout, read_mask, test_samples
-from core.inference.calibration import calibrate
+from core.evaluation.calibration import calibrate
 from core.io.images import list_images, load_images
-from core.recipe import Preprocessing, Roi, apply_preprocessing
+from core.recipe import Preprocessing, Roi, Thresholds, apply_preprocessing
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Scored:
 class ValidationResult:
     good: list[Scored]
     defects: list[Scored]
-    thresholds: dict
+    thresholds: Thresholds
     auroc: float | None = None
     roc: tuple[np.ndarray, np.ndarray] | None = None
     pixel_auroc: float | None = None
@@ -45,10 +45,10 @@ class ValidationResult:
         out = {"holdout_good": len(self.good), "defects": len(self.defects),
                "good_max": float(good.max()) if good.size else None,
                "good_mean": float(good.mean()) if good.size else None,
-               "thresholds": {k: float(v) for k, v in self.thresholds.items()}}
+               "thresholds": self.thresholds.to_dict()}
         if self.defects:
             out["defect_min"] = float(min(s.score for s in self.defects))
-            ok, ng = self.thresholds["ok_limit"], self.thresholds["ng_limit"]
+            ok, ng = self.thresholds.ok_limit, self.thresholds.ng_limit
             out["defects_passed_as_ok"] = int(sum(s.score < ok for s in self.defects))
             out["good_rejected_ng"] = int(np.sum(good >= ng))
         if self.auroc is not None:

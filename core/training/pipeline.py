@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from core.evaluation.calibration import DEFAULT_FALSE_REJECT, calibrate, score_stats
 from core.evaluation.datasets import train_good_images
 from core.inference.bundle import save_bundle
-from core.inference.calibration import DEFAULT_FALSE_REJECT, calibrate, score_stats
 from core.io.images import load_images
 from core.training.data import load_image_set, make_simulator, split_holdout
 from core.training.separability import make_probe
@@ -106,7 +106,8 @@ def train_to_bundle(data: str | Path | list[Path], out: str | Path, settings: Tr
         scores = [p.score for p in inf.predict_batch(frames)]
         meta["training_data"]["calibrated_on"] = "training images (too few to hold out)"
     meta["score_stats"] = score_stats(scores)
-    meta["thresholds"] = calibrate(scores, false_reject)
+    meta["thresholds"] = {**calibrate(scores, false_reject).to_dict(),
+                          "false_reject_target": false_reject}
     bundle = save_bundle(out, state, meta)
     return PipelineResult(Path(bundle), meta, skipped, outcome.steps, outcome.seconds,
                           outcome.seconds_per_step)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.evaluation.metrics import best_f1_threshold, threshold_for_false_reject
+from core.recipe import Thresholds
+
 DEFAULT_FALSE_REJECT = 0.01
 
 
@@ -18,7 +21,7 @@ def score_stats(scores) -> dict:
 
 
 def calibrate(good_scores, false_reject: float = DEFAULT_FALSE_REJECT,
-              defect_scores=None, pixel_threshold: float | None = None) -> dict:
+              defect_scores=None, pixel_threshold: float | None = None) -> Thresholds:
     """OK / NG limits and a pixel threshold.
 
     - ok_limit: at most ``false_reject`` of the good parts score at or above it (they
@@ -28,8 +31,6 @@ def calibrate(good_scores, false_reject: float = DEFAULT_FALSE_REJECT,
     - pixel: F1-optimal when computed by the caller from masks, else 0.5, the softmax
       decision boundary the network was trained for.
     """
-    from core.evaluation.metrics import best_f1_threshold, threshold_for_false_reject
-
     good = np.asarray(good_scores, dtype=np.float64)
     if good.size == 0:
         raise ValueError("calibration needs at least one held-out good image")
@@ -42,6 +43,4 @@ def calibrate(good_scores, false_reject: float = DEFAULT_FALSE_REJECT,
         ng = ok + 2.0 * float(good.std()) + 1e-6
     ng = min(max(ng, ok), 1.0)
     ok = min(ok, ng)
-    return {"ok_limit": ok, "ng_limit": ng,
-            "pixel": float(pixel_threshold) if pixel_threshold is not None else 0.5,
-            "false_reject_target": false_reject}
+    return Thresholds(ok, ng, float(pixel_threshold) if pixel_threshold is not None else 0.5)
