@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.training.trainer import TrainSettings, load_checkpoint, train
+from core.training.checkpoint import load_checkpoint
+from core.training.trainer import TrainSettings, train
 
 
 class Gadget:  # a custom class: a weights-only load refuses to unpickle it

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
+from core.training.checkpoint import load_checkpoint
 from core.training.data import SynthDataset, load_image_set, make_simulator, split_holdout
 from core.training.presets import get_preset
 from core.training.schedule import lr_factor
-from core.training.trainer import TrainingCancelled, TrainSettings, load_checkpoint, train
+from core.training.trainer import TrainingCancelled, TrainSettings, train
 from tests._gen import make_mvtec_tree
 
 
@@ -138,6 +139,21 @@ def test_time_budget_fits_schedule_with_decay(images):
     assert lrs[:9] == [pytest.approx(1e-4)] * 9  # the decays land at 80 % and 90 % of the time
     assert lrs[9] == pytest.approx(2e-5) and lrs[10:] == [pytest.approx(4e-6)] * 2
     assert totals[0] is None and totals[-1] == 12  # unknown until step times were measured
+
+
+def test_a_budgeted_run_cancelled_before_its_total_is_known_resumes(images, tmp_path):
+    clock = FakeClock(0.125)
+    ck = tmp_path / "ck.pt"
+    settings = _settings(minutes=0.1, steps=None, clock=clock, checkpoint=ck)
+    cancel = threading.Event()
+    with pytest.raises(TrainingCancelled, match="cancelled at step 1$"):  # no 'of N': not known
+        train(images, TickingSimulator(make_simulator(None, False), clock), settings,
+              progress=lambda p: cancel.set(), cancel=cancel)
+    assert load_checkpoint(ck)["step"] == 1 and load_checkpoint(ck)["total"] is None
+    totals = []
+    out = train(images, TickingSimulator(make_simulator(None, False), clock), settings,
+                progress=lambda p: totals.append(p.total))
+    assert out.resumed_from == 1 and totals[-1] == out.steps > 1
 
 
 def test_cosine_schedule_with_warmup():

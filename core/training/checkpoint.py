@@ -54,7 +54,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
             or not isinstance(ck["optimizer"], dict):
         raise fail("its weights are not a table of tensors")
     step, total, elapsed = ck["step"], ck["total"], ck["elapsed"]
-    if not (isinstance(step, int) and isinstance(total, int) and 0 <= step <= total) \
+    if not (isinstance(step, int) and 0 <= step and (total is None or isinstance(total, int) and step <= total)) \
             or not isinstance(ck["seed"], int) \
             or not (isinstance(elapsed, (int, float)) and math.isfinite(elapsed) and elapsed >= 0):
         raise fail("its step count, seed or elapsed time is malformed")

@@ -49,8 +49,9 @@ class BudgetPlanner:
     def elapsed(self) -> float:
         return self.clock() - self.begin
 
-    def total(self, step: int, current_total: int) -> int:
-        """Estimated total steps given that ``step`` steps are done now."""
+    def total(self, step: int, current_total: int | None) -> int | None:
+        """Estimated total steps given that ``step`` steps are done now (``current_total``,
+        None at first, until the step time is measured)."""
         now = self.clock()
         if step - self.start_step == self.warmup:
             self._t0, self._s0 = now, step

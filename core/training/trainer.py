@@ -19,7 +19,7 @@ from core.device import configure_cpu_threads, select_device
 from core.model.draem import DraemModel
 from core.model.losses import draem_loss
 from core.training.data import SynthDataset, make_loader
-from core.training.checkpoint import CheckpointError, load_checkpoint, open_checkpoint  # noqa: F401 (re-exported)
+from core.training.checkpoint import CheckpointError, open_checkpoint
 from core.training.presets import Preset
 from core.training.schedule import BudgetPlanner, lr_factor
 
@@ -74,8 +74,7 @@ class TrainSettings:
 
 
 CPU_CHANNELS_LAST_MAX_WIDTH = 32
-UNKNOWN_TOTAL = 10**9      # a budgeted run's total before its step time is known
-LOADER_HORIZON = 10**8     # steps the loader is asked for when the total is unknown
+LOADER_HORIZON = 10**8     # steps the loader is asked for while the total is unknown (None)
 
 
 def default_workers(cuda: bool, cores: int | None = None) -> int:
@@ -98,7 +97,7 @@ def memory_format_for(recon_width: int, cuda: bool) -> torch.memory_format:
     return torch.contiguous_format
 
 
-def _save_checkpoint(path: Path, model, opt, step: int, total: int, settings: TrainSettings,
+def _save_checkpoint(path: Path, model, opt, step: int, total: int | None, settings: TrainSettings,
                      history: list[dict], elapsed: float, ema=None, started_from: dict | None = None) -> None:
     from core.atomic import atomic_open
 
@@ -208,7 +207,8 @@ def train(images, simulator, settings: TrainSettings,
     scaler = torch.amp.GradScaler("cuda", enabled=cuda)
     ema = _averaged(model, preset.ema) if preset.ema else None
 
-    total = settings.steps or preset.total_steps(len(images))
+    planned = settings.steps or preset.total_steps(len(images))
+    total: int | None = planned  # None while a budgeted run's step time is not yet known
     start, history, prior_elapsed = 0, [], 0.0
     if resuming:
         if ck["preset"] != preset or ck["seed"] != settings.seed:
@@ -225,18 +225,20 @@ def train(images, simulator, settings: TrainSettings,
                                   f"delete it or change --out") from None
         start, total, history, prior_elapsed = ck["step"], ck["total"], ck["history"], ck["elapsed"]
         started_from = ck["started_from"]
-        log.info("resuming from step %d of %d (%s)", start, total, ck_path)
+        log.info("resuming from step %d of %s (%s)", start, "?" if total is None else total, ck_path)
 
     planner = None
     budget_s = (settings.minutes or 0) * 60.0
     if settings.minutes:
         planner = BudgetPlanner(budget_s - prior_elapsed, start_step=start, clock=clock)
-        total = UNKNOWN_TOTAL  # until step times are measured
+        total = None  # until step times are measured
+    elif total is None:  # a budgeted run's checkpoint resumed without a budget
+        total = planned
     workers = settings.workers if settings.workers is not None else default_workers(cuda)
     crop = preset.train_size[0] if preset.input_mode == "tiles" else 0
     dataset = images if isinstance(images, Dataset) else SynthDataset(images, simulator, settings.seed, crop)
     loader = make_loader(dataset, preset.batch_size, start,
-                         total if total < UNKNOWN_TOTAL else LOADER_HORIZON, workers, pin_memory=cuda)
+                         LOADER_HORIZON if total is None else total, workers, pin_memory=cuda)
 
     validation = None
     if preview is not None and preview_image is not None:  # (H, W, 3) uint8, a held-out good image
@@ -264,7 +266,7 @@ def train(images, simulator, settings: TrainSettings,
         for batch in loader:
             if cancel is not None and cancel.is_set():
                 raise TrainingCancelled(f"cancelled at step {step}"
-                                        + (f" of {total}" if total < UNKNOWN_TOTAL else ""))
+                                        + ("" if total is None else f" of {total}"))
             if planner is not None:  # schedule over the fraction of the budget's time
                 frac = (prior_elapsed + clock() - t0) / budget_s
             else:
@@ -295,15 +297,15 @@ def train(images, simulator, settings: TrainSettings,
             if planner is not None:
                 total = step if planner.expired() else planner.total(step, total)
             history.append({"step": step, "loss": loss_value, **parts, "lr": lr})
-            if probe is not None and probes and total < UNKNOWN_TOTAL and step < total \
+            if probe is not None and probes and total is not None and step < total \
                     and step >= start + 2 and step / total >= next_probe / (probes + 1):
                 next_probe = int(step / total * (probes + 1)) + 1
                 run_probe(step)
-            if progress is not None and (step % settings.log_every == 0 or step >= total):
+            if progress is not None and (step % settings.log_every == 0 or total is not None and step >= total):
                 done = step - start
                 rate = max(elapsed, 1e-9) / done
-                eta = rate * (total - step) if total < UNKNOWN_TOTAL else None
-                progress(Progress(step, total if total < UNKNOWN_TOTAL else None,
+                eta = None if total is None else rate * (total - step)
+                progress(Progress(step, total,
                                   {"loss": loss_value, **parts}, lr, prior_elapsed + elapsed,
                                   eta, preset.batch_size / rate, separability))
             if preview is not None and (now - last_preview >= preview_every_s or step == start + 1):
@@ -311,11 +313,11 @@ def train(images, simulator, settings: TrainSettings,
                 preview(step, _preview_sample(batch, rec, logits, model, validation))
             if on_step is not None:
                 on_step(step, prior_elapsed + elapsed, final())
-            if ck_path and now - last_ck >= settings.checkpoint_every_s and step < total:
+            if ck_path and now - last_ck >= settings.checkpoint_every_s and (total is None or step < total):
                 _save_checkpoint(ck_path, model, opt, step, total, settings, history,
                                  prior_elapsed + elapsed, ema, started_from)
                 last_ck = now
-            if step >= total:
+            if total is not None and step >= total:
                 break
     except (KeyboardInterrupt, TrainingCancelled):
         if ck_path and step > start:
