@@ -9,10 +9,13 @@ Tests pass a fake with chosen step timings.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QProcess
+from PySide6.QtCore import QObject
+
+from app.workers.background import Background
 
 PROBE_STEPS = 3   # timed steps after one warm-up step (the median is kept)
 
@@ -22,7 +25,8 @@ Done = Callable[[float | None, str], None]
 class ProcessProbe(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.proc: QProcess | None = None
+        self.proc: subprocess.Popen | None = None
+        self._waiter = Background("step-probe", self)  # waits for the process off the GUI thread
 
     @property
     def busy(self) -> bool:
@@ -30,21 +34,20 @@ class ProcessProbe(QObject):
 
     def start(self, preset: str, threads: int | None, device: str, done: Done) -> None:
         self.cancel()
-        proc = QProcess(self)
-        args = ["-m", "core.training.estimate", "--preset", preset, "--steps", str(PROBE_STEPS),
-                "--device", device]
+        args = [sys.executable, "-m", "core.training.estimate", "--preset", preset,
+                "--steps", str(PROBE_STEPS), "--device", device]
         if threads:
             args += ["--threads", str(threads)]
-        proc.finished.connect(lambda *_: self._finished(proc, done))
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.proc = proc
-        proc.start(sys.executable, args)
+        self._waiter.submit(lambda: proc.communicate()[0],
+                            done=lambda out, error: self._finished(proc, out, error, done))
 
-    def _finished(self, proc: QProcess, done: Done) -> None:
+    def _finished(self, proc: subprocess.Popen, out: bytes | None, error: str | None, done: Done) -> None:
         if proc is not self.proc:
             return  # cancelled: its result is stale
         self.proc = None
-        out = bytes(proc.readAllStandardOutput()).decode(errors="replace").strip()
-        proc.deleteLater()
+        out = (out or b"").decode(errors="replace").strip() if error is None else ""
         try:
             result = json.loads(out.splitlines()[-1])
             sps = float(result["seconds_per_step"])
@@ -54,7 +57,7 @@ class ProcessProbe(QObject):
                 err = str(json.loads(out.splitlines()[-1]).get("error", ""))
             except (ValueError, IndexError, AttributeError):
                 pass
-            done(None, err or out[-200:] or "no output")
+            done(None, err or out[-200:] or error or "no output")
             return
         if not sps > 0 or sps == float("inf"):
             done(None, f"measured {sps} s per step")
@@ -65,5 +68,7 @@ class ProcessProbe(QObject):
         proc, self.proc = self.proc, None
         if proc is not None:
             proc.kill()
-            proc.waitForFinished(2000)
-            proc.deleteLater()
+            try:
+                proc.wait(2)
+            except subprocess.TimeoutExpired:
+                pass

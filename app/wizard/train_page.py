@@ -15,8 +15,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, Q
 from app.wizard.context import WizardContext
 from app.wizard.cpu_share import LivePause
 from app.wizard.loss_chart import LossChart
-from app.wizard.qtutil import EventRelay, message_label, show_message
+from app.wizard.qtutil import message_label, show_message
 from app.wizard.step_probe import ProcessProbe
+from app.workers.background import gui_callback
 from core.training.estimate import describe_estimate, format_duration
 from core.training.files import EVENTS_FILE, SPEC_FILE, discard_outputs
 from core.training.job import JobSpec
@@ -41,8 +42,7 @@ class TrainPage(QWizardPage):
         self.setSubTitle("Choose a preset, then start. Training runs in its own process: cancel at "
                          "any time, resume later from the last checkpoint.")
         self.runner: TrainingRunner | None = None
-        self.relay = EventRelay()
-        self.relay.event.connect(self.on_event)
+        self.event_from_runner = gui_callback(self, self.on_event)  # called on the runner's reader thread
         self.events: list[dict] = []
         self.seconds_per_step: dict[str, float] = {}   # measured with self.share.threads
         self.probe = ProcessProbe(self)    # tests set a fake with chosen step timings
@@ -249,7 +249,7 @@ class TrainPage(QWizardPage):
     def start(self) -> None:
         """Start a fresh run (an old checkpoint of this recipe is discarded)."""
         discard_outputs(self.ctx.run_dir)
-        self._launch(self.runner_factory(self._spec(), self.relay.event.emit), resume=False)
+        self._launch(self.runner_factory(self._spec(), self.event_from_runner), resume=False)
 
     def resume(self) -> None:
         """Continue the interrupted run of this recipe from its checkpoint."""
@@ -259,7 +259,7 @@ class TrainPage(QWizardPage):
             show_message(self.message, str(exc), error=True)
             return
         spec.threads = self.share.threads  # the cores this machine gives training now
-        self._launch(self.runner_factory(spec, self.relay.event.emit), resume=True)
+        self._launch(self.runner_factory(spec, self.event_from_runner), resume=True)
 
     def _launch(self, runner: TrainingRunner, resume: bool) -> None:
         self.ctx.result = None

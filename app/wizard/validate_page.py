@@ -12,7 +12,8 @@ from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QP
                                QVBoxLayout, QWizardPage)
 
 from app.wizard.context import WizardContext
-from app.wizard.qtutil import Background, message_label, show_message, to_pixmap
+from app.wizard.qtutil import message_label, show_message, to_pixmap
+from app.workers.background import Background
 from core.display import render_overlay
 from core.evaluation.validation import ValidationResult, defect_samples, validate
 
@@ -67,7 +68,7 @@ class ValidatePage(QWizardPage):
         self.setTitle("5. Validate")
         self.setSubTitle("Scores of the held-out good images; add a folder of known defective "
                          "images (masks optional, in masks/) to see the ROC and separation.")
-        self.background = Background()
+        self.background = Background("validation", self)
         self.result: ValidationResult | None = None
         self.defect_folder: Path | None = None
         self.hist = pg.PlotWidget(title="Image scores")
@@ -112,7 +113,7 @@ class ValidatePage(QWizardPage):
         self.run()
 
     def run(self) -> None:
-        """Score in a background thread (the model runs here, in inference mode only)."""
+        """Score off the GUI thread (the model runs here, in inference mode only)."""
         from core.inference.load import load_model
 
         ctx, folder = self.ctx, self.defect_folder
@@ -130,7 +131,7 @@ class ValidatePage(QWizardPage):
 
         show_message(self.message, "scoring validation images…")
         self.completeChanged.emit()
-        self.background.run(work, self._done)
+        self.background.submit(work, done=self._done)
 
     def _done(self, result: ValidationResult | None, error: str | None) -> None:
         if error:

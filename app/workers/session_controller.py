@@ -1,8 +1,8 @@
 """Qt adapter around :class:`core.inspection.session.LiveSession`.
 
 Every slow operation (loading a model, opening a camera, stopping threads, saving a recipe,
-writing a snapshot) runs in one background thread, in order; the GUI learns the outcome
-through signals and never waits. The GUI polls :meth:`latest` and :meth:`status` on its own
+writing a snapshot) runs in one :class:`~app.workers.background.Background` thread, in order;
+the GUI learns the outcome through signals and never waits. The GUI polls :meth:`latest` and :meth:`status` on its own
 repaint timer, so results never queue up in the event loop.
 """
 
@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from app.workers.background import Background
 from core.camera.delivery import DeliveryMode
 from core.demo import DEMO_NAME, ensure_demo_recipe
 from core.inspection.counters import ShiftCounters
@@ -62,7 +63,7 @@ class SessionController(QObject):
         self.session: LiveSession | None = None
         self.results: ResultsStore | None = None
         self._factory = session_factory
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-control")
+        self._control = Background("session-control", self)
         self._busy = ""
         self._closed = False
         self._start_source: str | None = None  # the explicit source of the last start
@@ -165,7 +166,7 @@ class SessionController(QObject):
         if self._closed:
             return True
         self._closed = True
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._control.shutdown(wait=True)
         ok = self._close_session(timeout)
         if self.results is not None:
             try:
@@ -180,7 +181,7 @@ class SessionController(QObject):
     def _submit(self, what: str, fn: Callable, *args) -> Future:
         if self._closed:
             raise RuntimeError("SessionController is shut down")
-        return self._pool.submit(self._guarded, what, fn, *args)
+        return self._control.submit(self._guarded, what, fn, *args)
 
     def _guarded(self, what: str, fn: Callable, *args):
         self._busy = what
