@@ -13,7 +13,8 @@ import numpy as np
 
 def to_uint8(image: np.ndarray, *, nearest: bool = False) -> np.ndarray:
     """``image`` as uint8: uint8 unchanged, uint16 its top byte (frames are MSB-aligned, see
-    :class:`core.camera.frame.Frame`), float (values in [0, 1]) times 255, clipped, NaN as 0.
+    :class:`core.camera.frame.Frame`), float (values in [0, 1]) times 255, clipped, NaN as 0,
+    computed in float64 for float64 input and in float32 otherwise.
 
     Floats are truncated, as heat maps and float images have always been shown;
     ``nearest=True`` rounds to the nearest level (training images and training previews).
@@ -22,9 +23,9 @@ def to_uint8(image: np.ndarray, *, nearest: bool = False) -> np.ndarray:
         return image
     if image.dtype == np.uint16:
         return (image >> 8).astype(np.uint8)
-    scaled = np.asarray(image, np.float32) * np.float32(255.0)
+    scaled = np.asarray(image, np.float64 if image.dtype == np.float64 else np.float32) * 255.0
     if nearest:
-        scaled += np.float32(0.5)
+        scaled += 0.5
     return np.nan_to_num(np.clip(scaled, 0, 255)).astype(np.uint8)
 
 

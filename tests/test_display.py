@@ -69,9 +69,9 @@ def test_pictures_are_pixel_identical_to_the_code_before_issue_14(tmp_path):
 
 def test_to_uint8_matches_the_formulas_it_replaced():
     a = _arrays()
-    for x in (a["fimg"], a["odd"]):
+    for x in (a["fimg"], a["odd"], np.linspace(-0.1, 1.1, 5001)):  # float32 and float64
         with np.errstate(invalid="ignore"):  # the old formulas cast NaN (to 0) with a warning
-            floor = np.clip(x * 255.0, 0, 255).astype(np.uint8)              # overlay, heat map
+            floor = np.clip(x * 255.0, 0, 255).astype(np.uint8)              # overlay, heat map, LUT
             nearest = np.clip(x * 255.0 + 0.5, 0, 255).astype(np.uint8)      # training data, preview
         np.testing.assert_array_equal(to_uint8(x), floor)
         np.testing.assert_array_equal(to_uint8(x, nearest=True), nearest)

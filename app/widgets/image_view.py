@@ -13,7 +13,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout,
                                QWidget)
 
-from core.display import outline_rgba, to_display_rgb
+from core.display import outline_rgba, to_display_rgb, to_uint8
 
 MODES = ("image", "overlay", "heatmap")
 
@@ -33,7 +33,7 @@ def heat_luts(pixel: float, name: str = "inferno") -> tuple[np.ndarray, np.ndarr
     values = np.linspace(lo, hi, 256)
     p = max(float(pixel), 1e-6)
     alpha = np.clip((values - 0.6 * p) / (0.4 * p), 0.0, 1.0)
-    overlay = np.column_stack([rgb, (alpha * 255).astype(np.uint8)])
+    overlay = np.column_stack([rgb, to_uint8(alpha)])
     opaque = np.column_stack([rgb, np.full(256, 255, np.uint8)])
     return overlay.astype(np.uint8), opaque.astype(np.uint8)
 

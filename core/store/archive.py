@@ -77,7 +77,7 @@ def heatmap_to_bgr(heatmap: np.ndarray) -> np.ndarray:
         return heatmap
     if heatmap.ndim != 2:
         raise StoreError(f"archive: a float heat map must be 2-D, got shape {heatmap.shape}")
-    return heatmap_bgr(heatmap)
+    return heatmap_bgr(heatmap.astype(np.float32, copy=False))
 
 
 class ImageArchive:
