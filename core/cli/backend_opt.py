@@ -6,7 +6,7 @@ from core.cli.main import CliError
 
 
 def add_backend_argument(parser) -> None:
-    from core.inference.load import ALIASES, CHOICES
+    from core.inference.backends.names import ALIASES, CHOICES
 
     parser.add_argument(
         "--backend", default="auto", choices=(*CHOICES, *ALIASES),

@@ -4,11 +4,13 @@ longer line. Duck-typed (any object with ``backend_name``, ``device``, ``threads
 
 from __future__ import annotations
 
+from core.inference.backends.names import REFERENCE
+
 
 def backend_label(inferencer) -> str:
     """A few words for the status bar, e.g. 'onnxruntime (CPU, 1 thread)'."""
     name = str(getattr(inferencer, "backend_name", type(inferencer).__name__))
-    if name == "reference":
+    if name == REFERENCE:
         name = "pytorch reference"
     device = str(getattr(inferencer, "device", "") or "").split(":")[0].upper()
     threads = getattr(inferencer, "threads", None)

@@ -3,10 +3,11 @@
 It owns every choice between a model file and a running
 :class:`~core.inference.inferencer.Inferencer`:
 
-* the backend: a name (``pytorch``, ``onnxruntime``, ``openvino`` or an alias), ``reference``
-  (the trained PyTorch model as it is, that every backend is checked against) or ``auto``:
-  the fastest fp32 backend measured here, the decision cached per bundle and machine
-  (:mod:`core.inference.backends.select` builds them);
+* the backend (the names are in :mod:`core.inference.backends.names`): ``pytorch``,
+  ``onnxruntime``, ``openvino`` or an alias, ``reference`` (the trained PyTorch model as it
+  is, that every backend is checked against) or ``auto``: the fastest fp32 backend measured
+  here, the decision cached per bundle and machine (:mod:`core.inference.backends.select`
+  builds them);
 * the precision: ``fp32`` (the default) never trades accuracy for speed; with ``auto`` (the
   live session) an ``auto`` load on the CPU uses the bundle's verified int8 companion
   (:mod:`core.inference.int8_companion`) unless ``LINEINSPECTOR_PRECISION=fp32``;
@@ -29,13 +30,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from core.inference.inferencer import Inferencer
 
+from core.inference.backends.names import REFERENCE, normalize_backend
+
 log = logging.getLogger(__name__)
 
-REFERENCE = "reference"
-BACKENDS = ("pytorch", "onnxruntime", "openvino")  # the ones "auto" measures
-ALIASES = {"torch": "pytorch", "eager": "pytorch", "onnx": "onnxruntime", "ort": "onnxruntime",
-           "ov": "openvino"}
-CHOICES = ("auto", *BACKENDS, REFERENCE)
 PRECISIONS = ("fp32", "auto")
 PRECISION_ENV = "LINEINSPECTOR_PRECISION"  # "fp32": never the int8 companion
 
@@ -69,17 +67,6 @@ def load_model(path: str | os.PathLike, backend: str = "auto", device: str = "au
         log.warning("inference backend '%s' failed to load %s (%s); using the reference "
                     "PyTorch backend", name, path, exc)
         return _reference(path, device, threads, f"fallback: {name} failed ({exc})")
-
-
-def normalize_backend(name: str) -> str:
-    """The canonical name of a backend choice (aliases resolved); BackendError if unknown."""
-    key = (name or "auto").strip().lower()
-    key = ALIASES.get(key, key)
-    if key not in CHOICES:
-        from core.inference.inferencer import BackendError
-
-        raise BackendError(f"unknown backend '{name}' (choose from {', '.join(CHOICES)})")
-    return key
 
 
 class _OnceSha:

@@ -7,10 +7,9 @@ import numpy as np
 import torch
 
 from core.device import configure_cpu_threads, select_device
+from core.inference.backends.names import REFERENCE
 from core.inference.inferencer import Inferencer
 from core.inference.scoring import anomaly_map, image_scores
-
-REFERENCE = "reference"
 
 
 class ReferenceBackend(Inferencer):

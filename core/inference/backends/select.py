@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from core.inference.inferencer import BackendError, Inferencer
-from core.inference.load import REFERENCE
+from core.inference.backends.names import BACKENDS, REFERENCE
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def _candidates(path: Path, device_type: str) -> list[str]:
     have = available_backends()
     if path.suffix.lower() == ".xml":
         return ["openvino"]
-    order = ["pytorch", "onnxruntime", "openvino"]
+    order = list(BACKENDS)
     if path.suffix.lower() == ".onnx":
         order = ["onnxruntime", "openvino"]
     if device_type == "cuda":
