@@ -11,7 +11,8 @@ from pathlib import Path
 
 from core.inference.bundle import BUNDLE_FILE
 from core.recipe import Recipe
-from core.store.recipe_store import RECIPE_FILE, RecipeStore
+from core.store.recipe_file import RECIPE_FILE
+from core.store.recipe_store import RecipeStore
 
 DEMO_NAME = "demo"
 EVAL_FILE = "model_eval.json"

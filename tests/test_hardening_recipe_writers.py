@@ -64,9 +64,10 @@ def test_applying_thresholds_keeps_another_programs_change(qtbot, tmp_path, monk
         c.shutdown()
 
 
-def test_deploying_a_model_keeps_another_programs_change(qtbot, tmp_path, monkeypatch):
-    """The wizard's last write (training settings, proposed limits) happens after the model was
-    activated; a change another program made to the recipe in between must survive it."""
+def test_deploying_a_model_keeps_another_programs_change(qtbot, tmp_path):
+    """The wizard read the recipe long before Deploy; a change another program made to it
+    meanwhile must survive the deploy, which reads and writes the recipe once, under its lock
+    (and another program's later change keeps what the deploy wrote)."""
     from app.wizard.context import WizardContext
     from app.wizard.deploy_page import deploy
     from core.recipe import Roi
@@ -75,23 +76,17 @@ def test_deploying_a_model_keeps_another_programs_change(qtbot, tmp_path, monkey
     store = RecipeStore(tmp_path / "data")
     store.create("bottle", source="sim", roi=Roi(0, 0, 32, 32))
     other = RecipeStore(tmp_path / "data")  # another program
-    real_activate = store.activate
-
-    def activate_then_other_program_writes(*args, **kwargs):
-        recipe = real_activate(*args, **kwargs)
-        other.update("bottle", lambda r: r.camera.settings.__setitem__("ExposureTime", 5000))
-        return recipe
-
-    monkeypatch.setattr(store, "activate", activate_then_other_program_writes)
     bundle = make_bundle(tmp_path / "new.limodel")
     ctx = WizardContext(store, source="sim", recipe_name="bottle", is_new=False,
                         roi=Roi(0, 0, 32, 32),
                         result={"bundle": str(bundle), "meta": {"preset": "tiny"}},
                         validation={"thresholds": {"ok_limit": 0.25, "ng_limit": 0.5,
                                                    "pixel": 0.45}})
+    other.update("bottle", lambda r: r.camera.settings.__setitem__("ExposureTime", 5000))
     version = deploy(ctx, override_reason="checked by hand on the line")
+    other.update("bottle", lambda r: r.camera.settings.__setitem__("Gain", 2))
     saved = other.get("bottle")
     assert saved.active_version == version == 1
     assert saved.thresholds == Thresholds(0.25, 0.5, 0.45)
     assert saved.training.preset == "tiny"
-    assert saved.camera.settings == {"ExposureTime": 5000}  # not undone by the wizard's save
+    assert saved.camera.settings == {"ExposureTime": 5000, "Gain": 2}  # neither undone

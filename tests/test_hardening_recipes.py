@@ -15,7 +15,7 @@ from core.cli.main import main as cli_main
 from core.recipe import Recipe, RecipeError, Thresholds
 from core.store import RecipeStore, VersionError
 from core.recipe import check_name
-from core.store.recipe_store import RECIPE_FILE
+from core.store.recipe_file import RECIPE_FILE
 from tests.test_store_versions import make_bundle
 
 GOOD = """\

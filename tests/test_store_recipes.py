@@ -8,7 +8,7 @@ import pytest
 from core.recipe import (CameraConfig, Preprocessing, Recipe, RecipeError, Roi, Thresholds,
                          Verdict, apply_preprocessing, verdict_for)
 from core.store import RecipeStore, data_dir
-from core.store.recipe_store import RECIPE_FILE
+from core.store.recipe_file import RECIPE_FILE
 
 GOOD = """\
 format_version = 1

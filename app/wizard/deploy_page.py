@@ -38,10 +38,8 @@ def deploy(ctx: WizardContext, override_reason: str = "") -> int:
     the version. On any error the recipe's active model is left as it was. A model that
     cannot tell good from synthetic defects is refused unless ``override_reason`` says why
     it is deployed anyway; the reason is kept with the version."""
-    store, name = ctx.store, ctx.recipe_name
     if ctx.bundle is None or not ctx.bundle.is_file():
         raise StoreError("no trained model to deploy: train it first")
-    trained_from = str(ctx.work_dir / "samples")
     validation = dict(ctx.validation or {})
     separates, why = can_tell(ctx)
     validation["separability"] = separability_of(ctx)
@@ -50,29 +48,14 @@ def deploy(ctx: WizardContext, override_reason: str = "") -> int:
             raise StoreError(f"not deployed: {why}. To deploy it anyway, write why "
                              f"(at least {MIN_REASON_CHARS} characters)")
         validation["deployed_despite"] = {"problem": why, "reason": override_reason.strip()}
-    if ctx.is_new and not store.exists(name):
-        store.create(name, source=ctx.source, roi=ctx.roi, preprocessing=ctx.preprocessing,
-                     false_reject_target=ctx.false_reject)
-    else:
-        recipe = store.get(name, check_model=False)
-        if recipe.roi != ctx.roi or recipe.camera.source != ctx.source:
-            def trained_on(r) -> None:  # the new model was trained on this ROI; the old one stays active
-                r.roi, r.camera.source = ctx.roi, ctx.source
-
-            store.update(name, trained_on)
-    version = store.add_version(name, ctx.bundle, trained_from=trained_from, validation=validation)
-    store.activate(name, version)
     meta = (ctx.result or {}).get("meta") or {}
-    training = TrainingConfig(str(meta.get("preset") or ctx.preset), str(meta.get("anomalies", "paper")))
     proposed = validation.get("thresholds")
-
-    def settle(recipe) -> None:  # run under the recipe's lock: others' changes meanwhile are kept
-        recipe.training = training
-        if proposed:
-            recipe.thresholds = Thresholds.from_mapping(proposed)
-
-    store.update(name, settle)
-    return version
+    return ctx.store.deploy(
+        ctx.recipe_name, ctx.bundle, source=ctx.source, roi=ctx.roi,
+        preprocessing=ctx.preprocessing, false_reject_target=ctx.false_reject,
+        training=TrainingConfig(str(meta.get("preset") or ctx.preset), str(meta.get("anomalies", "paper"))),
+        thresholds=Thresholds.from_mapping(proposed) if proposed else None,
+        trained_from=str(ctx.work_dir / "samples"), validation=validation)
 
 
 class DeployPage(QWizardPage):

@@ -9,6 +9,8 @@ Every change of a recipe and its sidecars runs under the recipe's lock (an OS fi
 never lose each other's updates. The active version and the activation stack are written
 together in ``recipe.toml``; the activation log (``models/activations.json``) follows. Stale
 staging folders of interrupted ``add_version`` calls are removed when the store is opened.
+:meth:`RecipeStore.deploy` adds and activates a trained model with one write of the recipe.
+The file itself is read and written by :mod:`core.store.recipe_file`.
 """
 
 from __future__ import annotations
@@ -17,29 +19,23 @@ import contextlib
 import datetime as _dt
 import os
 import shutil
-import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import tomli_w
-
-from core.atomic import atomic_write_bytes, atomic_write_text
 from core.crashpoint import crash_point
 from core.filelock import FileLock, LockBusyError
 from core.recipe import (CameraConfig, Preprocessing, Recipe, RecipeError, Roi, Thresholds,
-                         check_name)
+                         TrainingConfig, check_name)
 from core.store import paths
 from core.store.errors import StoreError, VersionError
-from core.store.safe_read import UnsafeFileError, read_regular_text
+from core.store.recipe_file import RECIPE_FILE, read_recipe, write_recipe
 from core.store.staging import clean_stale
-from core.store.versions import ModelVersion, VersionRegistry, current_user
+from core.store.versions import (ModelVersion, VersionRegistry, current_user,
+                                 read_bundle_meta_checked, thresholds_from_meta)
 
-RECIPE_FILE = "recipe.toml"
-PREV_SUFFIX = ".prev"
 LOCK_DIR = ".locks"
 LOCK_TIMEOUT_S = 60.0
-MAX_RECIPE_BYTES = 1 << 20
 
 
 class RecipeListing(NamedTuple):
@@ -131,24 +127,7 @@ class RecipeStore:
 
     def _load(self, name: str) -> Recipe:
         """Load and validate the file only (no model check): used to repair a recipe."""
-        path = self.recipe_file(name)
-        try:
-            data = tomllib.loads(read_regular_text(path, MAX_RECIPE_BYTES))
-        except FileNotFoundError:
-            raise RecipeError(f"recipe '{name}': {path} not found") from None
-        except UnsafeFileError as exc:  # a pipe or device would hang the read; a huge file
-            raise RecipeError(f"recipe '{name}': {exc}") from None
-        except RecursionError:
-            raise RecipeError(f"recipe '{name}': {path} is not valid TOML (nested too deeply)"
-                              ) from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise RecipeError(f"recipe '{name}': {path} is not valid TOML ({exc})") from None
-        except OSError as exc:
-            raise RecipeError(f"recipe '{name}': cannot read {path} ({exc})") from None
-        if not data:  # every saved recipe has keys: an empty one is damaged, not "defaults"
-            raise RecipeError(f"recipe '{name}': {path} is empty (damaged?); restore it from "
-                              f"{path.name}.prev beside it or create the recipe again")
-        return Recipe.from_dict(name, data)
+        return read_recipe(self.recipe_file(name), name)
 
     def save(self, recipe: Recipe) -> Recipe:
         """Validate and write atomically, keeping the previous file as recipe.toml.prev.
@@ -162,7 +141,8 @@ class RecipeStore:
         with self.locked(recipe.name):
             try:
                 current = self._load(recipe.name)
-            except (StoreError, RecipeError):  # missing or broken (being repaired): the caller's state stands
+            except (StoreError, RecipeError):  # missing or broken (being repaired): the
+                current = None                 # caller's state stands
                 current = None
             if current is not None:
                 recipe.active_version = current.active_version
@@ -179,55 +159,89 @@ class RecipeStore:
 
     def _write(self, recipe: Recipe) -> Recipe:
         """Write the file as is (the caller holds the lock and has validated ``recipe``)."""
-        path = self.recipe_file(recipe.name)
-        data = tomli_w.dumps(recipe.to_dict())
-        if path.is_file():
-            atomic_write_bytes(path.with_name(RECIPE_FILE + PREV_SUFFIX), path.read_bytes())
-        atomic_write_text(path, data)
-        return recipe
+        return write_recipe(self.recipe_file(recipe.name), recipe)
 
     def create(self, name: str, *, source: str = "", settings: dict[str, Any] | None = None,
                roi: Roi | None = None, preprocessing: Preprocessing | None = None,
                thresholds: Thresholds | None = None, false_reject_target: float = 0.01,
                bundle: str | os.PathLike | None = None, trained_from: str | None = None,
                validation: dict | None = None, deployed_by: str | None = None) -> Recipe:
-        """Create a new recipe; with ``bundle`` it becomes version 1 and is activated.
-
-        Explicit ``thresholds`` win over the ones calibrated in the bundle.
+        """Create a new recipe; with ``bundle`` it becomes version 1 and is activated (as by
+        :meth:`deploy`). Explicit ``thresholds`` win over the ones calibrated in the bundle.
         """
         check_name(name)
         with self.locked(name):
-            return self._create(name, source=source, settings=settings, roi=roi,
-                                preprocessing=preprocessing, thresholds=thresholds,
-                                false_reject_target=false_reject_target, bundle=bundle,
-                                trained_from=trained_from, validation=validation,
-                                deployed_by=deployed_by)
-
-    def _create(self, name: str, *, source: str, settings: dict[str, Any] | None,
-                roi: Roi | None, preprocessing: Preprocessing | None,
-                thresholds: Thresholds | None, false_reject_target: float,
-                bundle: str | os.PathLike | None, trained_from: str | None,
-                validation: dict | None, deployed_by: str | None) -> Recipe:
-        if self.recipe_dir(name).exists():
-            raise RecipeError(f"recipe '{name}' already exists ({self.recipe_dir(name)})")
-        recipe = Recipe(name=name, camera=CameraConfig(source, dict(settings or {})), roi=roi,
-                        preprocessing=preprocessing or Preprocessing(), thresholds=thresholds,
-                        false_reject_target=false_reject_target).validated()
-        if bundle is not None:
-            from core.store.versions import read_bundle_meta_checked
-
-            read_bundle_meta_checked(Path(bundle))  # refuse before anything is written
-        self.recipe_dir(name).mkdir(parents=True)
-        try:
-            self.save(recipe)
+            if self.recipe_dir(name).exists():
+                raise RecipeError(f"recipe '{name}' already exists ({self.recipe_dir(name)})")
+            recipe = Recipe(name=name, camera=CameraConfig(source, dict(settings or {})), roi=roi,
+                            preprocessing=preprocessing or Preprocessing(), thresholds=thresholds,
+                            false_reject_target=false_reject_target).validated()
             if bundle is not None:
-                v = self.add_version(name, bundle, trained_from=trained_from,
-                                     validation=validation, deployed_by=deployed_by)
-                recipe = self.activate(name, v, by=deployed_by,
-                                       adopt_thresholds=thresholds is None)
+                return self._deploy(recipe, bundle, new=True, thresholds=thresholds,
+                                    trained_from=trained_from, validation=validation,
+                                    deployed_by=deployed_by)
+            self.recipe_dir(name).mkdir(parents=True)
+            try:
+                return self._write(recipe)
+            except BaseException:
+                shutil.rmtree(self.recipe_dir(name), ignore_errors=True)
+                raise
+
+    def deploy(self, name: str, bundle: str | os.PathLike, *, source: str, roi: Roi | None,
+               preprocessing: Preprocessing | None = None, false_reject_target: float = 0.01,
+               training: TrainingConfig | None = None, thresholds: Thresholds | None = None,
+               trained_from: str | None = None, validation: dict | None = None,
+               deployed_by: str | None = None) -> int:
+        """Add ``bundle`` as the next version of recipe ``name``, activate it and return its number.
+
+        A recipe that does not exist yet is created with ``preprocessing`` and
+        ``false_reject_target``; an existing one takes ``source`` and ``roi`` (the new model was
+        trained on them) and keeps its other fields. ``training`` (if given) and the thresholds
+        (``thresholds``, else the bundle's calibrated ones, else the recipe's) are set in the
+        same, single write of ``recipe.toml``, under the recipe's lock; the bundle is copied,
+        hashed and test-run once. On any error the active model stays as it was (and a recipe
+        this call created is removed again).
+        """
+        with self.locked(name):
+            new = not self.recipe_dir(name).exists()
+            if new:
+                recipe = Recipe(name=name, camera=CameraConfig(source), roi=roi,
+                                preprocessing=preprocessing or Preprocessing(),
+                                false_reject_target=false_reject_target)
+            else:
+                recipe = self._load(name)
+                recipe.roi, recipe.camera.source = roi, source
+            if training is not None:
+                recipe.training = training
+            return self._deploy(recipe.validated(), bundle, new=new, thresholds=thresholds,
+                                trained_from=trained_from, validation=validation,
+                                deployed_by=deployed_by).active_version
+
+    def _deploy(self, recipe: Recipe, bundle: str | os.PathLike, *, new: bool,
+                thresholds: Thresholds | None, trained_from: str | None,
+                validation: dict | None, deployed_by: str | None) -> Recipe:
+        """Add and activate ``bundle`` for ``recipe`` (validated; the caller holds its lock)."""
+        name = recipe.name
+        calibrated = thresholds_from_meta(read_bundle_meta_checked(Path(bundle)), bundle)
+        recipe.thresholds = thresholds or calibrated or recipe.thresholds
+        recipe = recipe.validated()  # refused before anything is written
+        reg = self.registry(name)
+        reg.activation_log()  # a damaged log is refused before anything is written
+        before = (recipe.active_version, self._stack(recipe, reg))
+        if new:
+            self.recipe_dir(name).mkdir(parents=True)
+        try:
+            mv = reg.add(bundle, trained_from=trained_from, validation=validation,
+                         deployed_by=deployed_by)  # checked, copied, hashed and run once
+            recipe.active_version = mv.version
+            recipe.activation_stack = [v for v in before[1] if v != mv.version] + [mv.version]
+            recipe = self._write(recipe)  # the one write: model, stack, limits and training
         except BaseException:
-            shutil.rmtree(self.recipe_dir(name), ignore_errors=True)
+            if new:
+                shutil.rmtree(self.recipe_dir(name), ignore_errors=True)
             raise
+        reg.record_activation(mv.version, deployed_by or current_user(), "activate",
+                              recipe.activation_stack, active=mv.version, before=before)
         return recipe
 
     def delete(self, name: str) -> Path:
