@@ -13,6 +13,7 @@ from core.cli.main import main
 from core.inference.backends.export import file_sha256
 from core.inference.int8_companion import (build_companion, companion_paths, read_report,
                                            verified_companion)
+from core.inference.load import load_model
 from core.inspection.session import LiveSession, _default_inferencer
 from core.recipe import Recipe, Thresholds
 from core.store.versions import VersionRegistry
@@ -57,6 +58,10 @@ def test_accepted_companion_is_what_the_live_session_loads(bundle, monkeypatch):
     assert inf.selection["reason"].startswith("verified int8")
     score = inf.predict(_images(1, 5)[0]).score
     assert 0.0 <= score <= 1.0
+    cli = load_model(bundle, "auto", "cpu")  # precision="fp32", the default (predict, eval)
+    assert cli.backend_name != "onnxruntime-int8" and cli.selection["reason"] == "measured"
+    with pytest.raises(ValueError, match="unknown precision 'int4'"):
+        load_model(bundle, precision="int4")
 
     monkeypatch.setenv("LINEINSPECTOR_PRECISION", "fp32")  # the operator's way out
     assert _default_inferencer(bundle, "cpu").backend_name != "onnxruntime-int8"
