@@ -35,7 +35,8 @@ def version_rows(store: RecipeStore, name: str) -> list[VersionRow]:
 
 def _row(mv: ModelVersion, active: bool) -> VersionRow:
     v = mv.validation or {}
-    limits = v.get("thresholds") or mv.bundle_thresholds or {}
+    calibrated = mv.bundle_thresholds
+    limits = v.get("thresholds") or (calibrated.to_dict() if calibrated is not None else {})
     return VersionRow(
         version=mv.version, deployed=local_time(mv.deployed_at),
         trained_from=mv.trained_from or "—", validation=validation_text(v),

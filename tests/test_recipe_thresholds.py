@@ -27,3 +27,9 @@ def test_from_mapping_reads_the_three_limits_and_ignores_other_keys():
 def test_from_mapping_names_the_bad_field(m, message):
     with pytest.raises(ValueError, match=message):
         Thresholds.from_mapping(m, "limits")
+
+
+def test_a_long_bad_value_is_cut_in_the_message():
+    with pytest.raises(ValueError) as exc:
+        Thresholds.from_mapping({"ok_limit": "x" * 10_000, "ng_limit": 0.2, "pixel": 0.5})
+    assert len(str(exc.value)) < 120 and str(exc.value).endswith("...")

@@ -11,8 +11,9 @@ callers (:mod:`core.inference.bundle`) put the file's name in front.
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any
+
+from core.recipe import Thresholds
 
 MAX_DEPTH = 32                      # nesting of the metadata's JSON (ours is 3 deep)
 MIN_SIDE, MAX_SIDE, SIDE_STEP = 32, 4096, 32   # the discriminative U-Net pools 5 times
@@ -65,14 +66,7 @@ def image_size_of(meta: dict) -> tuple[int, int]:
 def check_thresholds(t: Any) -> None:
     if not isinstance(t, dict):
         raise ValueError(f"thresholds must be a table, got {_short(t)}")
-    for key in ("ok_limit", "ng_limit", "pixel"):
-        v = t.get(key)
-        if not _is_number(v) or not math.isfinite(v):
-            raise ValueError(f"thresholds.{key} must be a finite number, got {_short(v)}")
-        if not 0.0 <= v <= 1.0:
-            raise ValueError(f"thresholds.{key} must be in [0, 1] (scores are), got {v}")
-    if t["ok_limit"] > t["ng_limit"]:
-        raise ValueError(f"thresholds have ok_limit > ng_limit ({t['ok_limit']} > {t['ng_limit']})")
+    Thresholds.from_mapping(t)  # the limits, as a recipe checks them
     frt = t.get("false_reject_target")
     if frt is not None and not (_is_number(frt) and 0.0 < frt < 1.0):
         raise ValueError(f"thresholds.false_reject_target must be in (0, 1), got {_short(frt)}")

@@ -16,6 +16,12 @@ from dataclasses import dataclass
 KEYS = ("ok_limit", "ng_limit", "pixel")
 
 
+def _shown(value: object) -> str:
+    """``repr(value)``, cut to 60 characters (a message stays one readable line)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 class Verdict(str, enum.Enum):
     OK = "OK"
     REVIEW = "REVIEW"
@@ -61,14 +67,15 @@ class Thresholds:
         number in [0, 1] (image scores and the anomaly map are) and ok_limit <= ng_limit;
         ValueError naming ``where`` and the key otherwise."""
         if not isinstance(m, Mapping):
-            raise ValueError(f"{where} must be a table, got {m!r}")
+            raise ValueError(f"{where} must be a table of ok_limit, ng_limit and pixel, "
+                             f"got {_shown(m)}")
         for k in KEYS:
             if k not in m:
                 raise ValueError(f"missing key {where}.{k}")
         for k in KEYS:
             v = m[k]
             if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ValueError(f"{where}.{k} must be a number, got {v!r}")
+                raise ValueError(f"{where}.{k} must be a number, got {_shown(v)}")
             if not math.isfinite(v):
                 raise ValueError(f"{where}.{k} must be a finite number, got {v!r}")
         ok, ng, px = (float(m[k]) for k in KEYS)

@@ -349,7 +349,7 @@ class RecipeStore:
                 stack = [v for v in before[1] if v != version] + [version]
             recipe.active_version, recipe.activation_stack = version, stack
             if adopt_thresholds and mv.bundle_thresholds is not None:
-                recipe.thresholds = Thresholds.from_mapping(mv.bundle_thresholds)
+                recipe.thresholds = mv.bundle_thresholds
             # one write: active version, stack and thresholds agree whatever happens next
             recipe = self._write(recipe.validated())
             crash_point("switch:after-recipe")

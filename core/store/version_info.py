@@ -7,9 +7,10 @@ somewhere else. Keys this software does not know are ignored (a newer release ma
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
+
+from core.recipe import Thresholds
 
 __all__ = ["MAX_INFO_BYTES", "parse_version_info"]
 
@@ -21,10 +22,6 @@ _OPTIONAL_TEXT = ("trained_at", "trained_from", "preset", "software_version", "d
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def parse_version_info(data: Any, version: int) -> dict[str, Any]:
@@ -66,18 +63,5 @@ def parse_version_info(data: Any, version: int) -> dict[str, Any]:
     return out
 
 
-def _thresholds(t: Any) -> dict[str, float] | None:
-    if t is None:
-        return None
-    keys = ("ok_limit", "ng_limit", "pixel")
-    if not isinstance(t, dict) or any(k not in t for k in keys):
-        raise ValueError(f"bundle_thresholds must be an object with {', '.join(keys)}, "
-                         f"got {_short(t)}")
-    for k in keys:
-        v = t[k]
-        if not _is_number(v) or not math.isfinite(v) or not 0.0 <= v <= 1.0:
-            raise ValueError(f"bundle_thresholds.{k} must be a number in [0, 1], got {_short(v)}")
-    if t["ok_limit"] > t["ng_limit"]:
-        raise ValueError(f"bundle_thresholds has ok_limit > ng_limit ({t['ok_limit']} > "
-                         f"{t['ng_limit']})")
-    return {k: float(t[k]) for k in keys}
+def _thresholds(t: Any) -> Thresholds | None:
+    return None if t is None else Thresholds.from_mapping(t, "bundle_thresholds")

@@ -18,7 +18,7 @@ import json
 import os
 import re
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ class ModelVersion:
     validation: dict[str, Any] = field(default_factory=dict)
     preset: str | None = None
     software_version: str | None = None
-    bundle_thresholds: dict[str, float] | None = None
+    bundle_thresholds: Thresholds | None = None
     sha256: str = ""
     source_path: str = ""
     deleted: bool = False
@@ -202,7 +202,6 @@ class VersionRegistry:
             check_bundle_runs(dst, sha, shown_as=src)  # weights checked, one inference run
             copy_companion(src, dst)  # its verified int8 graph, if it has one
             training = meta.get("training_data")
-            calibrated = thresholds_from_meta(meta, src)
             info = ModelVersion(
                 version=0, bundle_path=dst, deployed_at=now_iso(),
                 deployed_by=deployed_by or current_user(),
@@ -213,7 +212,7 @@ class VersionRegistry:
                 validation=dict(validation if validation is not None
                                 else meta.get("validation") or {}),
                 preset=meta.get("preset"), software_version=meta.get("software_version"),
-                bundle_thresholds=None if calibrated is None else calibrated.to_dict(),
+                bundle_thresholds=thresholds_from_meta(meta, src),
                 sha256=sha, source_path=str(src.resolve()))
             crash_point("add:staged")
             return self._publish(staging, info)
@@ -222,8 +221,7 @@ class VersionRegistry:
         """Rename the staging folder to the next free vNNNN (retrying if another writer won)."""
         for _ in range(100):
             number = max(self._numbers(), default=0) + 1
-            record = ModelVersion(**{**asdict(info), "version": number,
-                                     "bundle_path": self.version_dir(number) / BUNDLE_FILE})
+            record = replace(info, version=number, bundle_path=self.version_dir(number) / BUNDLE_FILE)
             atomic_write_text(staging / INFO_NAME, json.dumps(record.to_json(), indent=2) + "\n")
             try:
                 os.rename(staging, self.version_dir(number))
