@@ -78,3 +78,12 @@ def test_the_recipe_floor_imports_nothing_above_it():
                                              if m.startswith(("core.", "app")) and _layer_of(m) != "core.recipe")
            for p in _sources("core/recipe")}
     assert not {k: v for k, v in bad.items() if v}
+
+
+def test_inference_never_imports_evaluation_store_or_inspection():
+    """Calibration judges a model's scores, so it lives in core/evaluation/ above the model:
+    core/inference/ runs models and reaches up into none of the layers that use it."""
+    above = {"core.evaluation", "core.store", "core.inspection", "core.training", "core.cli"}
+    bad = {str(p.relative_to(ROOT)): sorted(m for m in _imports(p) if _layer_of(m) in above)
+           for p in _sources("core/inference")}
+    assert not {k: v for k, v in bad.items() if v}
