@@ -119,16 +119,20 @@ def test_new_recipe_end_to_end(qtbot, wizard, tmp_path):
     deploy_page.initializePage()
     assert not deploy_page.deploy_button.isEnabled() and deploy_page.reason.isVisibleTo(deploy_page)
     assert "same score" in deploy_page.summary.text()
-    assert not deploy_page.deploy()  # no reason given: refused, nothing deployed
-    assert "not deployed" in deploy_page.message.text() and not ctx.store.exists("bracket")
+    deploy_page.deploy()  # no reason given: refused, nothing deployed
+    qtbot.waitUntil(lambda: "not deployed" in deploy_page.message.text(), timeout=10000)
+    assert not ctx.store.exists("bracket") and not deploy_page.deploy_button.isEnabled()
     ctx.result["meta"]["training"]["separability"] = {"auroc": 0.5, "spread": 0.2, "images": 2}
     deploy_page.initializePage()
     assert "(AUROC 0.50 &lt; 0.6); train longer" in deploy_page.summary.text()  # escaped, shown whole
     deploy_page.reason.setText("smoke test of the wizard")
     assert deploy_page.deploy_button.isEnabled()
     with qtbot.waitSignal(wizard.deployed, timeout=10000) as sig:
-        assert wizard.deploy.deploy()
+        wizard.deploy.deploy()  # off the GUI thread: the button is off meanwhile
+        assert not deploy_page.deploy_button.isEnabled() and "Deploying" in deploy_page.message.text()
+        assert not deploy_page.isComplete()
     assert sig.args == ["bracket", 1]
+    assert deploy_page.isComplete() and "version 1 of 'bracket' is active" in deploy_page.message.text()
     store = ctx.store
     recipe = store.get("bracket")
     assert recipe.active_version == 1 and recipe.roi == ROI and recipe.camera.source == SIM

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWiza
 
 from app.wizard.context import WizardContext
 from app.wizard.qtutil import message_label, show_message
+from app.workers.background import Background
 from core.recipe import RecipeError, Thresholds, TrainingConfig
 from core.store import StoreError
 from core.training.separability import MIN_AUROC, verdict
@@ -63,6 +64,7 @@ class DeployPage(QWizardPage):
         super().__init__()
         self.ctx = ctx
         self.on_deployed = on_deployed
+        self.background = Background("deploy", self)
         self.setTitle("6. Deploy")
         self.setSubTitle("Save the model as a new version of the recipe and make it active. "
                          "The live view switches to it; the previous version stays available "
@@ -123,19 +125,39 @@ class DeployPage(QWizardPage):
         if not self.separates and self.ctx.deployed_version is None:
             self.deploy_button.setEnabled(len(text.strip()) >= MIN_REASON_CHARS)
 
-    def deploy(self) -> bool:
-        try:
-            version = deploy(self.ctx, self.reason.text())
-        except (StoreError, OSError, ValueError) as exc:
-            show_message(self.message, f"deploy failed, the active model is unchanged: {exc}", error=True)
-            return False
-        self.ctx.deployed_version = version
+    @property
+    def deploying(self) -> bool:
+        return self.background.busy
+
+    def deploy(self) -> None:
+        """Deploy off the GUI thread (copying and checking a large bundle takes a while); the
+        button is disabled and "Deploying…" shown meanwhile, the outcome shown when done."""
+        if self.deploying:
+            return
+        was_enabled = self.deploy_button.isEnabled()
         self.deploy_button.setEnabled(False)
+        self.reason.setEnabled(False)
+        show_message(self.message, "Deploying…")
+        self.completeChanged.emit()
+        self.background.submit(deploy, self.ctx, self.reason.text(),
+                               done=lambda version, error: self._deployed(version, error, was_enabled))
+
+    def _deployed(self, version: int | None, error: str | None, was_enabled: bool) -> None:
+        self.reason.setEnabled(True)
+        if error is not None:
+            self.deploy_button.setEnabled(was_enabled)
+            show_message(self.message, f"deploy failed, the active model is unchanged: {error}", error=True)
+            self.completeChanged.emit()
+            return
+        self.ctx.deployed_version = version
         show_message(self.message, f"version {version} of '{self.ctx.recipe_name}' is active. "
                                    + ("" if version == 1 else f"Earlier versions stay available for rollback."))
         self.on_deployed(self.ctx.recipe_name, version)
         self.completeChanged.emit()
-        return True
+
+    def shutdown(self) -> None:
+        """Let a deploy under way finish (the wizard is closing); its outcome is still shown."""
+        self.background.wait()
 
     def isComplete(self) -> bool:
-        return self.ctx.deployed_version is not None
+        return self.ctx.deployed_version is not None and not self.deploying

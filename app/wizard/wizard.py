@@ -47,7 +47,9 @@ class TrainingWizard(QWizard):
         self.finished.connect(lambda _result: self.shutdown())
 
     def shutdown(self) -> None:
-        """Stop the camera and any training run (its checkpoint is kept for Resume)."""
+        """Let a deploy under way finish; stop the camera and any training run (its
+        checkpoint is kept for Resume)."""
+        self.deploy.shutdown()
         self.train.shutdown()
         self.feed.close()
 

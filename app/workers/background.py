@@ -12,8 +12,8 @@ for in a :class:`Background`, the training run's events come through :func:`gui_
 
 from __future__ import annotations
 
+import logging
 import threading
-import traceback
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -21,6 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+_log = logging.getLogger(__name__)
 Done = Callable[[Any, "str | None"], None]  # (result, None) or (None, a message for the user)
 
 
@@ -88,6 +89,16 @@ class Background(QObject):
                 self._thread.start()
         return future
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the work submitted so far has run (its outcome is delivered later, on
+        the GUI thread, as always); False when ``timeout`` passed first."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
     def shutdown(self, wait: bool = True, cancel_pending: bool = True) -> None:
         """Take no more work; cancel what has not started (unless ``cancel_pending``: then it
         still runs); with ``wait``, return once the thread has finished."""
@@ -117,8 +128,8 @@ class Background(QObject):
                 result, error = fn(*args), None
                 future.set_result(result)
             except Exception as exc:  # shown to the user by ``done``, never swallowed
-                traceback.print_exc()
                 result, error = None, error_message(exc)
+                _log.warning("%s: %s", self.name, error, exc_info=True)
                 future.set_exception(exc)
             self._relay.post(self._deliver, (done, result, error))
 
