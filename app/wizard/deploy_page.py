@@ -13,42 +13,16 @@ from app.wizard.qtutil import message_label, show_message
 from app.workers.background import Background
 from core.recipe import RecipeError, Thresholds, TrainingConfig
 from core.store import StoreError
-from core.training.separability import MIN_AUROC, verdict
-
-MIN_REASON_CHARS = 10
-
-
-def separability_of(ctx: WizardContext) -> dict | None:
-    return (((ctx.result or {}).get("meta") or {}).get("training") or {}).get("separability")
-
-
-def can_tell(ctx: WizardContext) -> tuple[bool, str]:
-    """(separates, why): the training's probe (held-out good images against synthetic
-    defects), or, where the engineer validated with real defective images, those: real
-    defects outweigh synthetic ones."""
-    separates, why = verdict(separability_of(ctx))
-    v = ctx.validation or {}
-    if not separates and v.get("defects") and v.get("auroc") is not None and v["auroc"] >= MIN_AUROC:
-        return True, (f"tells the {v['defects']} known defective image(s) from the good ones: AUROC "
-                      f"{v['auroc']:.2f} (against synthetic defects: {why})")
-    return separates, why
-
+from core.training.deploy_gate import MIN_REASON_CHARS, can_tell, deploy_record
 
 def deploy(ctx: WizardContext, override_reason: str = "") -> int:
-    """Add the trained bundle as a new version, activate it with the proposed limits; returns
-    the version. On any error the recipe's active model is left as it was. A model that
-    cannot tell good from synthetic defects is refused unless ``override_reason`` says why
-    it is deployed anyway; the reason is kept with the version."""
+    """Add the trained bundle as a new version, activate it with the proposed limits
+    (one :meth:`RecipeStore.deploy`); returns the version. On any error the recipe's active
+    model is left as it was. The gate (:mod:`core.training.deploy_gate`) refuses a model that
+    cannot tell unless ``override_reason`` says why; the reason is kept with the version."""
     if ctx.bundle is None or not ctx.bundle.is_file():
         raise StoreError("no trained model to deploy: train it first")
-    validation = dict(ctx.validation or {})
-    separates, why = can_tell(ctx)
-    validation["separability"] = separability_of(ctx)
-    if not separates:
-        if len(override_reason.strip()) < MIN_REASON_CHARS:
-            raise StoreError(f"not deployed: {why}. To deploy it anyway, write why "
-                             f"(at least {MIN_REASON_CHARS} characters)")
-        validation["deployed_despite"] = {"problem": why, "reason": override_reason.strip()}
+    validation = deploy_record(ctx.result, ctx.validation, override_reason)
     meta = (ctx.result or {}).get("meta") or {}
     proposed = validation.get("thresholds")
     return ctx.store.deploy(
@@ -107,7 +81,7 @@ class DeployPage(QWizardPage):
                 active = None
             if active is not None:
                 lines.append(f"Version {active} is active now; it stays available for rollback.")
-        separates, why = can_tell(ctx)
+        separates, why = can_tell(ctx.result, ctx.validation)
         lines.append(f"<b>Can it tell?</b> {html.escape(why)}")
         self.summary.setText("<br>".join(lines))
         self.separates = separates

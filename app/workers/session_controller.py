@@ -8,6 +8,7 @@ repaint timer, so results never queue up in the event loop.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -302,7 +303,7 @@ class SessionController(QObject):
         s = self.session
         if s is None:
             raise RuntimeError("no recipe is running")
-        new = Thresholds(thresholds.ok_limit, thresholds.ng_limit, thresholds.pixel)
+        new = dataclasses.replace(thresholds)  # the recipe gets its own copy
         # read, change and write under the recipe's lock: keeps other programs' changes
         self.recipes.update(s.recipe.name, lambda recipe: setattr(recipe, "thresholds", new))
         s.set_thresholds(thresholds)

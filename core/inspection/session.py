@@ -12,7 +12,7 @@ import gc
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -222,7 +222,7 @@ class LiveSession:
         """Put thresholds in force for the next frames (saving them is the recipe store's job)."""
         if self.worker is not None:
             self.worker.inspector.set_thresholds(thresholds)
-        self.recipe.thresholds = Thresholds(thresholds.ok_limit, thresholds.ng_limit, thresholds.pixel)
+        self.recipe.thresholds = replace(thresholds)  # a copy: the caller may change its own
 
     def status(self) -> SessionStatus:
         model = self._model_status()
