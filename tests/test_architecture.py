@@ -87,3 +87,22 @@ def test_inference_never_imports_evaluation_store_or_inspection():
     bad = {str(p.relative_to(ROOT)): sorted(m for m in _imports(p) if _layer_of(m) in above)
            for p in _sources("core/inference")}
     assert not {k: v for k, v in bad.items() if v}
+
+
+def _files_saying(words: tuple[str, ...], *tops: str) -> set[str]:
+    return {str(p.relative_to(ROOT)) for p in _sources(*tops)
+            if any(w in p.read_text(encoding="utf-8") for w in words)}
+
+
+def test_one_worker_idiom_in_the_gui():
+    """Work leaves the GUI thread one way, app/workers/background.py; no page or widget starts
+    its own thread, pool or process."""
+    words = ("threading.Thread", "QThread", "ThreadPoolExecutor", "QProcess", "QThreadPool",
+             "QRunnable", "moveToThread")
+    assert _files_saying(words, "app") <= {"app/workers/background.py"}
+
+
+def test_heat_maps_and_outlines_are_drawn_in_one_place():
+    """Colouring and outlining are core/display.py's; a second copy would drift from it."""
+    words = ("applyColorMap", "drawContours", "COLORMAP_")
+    assert _files_saying(words, "core", "app") <= {"core/display.py"}
