@@ -15,6 +15,8 @@ from numbers import Integral, Real
 
 THREADS_ENV = "LINEINSPECTOR_THREADS"
 FRAMES_IN_FLIGHT_ENV = "LINEINSPECTOR_FRAMES_IN_FLIGHT"
+PRECISION_ENV = "LINEINSPECTOR_PRECISION"
+PRECISION_CHOICES = ("auto", "fp32")  # auto: a model's verified int8 companion where it has one
 THREAD_CAP = 256  # allowed even on small machines; more cores than that raise the cap
 MAX_FRAMES_IN_FLIGHT = 16
 
@@ -68,6 +70,18 @@ def env_frames_in_flight() -> int | None:
     return _env(FRAMES_IN_FLIGHT_ENV, MAX_FRAMES_IN_FLIGHT)
 
 
+def env_precision() -> str:
+    """``$LINEINSPECTOR_PRECISION``: "fp32" (never the int8 companion) or "auto" (the default,
+    also when unset or empty); anything else, e.g. a typo, is a SettingError, not ignored."""
+    raw = os.environ.get(PRECISION_ENV, "").strip().lower()
+    if not raw:
+        return "auto"
+    if raw not in PRECISION_CHOICES:
+        shown = os.environ[PRECISION_ENV][:40]
+        raise SettingError(f"{PRECISION_ENV} must be {' or '.join(PRECISION_CHOICES)}, got {shown!r}")
+    return raw
+
+
 def resolve_threads(threads: object = None) -> int:
     """Intra-op threads: ``threads`` when given (None or 0: automatic), else
     ``$LINEINSPECTOR_THREADS``, else every core."""
@@ -78,9 +92,10 @@ def resolve_threads(threads: object = None) -> int:
 
 
 def check_environment() -> None:
-    """Raise SettingError for the first ``LINEINSPECTOR_*`` number that is not usable."""
+    """Raise SettingError for the first ``LINEINSPECTOR_*`` setting that is not usable."""
     env_threads()
     env_frames_in_flight()
+    env_precision()
     from core.io.image_header import max_image_pixels  # LINEINSPECTOR_MAX_PIXELS
 
     max_image_pixels()

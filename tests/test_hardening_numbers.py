@@ -89,6 +89,22 @@ def test_cli_refuses_a_bad_environment_at_startup(name: str, monkeypatch, capsys
     check_environment()
 
 
+def test_a_mistyped_precision_is_refused_not_ignored(monkeypatch, capsys) -> None:
+    from core.settings_env import env_precision
+
+    for value, want in (("", "auto"), ("  ", "auto"), ("auto", "auto"), ("FP32", "fp32"), (" fp32 ", "fp32")):
+        monkeypatch.setenv("LINEINSPECTOR_PRECISION", value)
+        assert env_precision() == want
+    monkeypatch.delenv("LINEINSPECTOR_PRECISION")
+    assert env_precision() == "auto"
+    monkeypatch.setenv("LINEINSPECTOR_PRECISION", "fp23")  # was read as "use int8", silently
+    with pytest.raises(SettingError, match="LINEINSPECTOR_PRECISION must be auto or fp32, got 'fp23'"):
+        check_environment()
+    assert main(["camera", "list", "--no-bundled"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: LINEINSPECTOR_PRECISION must be") and err.count("\n") == 1
+
+
 def test_window_refuses_a_bad_environment_before_opening(monkeypatch, capsys) -> None:
     import app.main as app_main
 

@@ -35,7 +35,6 @@ from core.inference.backends.names import REFERENCE, normalize_backend
 log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "auto")
-PRECISION_ENV = "LINEINSPECTOR_PRECISION"  # "fp32": never the int8 companion
 
 
 def load_model(path: str | os.PathLike, backend: str = "auto", device: str = "auto",
@@ -95,7 +94,9 @@ def _int8_companion(path: Path, device: str, threads: int | None, sha: _OnceSha)
     """The bundle's verified int8 companion on ONNX Runtime's CPU provider, or None: not on a
     CPU, ``LINEINSPECTOR_PRECISION=fp32``, no accepted companion for these weights, or it
     fails to load (logged)."""
-    if os.environ.get(PRECISION_ENV, "").strip().lower() == "fp32" or not _on_cpu(device):
+    from core.settings_env import env_precision
+
+    if env_precision() == "fp32" or not _on_cpu(device):
         return None
     from core.inference.backends.onnx_backend import OnnxBackend
     from core.inference.inferencer import BackendError
