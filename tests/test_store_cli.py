@@ -1,6 +1,7 @@
 """`lineinspect recipe ...` and `lineinspect results ...` end to end (in-process)."""
 
 import csv
+import re
 
 import pytest
 
@@ -111,3 +112,19 @@ def test_parse_time(text, expected):
     from core.cli.timespec import parse_time
 
     assert parse_time(text, now=1000.0) == pytest.approx(expected)
+
+
+def test_recipe_versions_lists_the_good_versions_beside_a_corrupt_one(tmp_path, capsys):
+    d = str(tmp_path / "data")
+    assert run(capsys, "recipe", "create", "bottle", "--data-dir", d, "--model",
+               str(make_bundle(tmp_path / "1.limodel")))[0] == 0
+    for i in (2, 3):
+        assert run(capsys, "recipe", "add-version", "bottle", str(make_bundle(tmp_path / f"{i}.limodel")),
+                   "--data-dir", d, "--trained-from", f"batch {i}")[0] == 0
+    info = RecipeStore(d).registry("bottle").version_dir(2) / "version.json"
+    info.write_text("{not json")
+    code, out, err = run(capsys, "recipe", "versions", "bottle", "--data-dir", d)
+    assert code == 2  # something is wrong, and said (the status of every CLI error)
+    listed = [int(m.group(1)) for ln in out.splitlines() if (m := re.match(r"[ *x] +(\d+) ", ln))]
+    assert listed == [1, 3] and "batch 3" in out  # the versions after the bad one are not lost
+    assert err.count("\n") == 1 and "version.json is corrupt" in err and "v0002" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from core.cli.main import CliError
@@ -213,8 +214,11 @@ def cmd_create(args: argparse.Namespace) -> int:
 def cmd_versions(args: argparse.Namespace) -> int:
     store = _store(args)
     recipe = store.get(args.name, check_model=False)  # even if the active model is missing
-    _print_versions(store.versions(args.name), recipe.active_version)
-    return 0
+    versions, problems = store.survey_versions(args.name)
+    _print_versions(versions, recipe.active_version)
+    for problem in problems:  # the good versions are listed; each bad one is named, not fatal
+        print(f"error: {problem}", file=sys.stderr)
+    return 2 if problems else 0  # 2: the exit status of every CLI error
 
 
 @_guard

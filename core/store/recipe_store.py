@@ -265,6 +265,11 @@ class RecipeStore:
         self._require(name)
         return self.registry(name).list()
 
+    def survey_versions(self, name: str) -> tuple[list[ModelVersion], list[str]]:
+        """The readable versions and one line per unreadable one (see VersionRegistry.survey)."""
+        self._require(name)
+        return self.registry(name).survey()
+
     def version(self, name: str, version: int) -> ModelVersion:
         self._require(name)
         return self.registry(name).get(version)

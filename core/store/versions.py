@@ -170,6 +170,17 @@ class VersionRegistry:
         """All versions, oldest first, deleted ones included (``deleted=True``)."""
         return [self.get(n) for n in self._numbers()]
 
+    def survey(self) -> tuple[list[ModelVersion], list[str]]:
+        """Every readable version, oldest first, and a one-line problem for each unreadable
+        one (a corrupt ``version.json`` must not hide the good versions beside it)."""
+        found, problems = [], []
+        for n in self._numbers():
+            try:
+                found.append(self.get(n))
+            except VersionError as exc:
+                problems.append(str(exc))
+        return found, problems
+
     def get(self, version: int) -> ModelVersion:
         info_path = self.version_dir(version) / INFO_NAME
         if not info_path.is_file():
