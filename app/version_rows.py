@@ -27,10 +27,13 @@ class VersionRow:
         return not self.active and not self.deleted
 
 
-def version_rows(store: RecipeStore, name: str) -> list[VersionRow]:
-    """Every version of recipe ``name``, newest first (StoreError if it cannot be read)."""
+def version_rows(store: RecipeStore, name: str) -> tuple[list[VersionRow], list[str]]:
+    """Every readable version of recipe ``name``, newest first, and one line for each version
+    that cannot be read (a corrupt ``version.json`` does not hide the others); StoreError if
+    the recipe itself cannot be read."""
     active = store.get(name, check_model=False).active_version
-    return [_row(mv, mv.version == active) for mv in reversed(store.versions(name))]
+    versions, problems = store.survey_versions(name)
+    return [_row(mv, mv.version == active) for mv in reversed(versions)], problems
 
 
 def _row(mv: ModelVersion, active: bool) -> VersionRow:

@@ -24,7 +24,7 @@ TRAINED_FROM = COLUMNS.index("Trained from")
 class VersionsDialog(QDialog):
     activateRequested = Signal(str, int)
 
-    def __init__(self, recipe: str, rows_of: Callable[[str], list[VersionRow]], parent=None) -> None:
+    def __init__(self, recipe: str, rows_of: Callable[[str], tuple[list[VersionRow], list[str]]], parent=None) -> None:
         super().__init__(parent)
         self.recipe, self._rows_of = recipe, rows_of
         self.rows: list[VersionRow] = []
@@ -68,13 +68,17 @@ class VersionsDialog(QDialog):
     def refresh(self) -> None:
         """Read the versions again (after an activation, a deploy, or on request)."""
         try:
-            self.rows = self._rows_of(self.recipe)
+            self.rows, problems = self._rows_of(self.recipe)
         except Exception as exc:  # a broken recipe: say why, keep the dialog usable
             self.rows = []
             self.show_message(str(exc), error=True)
         else:
             active = [v.version for v in self.rows if v.active]
-            self.show_message(f"v{active[0]} is active" if active else "no version is active")
+            said = f"v{active[0]} is active" if active else "no version is active"
+            if problems:  # the readable versions are listed; say which could not be read
+                self.show_message("; ".join([said, *problems]), error=True)
+            else:
+                self.show_message(said)
         self.table.setRowCount(len(self.rows))
         for r, v in enumerate(self.rows):
             cells = ("● active" if v.active else ("deleted" if v.deleted else ""),

@@ -151,3 +151,20 @@ def test_activating_a_version_that_cannot_load_changes_nothing(qtbot, tmp_path):
         assert d.table.item(1, 0).text() == "● active"
     finally:
         w.close()
+
+
+def test_versions_dialog_lists_the_readable_versions_beside_a_corrupt_one(qtbot, tmp_path):
+    from app.version_rows import version_rows
+    from app.versions_dialog import VersionsDialog
+
+    data_dir = make_data_dir(tmp_path)
+    _add_version(data_dir, tmp_path, activate=False)
+    _add_version(data_dir, tmp_path, activate=False)
+    store = RecipeStore(data_dir)
+    (store.registry("demo").version_dir(2) / "version.json").write_text("{not json")
+    d = VersionsDialog("demo", lambda n: version_rows(store, n))
+    qtbot.addWidget(d)
+    assert [v.version for v in d.rows] == [3, 1]  # newest first, the corrupt v2 left out
+    assert d.table.rowCount() == 2 and d.table.item(1, 0).text() == "● active"
+    text = d.message.text()
+    assert text.startswith("v1 is active; ") and "v0002" in text and "version.json is corrupt" in text
