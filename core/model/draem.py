@@ -12,6 +12,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from core.model.unet import SkipUNet
+
 
 def _conv_bn_relu(cin: int, cout: int) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, kernel_size=3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
@@ -52,7 +54,7 @@ class ReconstructiveSubNetwork(nn.Module):
         return self.out(x)
 
 
-class DiscriminativeSubNetwork(nn.Module):
+class DiscriminativeSubNetwork(SkipUNet):
     """U-Net with skips: 5 pooling stages, widths w, 2w, 4w, 8w, 8w, 8w; 2-channel logits."""
 
     def __init__(self, in_channels: int = 6, out_channels: int = 2, base_width: int = 64):
@@ -66,16 +68,6 @@ class DiscriminativeSubNetwork(nn.Module):
         self.up = nn.ModuleList([_up(cin, cout) for cin, cout, _ in ups])
         self.dec = nn.ModuleList([_double(cout + skip, cout) for _, cout, skip in ups])
         self.out = nn.Conv2d(w, out_channels, kernel_size=3, padding=1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        feats = []
-        for i, block in enumerate(self.enc):
-            x = block(x if i == 0 else F.max_pool2d(x, 2))
-            feats.append(x)
-        x = feats.pop()
-        for up, dec in zip(self.up, self.dec):
-            x = dec(torch.cat((up(x), feats.pop()), dim=1))
-        return self.out(x)
 
 
 def init_weights(module: nn.Module) -> None:
