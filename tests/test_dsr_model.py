@@ -233,3 +233,41 @@ def test_vqvae_fits_one_image_in_a_few_steps():
         opt.step()
         losses.append(loss.item())
     assert sum(losses[-5:]) < 0.5 * sum(losses[:5])
+
+
+def test_stage_two_step_fits_the_anomaly_generation_and_losses():
+    """One object-specific training step wired as the official train_dsr.py, with the pieces
+    of core/model/dsr/anomaly.py and losses.py: gradients reach the restriction modules and
+    the object decoder (and the detector), never the fixed VQ-VAE or its codebooks."""
+    from functools import partial
+    from core.model.dsr.anomaly import choose_levels, two_level_anomalies
+    from core.model.dsr.losses import object_stage_loss
+
+    gen = torch.Generator().manual_seed(6)
+    model = DsrModel(DsrConfig.tiny())
+    model.vqvae.eval().requires_grad_(False)
+    vq = model.vqvae
+    codebooks = [vq.quant_fine.embedding.clone(), vq.quant_coarse.embedding.clone()]
+    image = torch.rand(2, 3, 64, 64)
+    mask = torch.zeros(2, 1, 64, 64)
+    mask[:, :, 16:40, 8:48] = 1.0
+    with torch.no_grad():
+        q = vq.quantise(image)
+        choice = choose_levels(2, gen)
+        lo, hi, hi_real, truth = two_level_anomalies(
+            q.z_coarse, q.q_coarse, vq.quant_coarse.embedding, partial(vq.fine_level, q.fine_features),
+            vq.quant_fine.embedding, mask, choice, 0.5, 0.5, gen)
+    feat_hi, rest_hi, _ = model.restrict_fine(hi, vq.quant_fine)
+    feat_lo, rest_lo, _ = model.restrict_coarse(lo, vq.quant_coarse)
+    object_image = model.object_decoder(vq.join(rest_hi, rest_lo))
+    general_image = vq.decode(hi, lo)
+    seg = model.detector(object_image.detach(), general_image.detach())
+    loss, parts = object_stage_loss(image, object_image, seg, truth,
+                                    (feat_hi, feat_lo), (hi_real, q.q_coarse))
+    loss.backward()
+    assert torch.isfinite(loss) and set(parts) == {"focal", "l2_image", "l2_features"}
+    for part in (model.restrict_fine, model.restrict_coarse, model.object_decoder, model.detector):
+        assert all(p.grad is not None for p in part.parameters())
+    assert all(p.grad is None for p in vq.parameters())
+    assert torch.equal(vq.quant_fine.embedding, codebooks[0])
+    assert torch.equal(vq.quant_coarse.embedding, codebooks[1])

@@ -127,6 +127,15 @@ class DsrVqVae(nn.Module):
         """
         return self.pre_quant_fine(torch.cat((fine_features, self.upsample_coarse(q_coarse)), dim=1))
 
+    def fine_level(self, fine_features: torch.Tensor, q_coarse: torch.Tensor,
+                   update: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """(pre-quantisation, quantised) fine level for a given coarse map; the codebook stays
+        fixed unless ``update``. With ``fine_features`` bound (functools.partial) this is the
+        ``hi_from_lo`` of anomaly.two_level_anomalies."""
+        z_fine = self.fine_input(fine_features, q_coarse)
+        q_fine, _, _ = self.quant_fine(z_fine, update)
+        return z_fine, q_fine
+
     def quantise(self, image: torch.Tensor, update: bool | None = None) -> Quantised:
         """Encode and quantise both levels; ``update`` as in ``VectorQuantiser.forward``."""
         fine_features = self.fine_encoder(image)
