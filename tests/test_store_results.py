@@ -171,6 +171,32 @@ def test_write_failure_is_reported_and_rows_kept(tmp_path):
     assert len(w.journal_path.read_text().splitlines()) == 2
 
 
+def test_a_failing_flush_raises_only_after_the_failure_was_reported(tmp_path):
+    """flush() raising and on_error are one event: whoever catches the ResultsError finds
+    the alarm already raised, however slowly the callback runs (this once raced)."""
+    import time
+
+    errors = []
+
+    def slow_report(exc):
+        time.sleep(0.3)  # a GUI callback that takes its time; flush() must wait for it
+        errors.append(exc)
+
+    w = ResultsWriter(tmp_path / "r.sqlite", max_delay_s=0.0, on_error=slow_report,
+                      backoff_s=(0.01, 0.05))
+    w.append(rec(0.1))
+    w.flush()
+    sabotage = sqlite3.connect(tmp_path / "r.sqlite")
+    sabotage.execute("ALTER TABLE results RENAME TO gone")
+    sabotage.commit()
+    sabotage.close()
+    w.append(rec(0.2))
+    with pytest.raises(ResultsError, match="no such table"):
+        w.flush()
+    assert len(errors) == 1
+    w.close()
+
+
 def test_close_commits_pending_rows_and_refuses_more(tmp_path):
     w = ResultsWriter(tmp_path / "r.sqlite", max_delay_s=3600)
     for _ in range(3):

@@ -301,19 +301,20 @@ class ResultsWriter:
 
     def _failed(self, exc: BaseException) -> None:
         with self._cond:
-            self._attempts += 1
             self.failures += 1
             self.error = exc
             first = not self.failing
             self.failing = True
             self._urgent = False
-            self._cond.notify_all()
         if first:
             log.error("results not being recorded: %s (%d waiting); retrying", exc, self.backlog)
             if self.on_error is not None:
                 self._callback(self.on_error, exc)
         else:
             log.warning("results write failed again (%s, %d waiting)", exc, self.backlog)
+        with self._cond:  # counted only now: a flush() that raises finds the failure reported
+            self._attempts += 1
+            self._cond.notify_all()
 
     def _done(self, items: list[Item], source: str, lines: int, end: int,
               ids: list[int]) -> None:
