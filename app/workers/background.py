@@ -100,7 +100,7 @@ class Background(QObject):
         return True
 
     def shutdown(self, wait: bool = True, cancel_pending: bool = True) -> None:
-        """Take no more work; cancel what has not started (unless ``cancel_pending``: then it
+        """Take no more work; with ``cancel_pending`` cancel what has not started (else it
         still runs); with ``wait``, return once the thread has finished."""
         with self._lock:
             self._closed = True
