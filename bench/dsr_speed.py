@@ -62,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--size must be a multiple of 32 from 64 to 1024, got {args.size}")
     if not 1 <= args.repeat <= 100:
         ap.error(f"--repeat must be 1-100, got {args.repeat}")
-    torch.set_num_threads(check_threads(args.threads, "--threads"))
+    try:
+        torch.set_num_threads(check_threads(args.threads, "--threads"))
+    except ValueError as exc:
+        ap.error(str(exc))
     torch.manual_seed(0)
     x = torch.rand(1, 3, args.size, args.size)
     rows = {}
