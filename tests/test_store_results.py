@@ -152,9 +152,9 @@ def test_for_recipe_fills_thresholds_and_verdict():
         ResultRecord.for_recipe(Recipe("x"), 0.1)
 
 
-def test_write_failure_is_reported_and_rows_kept(tmp_path):
-    errors = []
-    w = ResultsWriter(tmp_path / "r.sqlite", max_delay_s=0.0, on_error=errors.append,
+def _failing_writer(tmp_path, on_error) -> ResultsWriter:
+    """A writer with one row committed, then its table taken away and a second row queued."""
+    w = ResultsWriter(tmp_path / "r.sqlite", max_delay_s=0.0, on_error=on_error,
                       backoff_s=(0.01, 0.05))
     w.append(rec(0.1))
     w.flush()
@@ -163,6 +163,12 @@ def test_write_failure_is_reported_and_rows_kept(tmp_path):
     sabotage.commit()
     sabotage.close()
     w.append(rec(0.2))
+    return w
+
+
+def test_write_failure_is_reported_and_rows_kept(tmp_path):
+    errors = []
+    w = _failing_writer(tmp_path, errors.append)
     with pytest.raises(ResultsError, match="not being recorded.*no such table.*1 waiting"):
         w.flush()
     assert len(errors) == 1 and w.failing and w.backlog == 1
@@ -182,15 +188,7 @@ def test_a_failing_flush_raises_only_after_the_failure_was_reported(tmp_path):
         time.sleep(0.3)  # a GUI callback that takes its time; flush() must wait for it
         errors.append(exc)
 
-    w = ResultsWriter(tmp_path / "r.sqlite", max_delay_s=0.0, on_error=slow_report,
-                      backoff_s=(0.01, 0.05))
-    w.append(rec(0.1))
-    w.flush()
-    sabotage = sqlite3.connect(tmp_path / "r.sqlite")
-    sabotage.execute("ALTER TABLE results RENAME TO gone")
-    sabotage.commit()
-    sabotage.close()
-    w.append(rec(0.2))
+    w = _failing_writer(tmp_path, slow_report)
     with pytest.raises(ResultsError, match="no such table"):
         w.flush()
     assert len(errors) == 1
