@@ -179,19 +179,18 @@ def test_write_failure_is_reported_and_rows_kept(tmp_path):
 
 def test_a_failing_flush_raises_only_after_the_failure_was_reported(tmp_path):
     """flush() raising and on_error are one event: whoever catches the ResultsError finds
-    the alarm already raised, however slowly the callback runs (this once raced)."""
-    import time
+    the alarm already raised (this once raced): the callback runs before flush() returns."""
+    flush_returned = [False]
+    reported_before_return = []
 
-    errors = []
+    def report(exc):
+        reported_before_return.append(not flush_returned[0])
 
-    def slow_report(exc):
-        time.sleep(0.3)  # a GUI callback that takes its time; flush() must wait for it
-        errors.append(exc)
-
-    w = _failing_writer(tmp_path, slow_report)
+    w = _failing_writer(tmp_path, report)
     with pytest.raises(ResultsError, match="no such table"):
         w.flush()
-    assert len(errors) == 1
+    flush_returned[0] = True
+    assert reported_before_return == [True]
     w.close()
 
 
