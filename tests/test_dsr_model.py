@@ -97,7 +97,8 @@ def test_forward_wiring_follows_official_inference():
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
         out = model.stages(x)
-        logits = model(x)
+        rebuilt, logits = model(x)
+        assert torch.equal(rebuilt, out.object_image)
         vq = model.vqvae
         assert torch.equal(out.general_image, vq.general_decoder(
             torch.cat((vq.upsample_coarse(out.quantised.q_coarse), out.quantised.q_fine), 1)))

@@ -20,6 +20,7 @@ from core import __version__
 # Order here is the order in `lineinspect --help`.
 COMMAND_MODULES = (
     "core.cli.train_cmd",
+    "core.cli.base_cmd",
     "core.cli.eval_cmd",
     "core.cli.predict_cmd",
     "core.cli.export_cmd",

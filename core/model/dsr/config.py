@@ -3,8 +3,8 @@
 DSR (Zavrtanik, Kristan, Skocaj, ECCV 2022) is five networks around one VQ-VAE; every width
 they use is a field here so that a configuration can be named, stored in a bundle and
 rebuilt. ``paper()`` is the official code's sizes (train_dsr.py / test_dsr.py), ``tiny()``
-is for tests, ``cpu()`` a candidate for this product's CPUs, still to be chosen by
-measurement (issue 15).
+is for tests, ``cpu()`` the one this product trains and runs on a CPU, chosen by
+measurement (``bench/dsr_speed.py``, docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -62,9 +62,13 @@ class DsrConfig:
 
     @classmethod
     def cpu(cls) -> "DsrConfig":
-        """A CPU-practical candidate (half widths, 1,024 codes): not yet chosen by measurement."""
-        return cls(hidden=64, residual_hidden=32, codebook_size=1024, embedding_dim=64,
-                   restriction_width=64, object_bottleneck=32, detector_width=32)
+        """The CPU configuration: a quarter of the paper's widths, 512 codes of 32 dimensions,
+        detection U-Nets of width 8. Measured on the 2-core CPU (bench/dsr_speed.py), a
+        256x256 frame took 1,919 ms with the paper's sizes, 258 ms with half widths and
+        detector 8, about 120 ms with these; the detection U-Nets at full resolution are
+        half of that, the rest is the VQ-VAE and both decoders."""
+        return cls(hidden=32, residual_hidden=16, codebook_size=512, embedding_dim=32,
+                   restriction_width=16, object_bottleneck=16, detector_width=8)
 
     @classmethod
     def tiny(cls) -> "DsrConfig":

@@ -4,8 +4,9 @@ Inference (the official test_dsr.py, written anew): quantise the image at both l
 restore each level to normal appearance with its subspace restriction module; the
 object-specific decoder rebuilds the image from the restored levels and the general decoder
 from the original ones; the anomaly detection module compares the two images; the
-upsampling module refines its map. ``forward`` returns the refined 2-channel logits at the
-input's resolution, as ``DraemModel``'s segmentation head does.
+upsampling module refines its map. ``forward`` returns (object-specific image, refined
+2-channel logits at the input's resolution): the same pair as ``DraemModel`` (reconstruction,
+logits), so that every backend, the export and the checks run either model unchanged.
 """
 
 from __future__ import annotations
@@ -87,9 +88,11 @@ class DsrModel(nn.Module):
         logits = self.upsampler(object_image, general_image, coarse_logits.softmax(dim=1))
         return DsrOutputs(q, fine, coarse, object_image, general_image, coarse_logits, logits)
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        """Image [B, C, H, W] -> anomaly logits [B, 2, H, W] (channel 1: anomalous)."""
-        return self.stages(image).logits
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Image [B, C, H, W] -> (object-specific image [B, C, H, W], anomaly logits
+        [B, 2, H, W], channel 1: anomalous)."""
+        out = self.stages(image)
+        return out.object_image, out.logits
 
 
 def count_parameters(module: nn.Module) -> int:
