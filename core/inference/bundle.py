@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 from core import __version__
 from core.atomic import atomic_write_bytes
-from core.inference.bundle_checks import validate_meta, verify_weights
+from core.inference.bundle_checks import (build_empty_model, model_kind, required_meta,
+                                          validate_meta, verify_weights)
 
 FORMAT_VERSION = 1
 META_KEY = "lineinspector"
@@ -28,7 +29,7 @@ BUNDLE_FILE = "model" + SUFFIX  # a bundle's name in a run folder, a model versi
 if TYPE_CHECKING:  # torch is imported lazily: reading metadata must stay cheap
     import torch
 
-REQUIRED_META = ("format_version", "preset", "recon_width", "disc_width", "image_size")
+MODEL_NAMES = {"draem": "DRÆM", "dsr": "DSR"}  # how the operator reads meta["model"]
 
 
 class BundleError(ValueError):
@@ -41,12 +42,14 @@ class ModelBundle:
     meta: dict
     state_dict: dict[str, "torch.Tensor"]
 
-    def build_model(self):
-        """Instantiate the DRAEM model described by the metadata and load the weights."""
-        from core.model.draem import DraemModel
+    @property
+    def kind(self) -> str:
+        """"draem" or "dsr" (``meta["model"]``; bundles without it are DRÆM)."""
+        return model_kind(self.meta)
 
-        model = DraemModel(int(self.meta["recon_width"]), int(self.meta["disc_width"]),
-                           int(self.meta.get("channels", 3)))
+    def build_model(self):
+        """Instantiate the model the metadata describes (DraemModel or DsrModel), load the weights."""
+        model = build_empty_model(self.meta)
         try:
             model.load_state_dict(self.state_dict, strict=True)
         except RuntimeError as exc:
@@ -75,7 +78,7 @@ def save_bundle(path: str | os.PathLike, state_dict: dict[str, "torch.Tensor"], 
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     full.update(meta)
     full["format_version"] = FORMAT_VERSION
-    missing = [k for k in REQUIRED_META if k not in full]
+    missing = [k for k in required_meta(full) if k not in full]
     if missing:
         raise ValueError(f"bundle metadata lacks {', '.join(missing)}")
     validate_meta(json.loads(json.dumps(full)))  # as it will be read back (lists, not tuples)
@@ -141,11 +144,13 @@ def read_bundle_meta(path: str | os.PathLike) -> dict:
     if version > FORMAT_VERSION:
         raise BundleError(f"{path}: bundle format {version} is newer than this software supports "
                           f"({FORMAT_VERSION}); update LineInspector")
-    missing = [k for k in REQUIRED_META if k not in meta]
-    if missing:
-        raise BundleError(f"{path}: bundle metadata lacks {', '.join(missing)}")
     try:
+        missing = [k for k in required_meta(meta) if k not in meta]
+        if missing:
+            raise BundleError(f"{path}: bundle metadata lacks {', '.join(missing)}")
         return validate_meta(meta)
+    except BundleError:
+        raise
     except ValueError as exc:
         raise BundleError(f"{path}: bad bundle metadata: {exc}") from None
 

@@ -6,6 +6,10 @@ point type (integers only for BatchNorm's batch counters), finite values and non
 BatchNorm variances. :func:`probe_model`: one inference on a small synthetic image must give
 finite results. Each raises ``ValueError`` with one line naming the field or tensor; the
 callers (:mod:`core.inference.bundle`) put the file's name in front.
+
+Two model kinds (issue 15), named by ``meta["model"]``: ``"draem"`` (the default: bundles
+written before DSR have no such field) with its two widths, and ``"dsr"`` with its sizes in
+``meta["dsr"]`` (``DsrConfig.to_dict()``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,13 @@ MAX_FEATURE_MAP_BYTES = 2 << 30     # one float32 feature map at full input reso
 CHANNELS = (3,)                     # the input pipeline always gives RGB
 PROBE_SIDE = 128                    # probe inference: image_size, at most this per side
 _WIDTHS = ("recon_width", "disc_width")
+MODEL_KINDS = ("draem", "dsr")
+#: metadata keys every bundle needs, per model kind
+REQUIRED_META = {"draem": ("format_version", "preset", "recon_width", "disc_width", "image_size"),
+                 "dsr": ("format_version", "preset", "dsr", "image_size")}
+DSR_MIN_SIDE = 64                   # DsrModel.check_size: multiples of 32, at least 64
+MAX_CODEBOOK = 16384                # the paper's codebooks hold 4,096 codes
+MAX_RESIDUAL_LAYERS = 16
 _TABLES = ("validation", "score_stats", "training", "preset_settings", "input", "separability")
 _TEXTS = ("software_version", "created", "kind", "quantization")
 
@@ -72,6 +83,82 @@ def check_thresholds(t: Any) -> None:
         raise ValueError(f"thresholds.false_reject_target must be in (0, 1), got {_short(frt)}")
 
 
+def model_kind(meta: dict) -> str:
+    """``meta["model"]``: "draem" when absent (old bundles), else "draem" or "dsr"."""
+    kind = meta.get("model", "draem")
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"model must be one of {', '.join(MODEL_KINDS)}, got {_short(kind)} "
+                         f"(a bundle of a newer LineInspector?)")
+    return kind
+
+
+def required_meta(meta: dict) -> tuple[str, ...]:
+    """The keys a bundle of this metadata's model kind must have."""
+    return REQUIRED_META[model_kind(meta)]
+
+
+def dsr_config(meta: dict):
+    """``meta["dsr"]`` as a DsrConfig; ValueError naming the first bad field (one line)."""
+    from core.model.dsr.config import DsrConfig
+
+    values = meta.get("dsr")
+    if not isinstance(values, dict):
+        raise ValueError(f"dsr must be a table of DSR sizes, got {_short(values)}")
+    fields = DsrConfig.__dataclass_fields__
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ValueError(f"dsr has unknown field {unknown[0]!r}")
+    for name, v in values.items():
+        default = getattr(DsrConfig, name)
+        if isinstance(default, float):
+            if not _is_number(v) or v != v or v in (float("inf"), float("-inf")) or v < 0:
+                raise ValueError(f"dsr.{name} must be a non-negative number, got {_short(v)}")
+        elif not _is_int(v):
+            raise ValueError(f"dsr.{name} must be a whole number, got {_short(v)}")
+        elif name == "codebook_size" and not 1 <= v <= MAX_CODEBOOK:
+            raise ValueError(f"dsr.codebook_size must be in [1, {MAX_CODEBOOK}], got {v}")
+        elif name == "residual_layers" and not 0 <= v <= MAX_RESIDUAL_LAYERS:
+            raise ValueError(f"dsr.residual_layers must be in [0, {MAX_RESIDUAL_LAYERS}], got {v}")
+        elif name not in ("codebook_size", "residual_layers") and not 1 <= v <= MAX_WIDTH:
+            raise ValueError(f"dsr.{name} must be a whole number in [1, {MAX_WIDTH}], got {v}")
+    if values.get("channels", 3) not in CHANNELS:
+        raise ValueError(f"dsr.channels must be 3 (RGB), got {_short(values.get('channels'))}")
+    if values.get("epsilon", 1.0) == 0:
+        raise ValueError("dsr.epsilon must be positive, got 0")
+    try:
+        return DsrConfig.from_dict(values)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"dsr: {str(exc).splitlines()[0]}") from None
+
+
+def _dsr_largest_map(h: int, w: int, cfg) -> int:
+    """Floats in DSR's largest single tensor for an h x w input: a detector U-Net's first
+    level, the fine encoder's first level, the object decoder's widest level (1/4) or the
+    fine level's distances to every code."""
+    return max(h * w * (2 * cfg.channels + 2), h * w * cfg.detector_width,
+               h * w // 4 * (cfg.hidden // 2), h * w // 16 * 4 * cfg.embedding_dim,
+               h * w // 16 * cfg.codebook_size)
+
+
+def _check_model_sizes(meta: dict, h: int, w: int) -> None:
+    """The model kind's own fields, and that one feature map fits in memory."""
+    if model_kind(meta) == "dsr":
+        cfg = dsr_config(meta)
+        if min(h, w) < DSR_MIN_SIDE:
+            raise ValueError(f"image_size {h}x{w}: DSR needs each side at least {DSR_MIN_SIDE}")
+        floats, what = _dsr_largest_map(h, w, cfg), "the DSR sizes"
+    else:
+        for key in _WIDTHS:
+            v = meta.get(key)
+            if not _is_int(v) or not 1 <= v <= MAX_WIDTH:
+                raise ValueError(f"{key} must be a whole number in [1, {MAX_WIDTH}], got {_short(v)}")
+        width = max(meta["recon_width"], meta["disc_width"])
+        floats, what = h * w * width, f"width {width}"
+    if floats * 4 > MAX_FEATURE_MAP_BYTES:
+        raise ValueError(f"image_size {h}x{w} at {what} needs over "
+                         f"{MAX_FEATURE_MAP_BYTES >> 30} GiB per feature map; too large to run")
+
+
 def validate_meta(meta: Any) -> dict:
     """Raise ValueError naming the first field whose type or range is wrong; return ``meta``."""
     if not isinstance(meta, dict):
@@ -84,18 +171,12 @@ def validate_meta(meta: Any) -> dict:
     preset = meta.get("preset")
     if not isinstance(preset, str) or not preset.strip() or len(preset) > 200:
         raise ValueError(f"preset must be a name, got {_short(preset)}")
-    for key in _WIDTHS:
-        v = meta.get(key)
-        if not _is_int(v) or not 1 <= v <= MAX_WIDTH:
-            raise ValueError(f"{key} must be a whole number in [1, {MAX_WIDTH}], got {_short(v)}")
+    model_kind(meta)
     channels = meta.get("channels", 3)
     if not _is_int(channels) or channels not in CHANNELS:
         raise ValueError(f"channels must be 3 (RGB), got {_short(channels)}")
     h, w = image_size_of(meta)
-    width = max(meta["recon_width"], meta["disc_width"])
-    if h * w * width * 4 > MAX_FEATURE_MAP_BYTES:
-        raise ValueError(f"image_size {h}x{w} at width {width} needs over "
-                         f"{MAX_FEATURE_MAP_BYTES >> 30} GiB per feature map; too large to run")
+    _check_model_sizes(meta, h, w)
     if meta.get("thresholds") is not None:
         check_thresholds(meta["thresholds"])
     for key in _TABLES:
@@ -116,19 +197,42 @@ def validate_meta(meta: Any) -> dict:
     return meta
 
 
+def build_empty_model(meta: dict):
+    """The model the metadata describes, with PyTorch's initial weights (validated metadata)."""
+    if model_kind(meta) == "dsr":
+        from core.model.dsr.model import DsrModel
+
+        return DsrModel(dsr_config(meta))
+    from core.model.draem import DraemModel
+
+    return DraemModel(int(meta["recon_width"]), int(meta["disc_width"]), int(meta.get("channels", 3)))
+
+
+def describe_sizes(meta: dict) -> str:
+    """The model's sizes in a few words, for messages: 'recon_width 8, disc_width 4' or
+    'DSR hidden 8, codebooks 32x8'."""
+    if model_kind(meta) == "dsr":
+        cfg = dsr_config(meta)
+        return f"DSR hidden {cfg.hidden}, codebooks {cfg.codebook_size}x{cfg.embedding_dim}"
+    return f"recon_width {meta['recon_width']}, disc_width {meta['disc_width']}"
+
+
 def expected_tensors(meta: dict) -> dict:
     """name -> (shape, is_float) of the model the metadata describes (no memory allocated)."""
-    return dict(_expected(meta["recon_width"], meta["disc_width"], meta.get("channels", 3)))
+    if model_kind(meta) == "dsr":
+        return dict(_expected(("dsr", dsr_config(meta))))
+    return dict(_expected(("draem", meta["recon_width"], meta["disc_width"], meta.get("channels", 3))))
 
 
 @functools.lru_cache(maxsize=16)
-def _expected(recon_width: int, disc_width: int, channels: int) -> tuple:
+def _expected(key: tuple) -> tuple:
+    """Keyed by the kind and its sizes (a DsrConfig is frozen, so hashable)."""
     import torch
 
-    from core.model.draem import DraemModel
-
+    meta = ({"model": "dsr", "dsr": key[1].to_dict()} if key[0] == "dsr"
+            else {"recon_width": key[1], "disc_width": key[2], "channels": key[3]})
     with torch.device("meta"):
-        model = DraemModel(recon_width, disc_width, channels)
+        model = build_empty_model(meta)
     return tuple((k, (tuple(v.shape), v.dtype.is_floating_point)) for k, v in model.state_dict().items())
 
 
@@ -137,7 +241,7 @@ def verify_weights(state: dict, meta: dict) -> None:
     import torch
 
     expected = expected_tensors(meta)
-    widths = f"recon_width {meta['recon_width']}, disc_width {meta['disc_width']}"
+    widths = describe_sizes(meta)
     missing = [k for k in expected if k not in state]
     if missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
