@@ -57,7 +57,10 @@ def _newest_opset() -> int:
 
 def onnx_model_bytes(model, meta: dict, *, batch: int | None = 1, opset: int = DEFAULT_OPSET,
                      extra_meta: dict | None = None) -> bytes:
-    """Serialise a DRAEM model plus scoring to ONNX bytes.
+    """Serialise a model (DRÆM or DSR: both return (image, logits)) plus scoring to ONNX bytes.
+
+    DSR's nearest-code lookup exports as it runs in PyTorch (MatMul, ReduceSum, ArgMin,
+    Gather: the same ||z||^2 - 2 z.e + ||e||^2 formula), so both pick the same codes.
 
     ``batch``: a fixed batch size, or ``None`` for a dynamic batch dimension.
     """
