@@ -82,6 +82,8 @@ def test_save_keeps_previous_version(tmp_path):
     (("pixel = 0.5", "pixel = 0.5\nextra = 1"), "unknown key thresholds.extra"),
     (("[roi]", "[training]\nanomalies = \"glitter\"\n[roi]"), "training.anomalies must be one of defects, paper"),
     (("[roi]", "[training]\npreset = 3\n[roi]"), "training.preset must be a preset name"),
+    (("[roi]", "[training]\nmodel = \"patchcore\"\n[roi]"),
+     "training.model must be one of draem, dsr, got 'patchcore'"),
 ])
 def test_validation_names_the_field(tmp_path, edit, message):
     store = RecipeStore(tmp_path)
@@ -104,6 +106,22 @@ def test_training_config_round_trips_and_defaults_for_old_recipes(tmp_path):
     r.training = TrainingConfig("thorough", "paper")
     store.save(r)
     assert store.get("bottle").training == TrainingConfig("thorough", "paper")
+    assert store.get("bottle").training.model == "draem"  # absent = DRÆM
+
+
+def test_training_model_is_saved_in_the_training_table(tmp_path):
+    import tomllib
+
+    from core.recipe import TrainingConfig
+
+    store = RecipeStore(tmp_path)
+    _write(store, "bottle", GOOD.format(name="bottle"))
+    r = store.get("bottle")
+    r.training = TrainingConfig("fast", "defects", model="dsr")
+    store.save(r)
+    saved = tomllib.loads(store.recipe_file("bottle").read_text())
+    assert saved["training"]["model"] == "dsr"
+    assert store.get("bottle").training.model == "dsr"
 
 
 def test_list_keeps_going_with_broken_recipes(tmp_path):

@@ -43,6 +43,15 @@ def test_bad_spec_reports_error_and_exit_code(tmp_path: Path):
     assert events == [{"event": "error", "message": f"training spec {spec}: unknown field(s) colour"}]
 
 
+def test_spec_model_is_validated_and_defaults_to_draem(tmp_path: Path):
+    assert JobSpec.load(JobSpec(data=[], run_dir=str(tmp_path)).save()).model == "draem"
+    assert JobSpec.load(JobSpec(data=[], run_dir=str(tmp_path), model="dsr").save()).model == "dsr"
+    spec = tmp_path / SPEC_FILE
+    spec.write_text(json.dumps({"data": [], "run_dir": str(tmp_path), "model": "gan"}))
+    with pytest.raises(ValueError, match="model must be one of draem, dsr, got 'gan'"):
+        JobSpec.load(spec)
+
+
 def test_missing_image_is_a_clear_error(tmp_path: Path):
     paths = _images(tmp_path / "imgs") + [str(tmp_path / "gone.png")]
     spec = JobSpec(data=paths, run_dir=str(tmp_path / "run"), preset="tiny", steps=2, workers=0,

@@ -66,15 +66,18 @@ class Preprocessing:
 
 
 ANOMALY_CHOICES = ("defects", "paper")  # core.synth.simulator.RECIPES (the floor does not import synth)
+MODEL_CHOICES = ("draem", "dsr")  # the bundle's meta["model"] kinds
 
 
 @dataclass
 class TrainingConfig:
-    """How this part's models are trained: the preset, and the synthetic anomalies ("defects":
-    defect-like kinds beside the paper's; "paper": Perlin x texture only)."""
+    """How this part's models are trained: the model ("draem" or "dsr"), its preset, and
+    DRÆM's synthetic anomalies ("defects": defect-like kinds beside the paper's; "paper":
+    Perlin x texture only; DSR makes its own in feature space)."""
 
     preset: str = "fast"
     anomalies: str = "defects"
+    model: str = "draem"
 
 
 @dataclass
@@ -114,7 +117,8 @@ class Recipe:
                                 "flip_vertical": p.flip_vertical, "grayscale": p.grayscale}
         if self.thresholds is not None:
             out["thresholds"] = self.thresholds.to_dict()
-        out["training"] = {"preset": self.training.preset, "anomalies": self.training.anomalies}
+        out["training"] = {"model": self.training.model, "preset": self.training.preset,
+                           "anomalies": self.training.anomalies}
         return out
 
     @classmethod
@@ -209,7 +213,11 @@ class _Parser:
         return out
 
     def training(self, top: dict) -> TrainingConfig:
-        t = self.table(top, "training", ("preset", "anomalies"))
+        t = self.table(top, "training", ("model", "preset", "anomalies"))
+        model = t.get("model", "draem")  # recipes saved before DSR existed train DRÆM
+        if model not in MODEL_CHOICES:
+            raise self.fail(f"training.model must be one of {', '.join(MODEL_CHOICES)}, "
+                            f"got {str(model)[:40]!r}")
         preset = t.get("preset", "fast")
         if not isinstance(preset, str) or not re.match(r"^[a-z][a-z0-9_-]{0,31}$", preset):
             raise self.fail(f"training.preset must be a preset name, got {preset!r}")
@@ -217,7 +225,7 @@ class _Parser:
         if anomalies not in ANOMALY_CHOICES:
             raise self.fail(f"training.anomalies must be one of {', '.join(ANOMALY_CHOICES)}, "
                             f"got {anomalies!r}")
-        return TrainingConfig(preset, anomalies)
+        return TrainingConfig(preset, anomalies, model)
 
     def camera(self, top: dict) -> CameraConfig:
         cam = self.table(top, "camera", ("source", "settings"))

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core.inference.bundle import BUNDLE_FILE
+from core.recipe.model import MODEL_CHOICES
 from core.training.files import CANCEL_FILE, CHECKPOINT_FILE, PREVIEW_DIR, SPEC_FILE
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_SPEC, EXIT_CANCELLED = 0, 1, 2, 3
@@ -58,6 +59,7 @@ class JobSpec:
     resume: bool = True
     continue_from: str | None = None          # a model of the same widths to continue training
     use_base: bool = True                     # start from the preset's shipped base model
+    model: str = "draem"                      # "draem" or "dsr" (core.recipe.model.MODEL_CHOICES)
 
     @property
     def folder(self) -> Path:
@@ -87,6 +89,10 @@ class JobSpec:
         for required in ("data", "run_dir"):
             if required not in raw:
                 raise ValueError(f"training spec {p}: missing field '{required}'")
+        model = raw.get("model", "draem")
+        if model not in MODEL_CHOICES:
+            raise ValueError(f"training spec {p}: model must be one of "
+                             f"{', '.join(MODEL_CHOICES)}, got {str(model)[:40]!r}")
         return cls(**raw)
 
 
