@@ -75,3 +75,18 @@ def code_margins(model, images) -> float:
             d = torch.cdist(flat, quant.embedding.double()).pow(2).sort(dim=1).values
             gaps.append(float((d[:, 1] - d[:, 0]).min()))
     return min(gaps)
+
+
+def texture_frames(n: int = 3, seed: int = 11, size: int = 64) -> list:
+    """uint8 BGR frames [size, size, 3]: smooth stripes plus noise, like a textured part."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / (size - 1.0)
+    out = []
+    for _ in range(n):
+        f, ph = rng.uniform(2, 8, 3), rng.uniform(0, 6, 3)
+        img = 0.5 + 0.3 * np.sin(f * xx[..., None] + ph) * np.cos(f * yy[..., None])
+        img = np.clip(img + rng.uniform(-0.05, 0.05, img.shape), 0, 1)
+        out.append(np.round(img * 255).astype(np.uint8))
+    return out

@@ -31,8 +31,9 @@ def register(sub) -> None:
     p.add_argument("--calib-limit", type=int, default=64,
                    help="use at most N calibration images, evenly spread (default 64)")
     p.add_argument("--calib-method", default="percentile", help="percentile (default), minmax or entropy")
-    p.add_argument("--int8-scope", default="reconstructive",
-                   help="which convolutions become int8: reconstructive (default), discriminative or all")
+    p.add_argument("--int8-scope", default=None,
+                   help="which convolutions become int8: for DRÆM reconstructive (default), "
+                        "discriminative or all; for DSR decoders (default) or all")
     p.add_argument("--check", type=Path,
                    help="with --int8: other good images; write the int8 companion beside the model "
                         "(MODEL.int8.onnx + .int8.json), kept only if its scores match fp32 on them")

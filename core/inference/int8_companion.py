@@ -1,8 +1,8 @@
 """The int8 companion of a model bundle: a quantised graph for live CPU inspection, kept only
 when it has been checked against fp32 on good images.
 
-``model.limodel`` -> ``model.int8.onnx`` (ONNX Runtime QDQ, reconstructive network in int8,
-see :mod:`core.inference.backends.quantize`) and ``model.int8.json`` (the check). The check
+``model.limodel`` -> ``model.int8.onnx`` (ONNX Runtime QDQ: DRÆM's reconstructive network or
+DSR's two decoders in int8, see :mod:`core.inference.backends.quantize`) and ``model.int8.json`` (the check). The check
 scores held-out good images with both graphs; the companion is kept when the largest
 difference of image score is at most ``tolerance`` (scores lie in [0, 1]), else it is
 deleted and the report says why. The report carries the bundle's SHA-256, so a companion
@@ -61,9 +61,12 @@ def build_companion(bundle: str | os.PathLike, calibration: Sequence[np.ndarray]
     from core.inference.backends.cache import onnx_for_bundle
     from core.inference.backends.export import file_sha256
     from core.inference.backends.onnx_backend import OnnxBackend
-    from core.inference.backends.quantize import quantize_int8
+    from core.inference.backends.quantize import default_scope, quantize_int8
+    from core.inference.bundle import read_bundle_meta
 
     bundle = Path(bundle)
+    meta = read_bundle_meta(bundle)
+    scope = default_scope(meta)
     onnx_path, report_path = companion_paths(bundle)
     if len(check) < MIN_CHECK_IMAGES:
         raise BackendError(f"the int8 check needs at least {MIN_CHECK_IMAGES} good images, "
@@ -72,7 +75,7 @@ def build_companion(bundle: str | os.PathLike, calibration: Sequence[np.ndarray]
     fp32_path = onnx_for_bundle(bundle, sha)
     tmp = onnx_path.with_name(f".{onnx_path.name}.incoming")
     try:
-        quantize_int8(fp32_path, tmp, calibration, scope="reconstructive")
+        quantize_int8(fp32_path, tmp, calibration, scope=scope)
         fp32 = OnnxBackend(fp32_path, None, "cpu", threads)
         int8 = OnnxBackend(tmp, None, "cpu", threads)
         a = np.array([p.score for p in fp32.predict_batch(list(check), 4)], np.float64)
@@ -84,7 +87,7 @@ def build_companion(bundle: str | os.PathLike, calibration: Sequence[np.ndarray]
             "bundle_sha256": sha, "accepted": accepted, "tolerance": tolerance,
             "max_abs_score_delta": round(worst, 6), "mean_abs_score_delta": round(float(deltas.mean()), 6),
             "calibration_images": len(calibration), "check_images": len(check),
-            "scope": "reconstructive", "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "model": meta.get("model", "draem"), "scope": scope, "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
             "reason": (f"int8 scores within {worst:.4f} of fp32 on {len(check)} good images" if accepted else
                        f"int8 scores differ from fp32 by up to {worst:.4f} (> {tolerance}) on "
                        f"{len(check)} good images: not used"),

@@ -7,6 +7,12 @@ discriminative network decides the score and int8 there cost AUROC in our measur
 The first convolutions (3 or 6 input channels) and the output convolutions (3 or 2
 channels) stay fp32, as does the scoring (two-class softmax as a sigmoid, mean filter, max). Accuracy is a
 benchmark question, not a test: ``bench/backends.py --auroc`` compares image AUROC with fp32.
+
+DSR graphs (issue 15) have their own scope, ``decoders``, the default for them: the general
+and object-specific decoders, which run after every nearest-code lookup. The lookups
+(MatMul, ArgMin, Gather) are never quantised (only Conv is), and neither is any convolution
+in front of one: an int8 rounding there can flip an argmin, which swaps a whole code, not a
+small numeric error. ``all`` on a DSR graph quantises those too, at the engineer's request.
 """
 
 from __future__ import annotations
@@ -36,7 +42,26 @@ class _DropPreprocessAdvice(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return "pre-process" not in record.getMessage()
 
-SCOPES = ("all", "reconstructive", "discriminative")
+SCOPES = ("all", "reconstructive", "discriminative", "decoders")
+#: the scopes each model kind has, its default first
+KIND_SCOPES = {"draem": ("reconstructive", "discriminative", "all"), "dsr": ("decoders", "all")}
+_DSR_DECODERS = ("general_decoder", "object_decoder")
+
+
+def default_scope(meta: dict) -> str:
+    """The int8 scope used unless one is asked for: DRÆM's reconstructive network, DSR's decoders."""
+    return KIND_SCOPES[meta.get("model", "draem")][0]
+
+
+def check_scope(scope: str, meta: dict) -> None:
+    """BackendError unless ``scope`` exists for the graph's model kind."""
+    kind = meta.get("model", "draem")
+    if scope not in SCOPES:
+        raise BackendError(f"unknown quantisation scope '{scope}' (choose from {', '.join(SCOPES)})")
+    allowed = KIND_SCOPES.get(kind, ())
+    if scope not in allowed:
+        raise BackendError(f"quantisation scope '{scope}' does not exist in a {kind.upper()} model "
+                           f"(choose from {', '.join(allowed)})")
 
 
 def _reader_class():
@@ -85,12 +110,13 @@ def convs_to_keep_fp32(model_proto, scope: str = "all") -> list[str]:
     with ``scope`` naming one sub-network, every conv of the other one."""
     if scope not in SCOPES:
         raise BackendError(f"unknown quantisation scope '{scope}' (choose from {', '.join(SCOPES)})")
+    parts = _DSR_DECODERS if scope == "decoders" else (scope,)
     weights = {t.name: list(t.dims) for t in model_proto.graph.initializer}
     keep = []
     for node in model_proto.graph.node:
         if node.op_type == "Conv" and len(node.input) > 1 and node.input[1] in weights:
             cout, cin = weights[node.input[1]][:2]
-            outside = scope != "all" and f"/{scope}/" not in node.name
+            outside = scope != "all" and not any(f"/{p}/" in node.name for p in parts)
             if cin <= 6 or cout <= 3 or outside:
                 keep.append(node.name)
     return keep
@@ -98,8 +124,9 @@ def convs_to_keep_fp32(model_proto, scope: str = "all") -> list[str]:
 
 def quantize_int8(fp32_onnx: str | os.PathLike, out: str | os.PathLike, images: Iterable[np.ndarray], *,
                   method: str = "percentile", per_channel: bool = True, min_images: int = 4,
-                  scope: str = "reconstructive") -> Path:
-    """Write an int8 copy of ``fp32_onnx`` calibrated on ``images`` (good parts only)."""
+                  scope: str | None = None) -> Path:
+    """Write an int8 copy of ``fp32_onnx`` calibrated on ``images`` (good parts only);
+    ``scope`` None: the model kind's default (:func:`default_scope`)."""
     require_onnxruntime()
     onnx = require_onnx()
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
@@ -114,6 +141,8 @@ def quantize_int8(fp32_onnx: str | os.PathLike, out: str | os.PathLike, images: 
         raise BackendError(f"{src}: not an ONNX file exported by LineInspector")
     if meta.get("quantization"):
         raise BackendError(f"{src}: already quantised ({meta['quantization']})")
+    scope = default_scope(meta) if scope is None else scope
+    check_scope(scope, meta)
     batches = list(calibration_batches(images, meta))
     if sum(b.shape[0] for b in batches) < min_images:
         raise BackendError(f"int8 calibration needs at least {min_images} good images, "
