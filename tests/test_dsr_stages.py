@@ -152,7 +152,7 @@ def test_the_three_stages_chain_without_the_official_anom_par_crash():
         result = stage(model, _stream(_images()), 2, StageOptimiser(), gen)
         assert result.steps == 2 and all(np.isfinite(result.losses))
     with torch.no_grad():
-        assert model.eval()(_images(1)).shape == (1, 2, SIZE, SIZE)
+        assert model.eval()(_images(1))[1].shape == (1, 2, SIZE, SIZE)
 
 
 def test_image_anomalies_paste_a_blended_colour_inside_the_mask():

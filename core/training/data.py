@@ -63,18 +63,27 @@ def load_image_set(paths: list[Path], size: tuple[int, int], mode: str = "resize
         raise ValueError(f"none of the {len(paths)} training images could be read")
     gray = all(img.ndim == 2 or img.shape[2] == 1 for _, img in loaded)
     kept = [p for p, _ in loaded]
+    out, s = fit_images([img for _, img in loaded], size, mode, scale, max_side)
+    return ImageSet(kept, out, skipped, gray, s)
+
+
+def fit_images(images: list[np.ndarray], size: tuple[int, int], mode: str = "resize",
+               scale: float | None = None, max_side: int = 0
+               ) -> tuple[np.ndarray | list[np.ndarray], float | None]:
+    """Decoded images as training takes them (uint8 BGR) and the tiles-mode scale (None in
+    resize mode): the scaling of :func:`load_image_set`, for anything that must match it."""
     if mode == "tiles":
-        s = auto_scale([img.shape for _, img in loaded], max_side) if scale is None else float(scale)
+        s = auto_scale([img.shape for img in images], max_side) if scale is None else float(scale)
         out = []
-        for _, img in loaded:
+        for img in images:
             h, w = img.shape[:2]
             scaled = to_model_input(img, (max(1, round(h * s)), max(1, round(w * s))))
             out.append(to_uint8(scaled, nearest=True))
-        return ImageSet(kept, out, skipped, gray, s)
-    arr = np.empty((len(loaded), size[0], size[1], 3), np.uint8)
-    for i, (_, img) in enumerate(loaded):
+        return out, s
+    arr = np.empty((len(images), size[0], size[1], 3), np.uint8)
+    for i, img in enumerate(images):
         arr[i] = to_uint8(to_model_input(img, size), nearest=True)
-    return ImageSet(kept, arr, skipped, gray)
+    return arr, None
 
 
 def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:

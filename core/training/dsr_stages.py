@@ -14,6 +14,19 @@ with the networks of the earlier stages fixed:
 3. :func:`train_upsampling`: everything but the upsampling module fixed; it learns on
    *image-space* anomalies (:func:`image_anomalies`) with ``upsampling_loss``.
 
+The supervised extension (the paper's, for when a few annotated real defects exist): stages 2
+and 3 take ``defects``, an iterable of (images [B, C, H, W], masks [B, 1, H, W]) batches (e.g.
+core/training/defect_samples.defect_batches), and ``defect_share``: that share of each batch's
+samples is replaced by real defects, whose masks are the targets. The official repository has
+no code for it and the paper gives no batch recipe, so the details are this project's choice:
+real defects train the parts that *detect* (the anomaly detection module in stage 2, the upsampler in stage 3),
+never the restoration. In stage 2 a real defect goes through the fixed VQ-VAE unchanged (no
+feature-space anomaly on top), its mask at the fine latent grid is the detector's target, and
+it adds nothing to the restoration and reconstruction losses (no good counterpart exists); in
+stage 3 its full-resolution mask is the target. Without ``defects`` a stage is bit-identical to
+one without the extension (same seed, same losses). An annotated image used here must never be
+counted in an evaluation of the model (see core/training/defect_samples.py).
+
 Each stage takes ``batches``: an iterable of float tensors [B, C, H, W] in [0, 1] (moved to the
 model's device here); it stops after ``steps`` steps, when ``cancel()`` answers true (checked
 before every step; the result says ``cancelled``) or when the batches run out. ``progress(step,
@@ -39,17 +52,20 @@ from typing import Callable, Iterable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from core.model.dsr.anomaly import (
-    choose_levels, drop_anomalies, sample_similarity_bound, two_level_anomalies,
+    choose_levels, drop_anomalies, feature_mask, sample_similarity_bound, two_level_anomalies,
 )
-from core.model.dsr.losses import object_stage_loss, upsampling_loss, vq_vae_loss
+from core.model.dsr.losses import mask_focal_loss, object_stage_loss, upsampling_loss, vq_vae_loss
 from core.model.dsr.model import DsrModel
 from core.synth.perlin import perlin_mask
+from core.training.defect_samples import DefectBatches, DefectFeed, DefectsRanOut, mix_in
 
 __all__ = [
     "StageOptimiser", "StageResult", "ProgressFn", "CancelFn", "NORMAL_SHARE", "MAX_OPACITY",
+    "DEFECT_SHARE",
     "perlin_masks", "image_anomalies", "train_general_appearance", "train_object_specific",
     "train_upsampling",
 ]
@@ -61,6 +77,9 @@ NORMAL_SHARE = 0.5
 """Share of each batch left free of anomalies in stages 2 and 3 (the official datasets')."""
 MAX_OPACITY = 0.8
 """Stage 3's anomalies keep up to this share of the image under the pasted colour."""
+DEFECT_SHARE = 0.25
+"""Share of each batch given to real defects when there are some (this project's choice:
+with half the batch normal, about half the anomalous samples are then real)."""
 
 
 @dataclass(frozen=True)
@@ -186,7 +205,11 @@ def _run(step: Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, float]]],
             break
         images = torch.as_tensor(images).to(device=device, dtype=torch.float32)
         opt.zero_grad(set_to_none=True)
-        loss, parts = step(images)
+        try:
+            loss, parts = step(images)
+        except DefectsRanOut:
+            result.exhausted = True
+            break
         if not torch.isfinite(loss):
             raise FloatingPointError(f"DSR stage loss is {float(loss)} at step {result.steps + 1}")
         loss.backward()
@@ -236,7 +259,8 @@ def train_object_specific(model: DsrModel, batches: Iterable[torch.Tensor], step
                           generator: torch.Generator | None = None,
                           progress: ProgressFn | None = None,
                           cancel: CancelFn | None = None,
-                          normal_share: float = NORMAL_SHARE) -> StageResult:
+                          normal_share: float = NORMAL_SHARE, defects: DefectBatches | None = None,
+                          defect_share: float = DEFECT_SHARE) -> StageResult:
     """Stage 2: restoration, object-specific decoding and detection on feature-space anomalies.
 
     Per batch of good images: a Perlin mask per image (emptied for ``normal_share`` of them);
@@ -245,10 +269,12 @@ def train_object_specific(model: DsrModel, batches: Iterable[torch.Tensor], step
     to the good image's quantised maps (L2), the object decoder rebuilds the good image from the
     restored maps (L2 x 10), and the detector, fed both images detached as in the official
     code, learns the mask as the features saw it (focal). The VQ-VAE is fixed in eval mode and
-    its codebooks are only read; the upsampling module is neither run nor changed.
+    its codebooks are only read; the upsampling module is neither run nor changed. With
+    ``defects``, ``defect_share`` of the samples are real defects (module docstring).
     """
     gen = torch.Generator().manual_seed(0) if generator is None else generator
     rng = _numpy_rng(gen)
+    feed = None if defects is None else DefectFeed(defects, defect_share)
     vq = model.vqvae
     _freeze(vq, model.upsampler)
     params = _train(model.restrict_fine, model.restrict_coarse, model.object_decoder, model.detector)
@@ -256,9 +282,13 @@ def train_object_specific(model: DsrModel, batches: Iterable[torch.Tensor], step
     def step(images: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         model.check_size(images)
         b = images.shape[0]
+        real = feed.take(images, gen) if feed is not None else None
+        n = b if real is None else b - real[0].shape[0]  # the synthetic samples
         with torch.no_grad():
             masks, _ = drop_anomalies(perlin_masks(b, tuple(images.shape[-2:]), rng, images.device),
                                       normal_share, gen)
+            if real is not None:  # no feature-space anomaly on a real defect
+                images, masks = mix_in(images, real[0]), mix_in(masks, torch.zeros_like(real[1]))
             q = vq.quantise(images, update=False)
             choice = choose_levels(b, gen, images.device)
             bound_lo = sample_similarity_bound(b, gen, device=images.device)
@@ -268,12 +298,18 @@ def train_object_specific(model: DsrModel, batches: Iterable[torch.Tensor], step
                 partial(vq.fine_level, q.fine_features), vq.quant_fine.embedding,
                 masks, choice, bound_lo, bound_hi, gen)
             general_image = vq.decode(hi, lo)
+            if real is not None:  # the real mask as the fine latent grid sees it
+                seen = feature_mask(real[1], tuple(hi.shape[-2:]))
+                truth = mix_in(truth, F.interpolate(seen, size=truth.shape[-2:], mode="nearest"))
         feat_hi, rest_hi, _ = model.restrict_fine(hi, vq.quant_fine)
         feat_lo, rest_lo, _ = model.restrict_coarse(lo, vq.quant_coarse)
         object_image = model.object_decoder(vq.join(rest_hi, rest_lo))
         seg = model.detector(object_image.detach(), general_image)
-        return object_stage_loss(images, object_image, seg, truth, (feat_hi, feat_lo),
-                                 (hi_good, q.q_coarse))
+        if n == 0:  # real defects only: nothing to restore towards
+            focal = mask_focal_loss(seg, truth)
+            return focal, {"focal": float(focal.detach()), "l2_image": 0.0, "l2_features": 0.0}
+        return object_stage_loss(images[:n], object_image[:n], seg, truth,
+                                 (feat_hi[:n], feat_lo[:n]), (hi_good[:n], q.q_coarse[:n]))
 
     return _run(step, params, batches, steps, optimiser or StageOptimiser.object_specific(),
                 _device(model), progress, cancel)
@@ -284,7 +320,8 @@ def train_upsampling(model: DsrModel, batches: Iterable[torch.Tensor], steps: in
                      generator: torch.Generator | None = None,
                      progress: ProgressFn | None = None,
                      cancel: CancelFn | None = None,
-                     normal_share: float = NORMAL_SHARE) -> StageResult:
+                     normal_share: float = NORMAL_SHARE, defects: DefectBatches | None = None,
+                     defect_share: float = DEFECT_SHARE) -> StageResult:
     """Stage 3: the upsampling module learns the full-resolution mask of image-space anomalies.
 
     Every other network is fixed in eval mode and run without gradients, exactly as at
@@ -295,10 +332,12 @@ def train_upsampling(model: DsrModel, batches: Iterable[torch.Tensor], steps: in
     parameter (the λ_s lower bound, used only in the run's name) that its caller never passes,
     so the official script stops with a TypeError after stage 2 and never trains this module
     as published. Here there is no such parameter: stage 3's anomalies are made in image space
-    (:func:`image_anomalies`) and need no similarity bound.
+    (:func:`image_anomalies`) and need no similarity bound. With ``defects``,
+    ``defect_share`` of the samples are real defects with their full-resolution masks.
     """
     gen = torch.Generator().manual_seed(0) if generator is None else generator
     rng = _numpy_rng(gen)
+    feed = None if defects is None else DefectFeed(defects, defect_share)
     vq = model.vqvae
     _freeze(vq, model.restrict_fine, model.restrict_coarse, model.object_decoder, model.detector)
     params = _train(model.upsampler)
@@ -307,6 +346,9 @@ def train_upsampling(model: DsrModel, batches: Iterable[torch.Tensor], steps: in
         model.check_size(images)
         with torch.no_grad():
             anomalous, masks = image_anomalies(images, rng, gen, normal_share)
+            real = feed.take(images, gen) if feed is not None else None
+            if real is not None:
+                anomalous, masks = mix_in(anomalous, real[0]), mix_in(masks, real[1])
             q = vq.quantise(anomalous, update=False)
             _, _, object_image = model.restore(q.q_fine, q.q_coarse)
             general_image = vq.decode(q.q_fine, q.q_coarse)

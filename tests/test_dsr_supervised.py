@@ -1,0 +1,106 @@
+"""DSR's supervised extension in stages 2 and 3 (core/training/dsr_stages.py ``defects``): real
+annotated defects replace a share of each batch and their masks are the targets.
+
+The "real" defects are the test images with a darkened band (the mask marks it). Every check
+compares seeded runs on fixed images, so it depends on the numbers only, never on speed.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from core.model.dsr import DsrModel
+from core.model.dsr.anomaly import feature_mask
+from core.model.dsr.losses import mask_focal_loss, upsampling_loss
+from core.training.dsr_stages import train_object_specific, train_upsampling
+from tests.test_dsr_stages import FAST, SIZE, _images, _same, _state, _stream
+from tests.test_dsr_stages import general  # noqa: F401  (the shared stage-1 model fixture)
+
+
+def _defects(n: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+    images, masks = _images(n, seed=5), torch.zeros(n, 1, SIZE, SIZE)
+    images[:, :, 44:50, 8:56] *= 0.25
+    masks[:, :, 44:50, 8:56] = 1.0
+    return images, masks
+
+
+def _defect_stream(batch: int = 2):
+    images, masks = _defects()
+    starts = itertools.cycle(range(0, images.shape[0], batch))
+    return ((images[s:s + batch], masks[s:s + batch]) for s in starts)
+
+
+@torch.no_grad()
+def _detector_loss(model: DsrModel) -> float:
+    """The anomaly detection module's focal loss on the real defects (its stage-2 target)."""
+    images, masks = _defects()
+    out = model.eval().stages(images)
+    truth = F.interpolate(feature_mask(masks, tuple(out.quantised.q_fine.shape[-2:])), size=(SIZE, SIZE))
+    return float(mask_focal_loss(out.coarse_logits, truth))
+
+
+@torch.no_grad()
+def _upsampler_loss(model: DsrModel) -> float:
+    images, masks = _defects()
+    return float(upsampling_loss(model.eval().stages(images).logits, masks)[0])
+
+
+def _stage2(general: DsrModel, steps: int = 12, **kw) -> tuple[DsrModel, object]:
+    model = copy.deepcopy(general)
+    result = train_object_specific(model, _stream(_images()), steps, FAST,
+                                   torch.Generator().manual_seed(3), **kw)
+    return model, result
+
+
+def test_stage2_with_real_defects_the_detector_learns_them(general):
+    before = _detector_loss(general)
+    model, result = _stage2(general, defects=_defect_stream(), defect_share=0.5)
+    assert result.steps == 12 and not result.exhausted
+    assert set(result.parts) == {"focal", "l2_image", "l2_features"}
+    with_defects = _detector_loss(model)
+    without = _detector_loss(_stage2(general)[0])
+    assert with_defects < 0.5 * before, (before, with_defects)
+    assert with_defects < without, (with_defects, without)
+
+
+def test_real_defects_train_the_detector_never_the_restoration(general):
+    """A batch of real defects only: no good counterpart, so the restriction modules and the
+    object decoder get no gradient at all and stay bitwise; the detector learns."""
+    restoring = ("restrict_fine", "restrict_coarse", "object_decoder")
+    before = {n: _state(getattr(general, n)) for n in (*restoring, "vqvae", "detector")}
+    model, result = _stage2(general, 4, defects=_defect_stream(), defect_share=1.0)
+    assert result.steps == 4 and result.parts["l2_image"] == result.parts["l2_features"] == 0.0
+    for name in (*restoring, "vqvae"):
+        assert _same(before[name], _state(getattr(model, name))), name
+    assert not _same(before["detector"], _state(model.detector))
+
+
+def test_without_defects_or_with_share_zero_a_stage_is_unchanged(general):
+    plain = _stage2(general, 3)[1].losses
+    assert _stage2(general, 3, defects=None, defect_share=0.9)[1].losses == plain
+    assert _stage2(general, 3, defects=_defect_stream(), defect_share=0.0)[1].losses == plain
+    assert _stage2(general, 3, defects=_defect_stream(), defect_share=0.5)[1].losses != plain
+
+
+def test_a_stage_stops_when_the_defects_run_out(general):
+    images, masks = _defects(2)
+    _, result = _stage2(general, 10, defects=[(images, masks)], defect_share=0.5)
+    assert result.exhausted and result.steps == 2  # one real sample a step, two in all
+    with pytest.raises(ValueError, match="defect_share"):
+        _stage2(general, 1, defects=[(images, masks)], defect_share=2.0)
+
+
+def test_stage3_with_real_defects_the_upsampler_learns_them(general):
+    model, _ = _stage2(general, 3, defects=_defect_stream(), defect_share=0.5)
+    fixed = _state(model.detector)
+    before = _upsampler_loss(model)
+    result = train_upsampling(model, _stream(_images()), 10, FAST, torch.Generator().manual_seed(5),
+                              defects=_defect_stream(), defect_share=0.5)
+    assert result.steps == 10 and set(result.parts) == {"focal"}
+    assert _upsampler_loss(model) < 0.6 * before, (before, _upsampler_loss(model))
+    assert _same(fixed, _state(model.detector))
