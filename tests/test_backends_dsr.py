@@ -24,6 +24,7 @@ from core.inference.backends.select import available_backends, build
 from core.inference.backends.torch_backend import ScoredModel, fold_batchnorm
 from core.inference.bundle import load_bundle
 from core.inference.inferencer import BackendError
+from core.inference.labels import backend_details, backend_label
 from core.inference.load import load_model
 from core.inference.scoring import smoothing_kernel
 from tests.dsr_fakes import code_margins, lively_dsr_model, make_tiny_dsr_bundle, texture_frames
@@ -97,6 +98,7 @@ def test_load_model_runs_a_dsr_bundle_on_auto(confident):
     pred = inf.predict((_frames(1)[0] * 255).astype(np.uint8))
     assert pred.anomaly_map.shape == (64, 64) and 0.0 <= pred.score <= 1.0
     assert inf.selection["backend"] in FP32
+    assert backend_label(inf).startswith("DSR · ") and backend_details(inf).startswith("DSR · ")
 
 
 @pytest.mark.skipif("openvino" in available_backends(), reason="openvino is installed")

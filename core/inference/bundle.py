@@ -29,7 +29,6 @@ BUNDLE_FILE = "model" + SUFFIX  # a bundle's name in a run folder, a model versi
 if TYPE_CHECKING:  # torch is imported lazily: reading metadata must stay cheap
     import torch
 
-MODEL_NAMES = {"draem": "DRÆM", "dsr": "DSR"}  # how the operator reads meta["model"]
 
 
 class BundleError(ValueError):

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from core.inference.inferencer import BackendError, Inferencer
+from core.inference.labels import model_prefix
 from core.inference.backends.export import INPUT_NAME, OUTPUT_NAMES, meta_from_props
 from core.settings_env import resolve_threads
 
@@ -101,7 +102,7 @@ class OnnxBackend(Inferencer):
 
     def describe(self) -> str:
         ep = self.session.get_providers()[0]
-        return f"{self.backend_name} ({ep}, {self.threads} intra-op threads)"
+        return model_prefix(self.meta) + f"{self.backend_name} ({ep}, {self.threads} intra-op threads)"
 
     def _run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         amap, score = self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: batch})

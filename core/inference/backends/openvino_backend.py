@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from core.inference.inferencer import BackendError, Inferencer
+from core.inference.labels import model_prefix
 from core.inference.backends.export import META_KEY, OUTPUT_NAMES, read_onnx_meta
 from core.inference.backends.onnx_backend import default_threads
 
@@ -74,7 +75,8 @@ class OpenVinoBackend(Inferencer):
         self.warmup(warmup_runs)
 
     def describe(self) -> str:
-        return f"{self.backend_name} (CPU, f32 inference precision, {self.threads} threads)"
+        return model_prefix(self.meta) + (f"{self.backend_name} (CPU, f32 inference precision, "
+                                          f"{self.threads} threads)")
 
     def _request(self, n: int):
         req = self._requests.get(n)

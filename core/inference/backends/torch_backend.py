@@ -20,6 +20,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from core.device import configure_cpu_threads, select_device
 from core.inference.inferencer import Inferencer
+from core.inference.labels import model_prefix
 from core.inference.scoring import anomaly_map, image_scores
 
 log = logging.getLogger(__name__)
@@ -122,8 +123,8 @@ class TorchBackend(Inferencer):
     def describe(self) -> str:
         if self.is_cuda:
             extra = "fp16, channels_last" + (", CUDA graph" if self.cuda_graphs else "")
-            return f"pytorch ({self.device}, {extra})"
-        return (f"pytorch (cpu, fp32, channels_last, {self.threads} threads, "
+            return model_prefix(self.meta) + f"pytorch ({self.device}, {extra})"
+        return model_prefix(self.meta) + (f"pytorch (cpu, fp32, channels_last, {self.threads} threads, "
                 f"BN {'folded' if self.fold_bn else 'kept'})")
 
     def _to_device(self, batch: np.ndarray) -> torch.Tensor:
