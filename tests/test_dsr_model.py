@@ -208,6 +208,31 @@ def test_ema_update_moves_used_codes_and_leaves_unused_alone():
     assert torch.equal(vq.embedding[untouched], after_one[untouched])
 
 
+def test_dead_codes_restart_on_batch_features_after_the_set_number_of_updates():
+    torch.manual_seed(5)
+    k, d = 32, 4
+    vq = VectorQuantiser(k, d, restart_after=2).train()
+    z = torch.randn(1, d, 8, 8) * 0.3 + 2.0  # a cloud away from most N(0, 1) codes
+    flat = z.permute(0, 2, 3, 1).reshape(-1, d)
+    used = torch.zeros(k, dtype=torch.bool)
+    used[vq.nearest(flat)] = True
+    start = vq.embedding.clone()
+    vq(z)  # one update: the unused codes have waited 1 of 2
+    assert torch.equal(vq.embedding[~used], start[~used])
+    vq(z)  # second: every code unused twice now sits on one of the batch's features
+    dead = ~used
+    dist = (vq.embedding[dead][:, None] - flat[None]).norm(dim=2).min(dim=1).values
+    assert float(dist.max()) < 1e-6
+    assert torch.all(vq.ema_cluster_size[dead] == 1.0)
+    assert "unused_steps" not in vq.state_dict()  # a training aid: bundles do not change
+    vq.eval()(z)  # inference never restarts
+    frozen = vq.embedding.clone()
+    vq.train()(z + 5.0, update=False)
+    assert torch.equal(vq.embedding, frozen)
+    with pytest.raises(ValueError, match="restart_after"):
+        VectorQuantiser(k, d, restart_after=-1)
+
+
 def test_codebook_learns_only_when_updating():
     vq = VectorQuantiser(16, 4)
     z = torch.randn(2, 4, 5, 5)

@@ -23,7 +23,9 @@ class DsrConfig:
     embedding dimension). ``object_bottleneck``: the object-specific decoder's narrowest
     width (64 in the official code, fixed there). ``detector_width``: the base width of the
     anomaly detection and upsampling U-Nets. ``commitment_cost``, ``decay``, ``epsilon``:
-    the quantisers' commitment weight and EMA codebook update.
+    the quantisers' commitment weight and EMA codebook update. ``dead_code_restart``: a code
+    unused for this many codebook updates is restarted on a random feature (0: never, as the
+    official code; see core/model/dsr/quantiser.py for why this project restarts them).
     """
 
     hidden: int = 128
@@ -38,6 +40,7 @@ class DsrConfig:
     decay: float = 0.99
     epsilon: float = 1e-5
     channels: int = 3
+    dead_code_restart: int = 20
 
     #: input height and width must be multiples of this: the coarse level is at 1/8 and the
     #: subspace restriction network pools it twice more; the object decoder pools 1/4 twice.
@@ -52,6 +55,8 @@ class DsrConfig:
             raise ValueError(f"DsrConfig.hidden must be even (its half is a layer width), got {self.hidden}")
         if self.residual_layers < 0:
             raise ValueError("DsrConfig.residual_layers must be >= 0")
+        if self.dead_code_restart < 0:
+            raise ValueError(f"DsrConfig.dead_code_restart must be >= 0, got {self.dead_code_restart}")
         if not 0.0 <= self.decay < 1.0:
             raise ValueError(f"DsrConfig.decay must be in [0, 1), got {self.decay}")
 

@@ -114,8 +114,10 @@ class DsrVqVae(nn.Module):
         self.coarse_encoder = CoarseEncoder(cfg)
         self.pre_quant_coarse = nn.Conv2d(h, d, 1)
         self.pre_quant_fine = nn.Conv2d(h + d, d, 1)
-        self.quant_coarse = VectorQuantiser(cfg.codebook_size, d, cfg.commitment_cost, cfg.decay, cfg.epsilon)
-        self.quant_fine = VectorQuantiser(cfg.codebook_size, d, cfg.commitment_cost, cfg.decay, cfg.epsilon)
+        self.quant_coarse = VectorQuantiser(cfg.codebook_size, d, cfg.commitment_cost, cfg.decay, cfg.epsilon,
+                                          cfg.dead_code_restart)
+        self.quant_fine = VectorQuantiser(cfg.codebook_size, d, cfg.commitment_cost, cfg.decay, cfg.epsilon,
+                                          cfg.dead_code_restart)
         self.upsample_coarse = _up(d, d)
         self.general_decoder = ImageDecoder(2 * d, cfg)
 
