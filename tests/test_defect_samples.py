@@ -77,11 +77,14 @@ def test_a_plain_folder_with_masks_beside_the_images(tmp_path):
     _png(tmp_path / "b.bmp", _image(seed=2)[:, :, 0])        # a gray image
     _png(tmp_path / "b_mask.png", _mask())
     _png(tmp_path / "c.png", _image(seed=3))
+    _png(tmp_path / "d.png", _image(seed=4))
+    _png(tmp_path / "masks" / "d.png", _mask())              # the Validate page's layout
     pairs, missing = find_defects(tmp_path)
-    assert [(i.name, m.name) for i, m in pairs] == [("a.png", "a_mask.png"), ("b.bmp", "b_mask.png")]
+    assert [(i.name, m.relative_to(tmp_path).as_posix()) for i, m in pairs] == [
+        ("a.png", "a_mask.png"), ("b.bmp", "b_mask.png"), ("d.png", "masks/d.png")]
     assert [p.name for p, _ in missing] == ["c.png"]
     got = load_defects(tmp_path)
-    assert len(got) == 2 and all(im.shape == (40, 60, 3) for im in got.images)
+    assert len(got) == 3 and all(im.shape == (40, 60, 3) for im in got.images)
     assert all(np.array_equal(m, _mask(value=1)) for m in got.masks)
     with pytest.raises(ValueError, match="does not exist"):
         find_defects(tmp_path / "nowhere")
@@ -152,3 +155,42 @@ def test_the_feed_gives_the_share_of_each_batch_and_says_when_it_ran_out():
             DefectFeed(real, bad)
     with pytest.raises(ValueError, match="defect batches must be"):
         DefectFeed([(torch.ones(2, 3, 16, 16), torch.ones(2, 1, 16, 16))], 1.0).take(batch, gen)
+
+
+class _Scorer:
+    """The least an evaluation needs: a model whose score is the image's mean brightness."""
+
+    image_size = (32, 32)
+
+    def __init__(self, meta: dict) -> None:
+        self.meta = meta
+
+    def preprocess(self, image: np.ndarray) -> np.ndarray:
+        return cv2.resize(image, (32, 32))
+
+    def predict_batch(self, images, batch_size=8):
+        from types import SimpleNamespace
+        return [SimpleNamespace(score=float(im.mean()) / 255.0,
+                                anomaly_map=np.zeros((32, 32), np.float32)) for im in images]
+
+
+def test_evaluation_leaves_out_and_reports_the_defects_a_model_was_trained_on(tmp_path):
+    from core.evaluation.datasets import TRAINED_ON, file_digest, leave_out_trained, test_samples
+    from core.evaluation.evaluate import evaluate
+    from core.evaluation.validation import validate
+
+    root = _mvtec(tmp_path / "bottle")
+    used = load_defects(root)
+    meta = {"training_data": {"defects": {"images": 1, "sha256": [file_digest(used.paths[0])]}}}
+    samples = test_samples(root)
+    kept, left = leave_out_trained(samples, meta)
+    assert left == [(used.paths[0], TRAINED_ON)] and len(kept) == len(samples) - 1
+    assert leave_out_trained(samples, {})[0] == samples  # a model without defects: all counted
+    report = evaluate(_Scorer(meta), root)
+    assert (used.paths[0], TRAINED_ON) in report.skipped
+    assert str(used.paths[0]) not in {r["path"] for r in report.per_image}
+    assert len(report.per_image) == len(evaluate(_Scorer({}), root).per_image) - 1
+    good = [root / "test" / "good" / "000.png"] * 2
+    defects = [s for s in samples if s.label == 1 and s.path.name in ("000.png", "001.png")]
+    result = validate(_Scorer(meta), good, defects)
+    assert (used.paths[0], TRAINED_ON) in result.skipped and len(result.defects) == 1

@@ -13,6 +13,7 @@ are all labelled good.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,11 +134,48 @@ def read_mask(sample: Sample, shape: tuple[int, int]) -> np.ndarray | None:
         return np.zeros((h, w), dtype=np.uint8)
     if sample.mask_path is None:
         return None
-    raw = read_image(sample.mask_path)
-    if raw.ndim == 3:
-        raw = raw.max(axis=2)
-    limit = 0 if raw.max() <= 1 else np.iinfo(raw.dtype).max // 2
-    mask = (raw > limit).astype(np.uint8)
+    mask = binary_mask(read_image(sample.mask_path))
     if mask.shape != (h, w):
         mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
     return mask
+
+
+def binary_mask(raw: np.ndarray) -> np.ndarray:
+    """A mask file's pixels as uint8 {0, 1} at their own size (the rule of :func:`read_mask`)."""
+    if raw.ndim == 3:
+        raw = raw.max(axis=2)
+    limit = 0 if raw.max() <= 1 else np.iinfo(raw.dtype).max // 2
+    return (raw > limit).astype(np.uint8)
+
+
+TRAINED_ON = "used to train this model (an annotated defect): not counted"
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes: how a model names the annotated images it was trained on."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def trained_defects(meta: dict | None) -> set[str]:
+    """Digests of the annotated defect images a model's training used
+    (``meta["training_data"]["defects"]["sha256"]``; none for most models)."""
+    defects = ((meta or {}).get("training_data") or {}).get("defects") or {}
+    return {str(d) for d in defects.get("sha256") or []}
+
+
+def leave_out_trained(samples: list[Sample], meta: dict | None
+                      ) -> tuple[list[Sample], list[tuple[Path, str]]]:
+    """Hold-out honesty: ``samples`` less every image the model was trained on, and those
+    left out as (path, :data:`TRAINED_ON`) for the report: an evaluation never counts them,
+    and never drops them silently."""
+    used = trained_defects(meta)
+    if not used:
+        return samples, []
+    kept, left = [], []
+    for s in samples:
+        try:
+            seen = s.label == 1 and file_digest(s.path) in used
+        except OSError:
+            seen = False  # unreadable: the evaluation reports it when it reads it
+        (left if seen else kept).append(s)
+    return kept, [(s.path, TRAINED_ON) for s in left]

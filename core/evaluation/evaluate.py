@@ -11,7 +11,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from core.evaluation.datasets import Sample, read_mask, test_samples
+from core.evaluation.datasets import Sample, leave_out_trained, read_mask, test_samples
 from core.evaluation.metrics import summarize
 from core.io.images import ImageReadError, read_image
 
@@ -33,14 +33,16 @@ def evaluate(inferencer, samples: list[Sample] | str | Path, batch_size: int = 8
              progress: Callable[[int, int], None] | None = None) -> EvalReport:
     if not isinstance(samples, list):
         samples = test_samples(samples)
+    samples, trained = leave_out_trained(samples, getattr(inferencer, "meta", None))
     if not samples:
-        raise ValueError("no test images to evaluate")
+        raise ValueError("no test images to evaluate"
+                         + (f" ({len(trained)} were used to train the model)" if trained else ""))
     # Resize mode scores at the network's resolution; tiles mode at each image's own (scaled)
     # resolution, and its maps are then resized to PIXEL_GRID for the pixel metrics, so that
     # every image weighs the same and figures compare across modes (and with the paper's).
     tiles = getattr(getattr(inferencer, "input", None), "mode", "resize") == "tiles"
     size = PIXEL_GRID if tiles else tuple(inferencer.image_size)
-    labels, scores, masks, maps, rows, skipped = [], [], [], [], [], []
+    labels, scores, masks, maps, rows, skipped = [], [], [], [], [], list(trained)
     any_mask = any(s.mask_path is not None for s in samples)
     t_infer, n_infer = 0.0, 0
     for i in range(0, len(samples), batch_size):

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.evaluation.datasets import Sample, is_mvtec_layout, read_mask, test_samples
+from core.evaluation.datasets import (
+    Sample, is_mvtec_layout, leave_out_trained, read_mask, test_samples,
+)
 from core.evaluation.calibration import calibrate
 from core.io.images import list_images, load_images
 from core.recipe import Preprocessing, Roi, Thresholds, apply_preprocessing
@@ -104,6 +106,8 @@ def validate(inferencer, good_paths: list[Path], defects: list[Sample] | None = 
     if not good:
         raise ValueError("no readable held-out good image to validate with")
     bad: list[Scored] = []
+    defects, trained = leave_out_trained(list(defects or []), getattr(inferencer, "meta", None))
+    skipped.extend(trained)  # hold-out honesty: never counted, always reported
     if defects:
         by_path = {s.path: s for s in defects}
         bad = _score(inferencer, [s.path for s in defects], roi, pre, skipped)

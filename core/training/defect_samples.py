@@ -3,7 +3,7 @@
 A defect folder is either in the MVTec AD layout (``test/<kind>/<stem>.png`` with
 ``ground_truth/<kind>/<stem>_mask.png``; the folder may be the object's root or one
 ``test/<kind>`` folder of it) or a plain folder of images with ``<stem>_mask.png`` beside each
-(any image extension for the image, the mask ``<stem>_mask`` with any image extension). Every
+(any image extension), or in ``masks/`` as the Validate page's defect folder has them. Every
 image that cannot be used is skipped and reported as (path, reason): no mask, an unreadable
 image or mask, a mask of another size, an empty mask, a good image (``test/good``). Nothing
 here raises on a bad file.
@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from core.inference.tiling import pad_to
+from core.evaluation.datasets import Sample, binary_mask, is_mvtec_layout, test_samples
 from core.io.images import IMAGE_EXTENSIONS, ImageReadError, list_images, load_images, read_image
 from core.training.data import fit_images
 
@@ -65,55 +66,49 @@ def _is_mask(p: Path) -> bool:
     return p.stem.endswith(MASK_SUFFIX)
 
 
-def _mask_beside(image: Path, folder: Path) -> Path | None:
-    for ext in IMAGE_EXTENSIONS:
-        for cand in (folder / f"{image.stem}{MASK_SUFFIX}{ext}",
-                     folder / f"{image.stem}{MASK_SUFFIX}{ext.upper()}"):
-            if cand.is_file():
-                return cand
+def _mask_beside(image: Path) -> Path | None:
+    """``<stem>_mask.*`` beside the image, else in ``masks/`` (the Validate page's defect
+    folder: ``masks/<stem>_mask.png`` or ``masks/<stem>.png``)."""
+    for folder, stems in ((image.parent, (image.stem + MASK_SUFFIX,)),
+                          (image.parent / "masks", (image.stem + MASK_SUFFIX, image.stem))):
+        for stem in stems:
+            for ext in IMAGE_EXTENSIONS:
+                for cand in (folder / f"{stem}{ext}", folder / f"{stem}{ext.upper()}"):
+                    if cand.is_file():
+                        return cand
     return None
 
 
-def _mvtec_kinds(folder: Path) -> list[tuple[Path, Path]] | None:
-    """(test/<kind>, ground_truth/<kind>) folders when ``folder`` is in the MVTec layout."""
-    if (folder / "test").is_dir():
-        return [(k, folder / "ground_truth" / k.name)
-                for k in sorted((folder / "test").iterdir()) if k.is_dir()]
-    if folder.parent.name == "test" and (folder.parent.parent / "ground_truth").is_dir():
-        return [(folder, folder.parent.parent / "ground_truth" / folder.name)]
+def _mvtec_samples(root: Path) -> list[Sample] | None:
+    """The test samples when ``root`` is an MVTec object, or one ``test/<kind>`` folder of it."""
+    if is_mvtec_layout(root):
+        return test_samples(root)
+    if root.parent.name == "test" and is_mvtec_layout(root.parent.parent):
+        return [s for s in test_samples(root.parent.parent) if s.path.parent == root]
     return None
 
 
 def find_defects(folder: str | Path) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]]]:
     """(image, mask) path pairs in ``folder`` and the (path, reason) of images without a mask.
 
-    Raises ValueError (one line) only when ``folder`` is not a readable directory.
+    MVTec layout through core.evaluation.datasets.test_samples (the same masks evaluation
+    finds). Raises ValueError (one line) only for a folder that is missing or not one.
     """
     root = Path(folder)
-    kinds = _mvtec_kinds(root) if root.is_dir() else None
-    places = kinds if kinds is not None else [(root, root)]
+    samples = _mvtec_samples(root) if root.is_dir() else None
+    if samples is None:
+        samples = [Sample(p, 1, "defect", _mask_beside(p)) for p in list_images(root)
+                   if not _is_mask(p)]
     pairs: list[tuple[Path, Path]] = []
     missing: list[tuple[Path, str]] = []
-    for images_at, masks_at in places:
-        for img in list_images(images_at):
-            if _is_mask(img):
-                continue
-            if kinds is not None and images_at.name == "good":
-                missing.append((img, "a good image (test/good), not a defect"))
-                continue
-            mask = _mask_beside(img, masks_at)
-            if mask is None:
-                missing.append((img, f"no mask {img.stem}{MASK_SUFFIX}.png in {masks_at}"))
-            else:
-                pairs.append((img, mask))
+    for s in samples:
+        if s.label == 0:
+            missing.append((s.path, "a good image (test/good), not a defect"))
+        elif s.mask_path is None:
+            missing.append((s.path, f"no mask {s.path.stem}{MASK_SUFFIX}.png for it"))
+        else:
+            pairs.append((s.path, s.mask_path))
     return pairs, missing
-
-
-def _binary(mask: np.ndarray) -> np.ndarray:
-    """{0, 1} uint8 HxW: 0/1 masks as they are, 0/255 (or 0/65535) ones split at half."""
-    m = mask.max(axis=2) if mask.ndim == 3 else mask
-    top = 1 if int(m.max(initial=0)) <= 1 else (255 if m.dtype == np.uint8 else 65535)
-    return (m > top // 2).astype(np.uint8)
 
 
 def _mask_to(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -140,7 +135,7 @@ def load_defects(folder: str | Path, size: tuple[int, int] | None = None, mode: 
     paths, images, masks = [], [], []
     for path, image in loaded:
         try:
-            mask = _binary(read_image(mask_of[path]))
+            mask = binary_mask(read_image(mask_of[path]))
         except ImageReadError as exc:
             skipped.append((path, f"mask {mask_of[path].name}: {exc.problem}"))
             continue
