@@ -116,6 +116,8 @@ def test_crops_prefer_defect_pixels_and_small_images_are_padded():
     assert not all(anywhere)
     small, small_mask = defect_crop(image[:20, :20], np.ones((20, 20), np.uint8), 32, rng)
     assert small.shape == (32, 32, 3) and small_mask.all()
+    whole, whole_mask = defect_crop(image, mask, (100, 120), rng)  # resize mode: the image
+    assert np.array_equal(whole, image) and np.array_equal(whole_mask, mask)
 
 
 def test_defect_batches_are_tensors_for_the_stages_and_reproducible(tmp_path):
@@ -194,3 +196,18 @@ def test_evaluation_leaves_out_and_reports_the_defects_a_model_was_trained_on(tm
     defects = [s for s in samples if s.label == 1 and s.path.name in ("000.png", "001.png")]
     result = validate(_Scorer(meta), good, defects)
     assert (used.paths[0], TRAINED_ON) in result.skipped and len(result.defects) == 1
+
+
+def test_a_training_run_gets_a_clear_error_or_a_record_of_what_it_used(tmp_path):
+    from core.evaluation.datasets import file_digest
+    from core.training.defect_samples import defects_meta, usable_defects
+
+    root = _mvtec(tmp_path / "bottle")
+    used = usable_defects(root, (64, 64))
+    record = defects_meta(used, root, 0.25)
+    assert record == {"source": str(root), "images": 1, "skipped": 6, "share": 0.25,
+                      "sha256": [file_digest(root / "test" / "crack" / "000.png")]}
+    (tmp_path / "empty").mkdir()
+    _png(tmp_path / "empty" / "x.png", _image())
+    with pytest.raises(ValueError, match=r"no usable annotated defect image .*1 skipped; e\.g\. x\.png: no mask"):
+        usable_defects(tmp_path / "empty")

@@ -31,13 +31,15 @@ import numpy as np
 import torch
 
 from core.inference.tiling import pad_to
-from core.evaluation.datasets import Sample, binary_mask, is_mvtec_layout, test_samples
+from core.evaluation.datasets import (
+    Sample, binary_mask, file_digest, is_mvtec_layout, test_samples,
+)
 from core.io.images import IMAGE_EXTENSIONS, ImageReadError, list_images, load_images, read_image
 from core.training.data import fit_images
 
 __all__ = ["DefectSet", "DefectBatches", "MASK_SUFFIX", "DEFECT_PREFERENCE", "find_defects",
-           "load_defects", "defect_crop", "defect_batches", "DefectFeed", "DefectsRanOut",
-           "mix_in"]
+           "load_defects", "usable_defects", "defects_meta", "defect_crop", "defect_batches",
+           "DefectFeed", "DefectsRanOut", "mix_in"]
 
 MASK_SUFFIX = "_mask"
 DefectBatches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -159,31 +161,55 @@ def load_defects(folder: str | Path, size: tuple[int, int] | None = None, mode: 
     return out
 
 
-def defect_crop(image: np.ndarray, mask: np.ndarray, size: int, rng: np.random.Generator,
-                prefer: float = DEFECT_PREFERENCE) -> tuple[np.ndarray, np.ndarray]:
-    """A ``size`` x ``size`` crop of (image, mask); with probability ``prefer`` one holding a
-    defect pixel chosen at random (at a random place in the crop), else anywhere. An image
-    smaller than ``size`` is padded by reflection first, its mask alike."""
-    image, mask = pad_to(image, (size, size)), pad_to(mask, (size, size))
+def usable_defects(folder: str | Path, size: tuple[int, int] | None = None, mode: str = "resize",
+                   scale: float | None = None) -> DefectSet:
+    """:func:`load_defects` for a training run: ValueError (one line) when ``folder`` gives no
+    usable annotated defect, naming the first reason."""
+    found = load_defects(folder, size, mode, scale)
+    if not len(found):
+        why = f"; e.g. {found.skipped[0][0].name}: {found.skipped[0][1]}" if found.skipped else ""
+        raise ValueError(f"no usable annotated defect image in {folder} "
+                         f"({len(found.skipped)} skipped{why})")
+    return found
+
+
+def defects_meta(defects: DefectSet, folder: str | Path, share: float) -> dict:
+    """What a bundle records of the annotated defects it was trained on (``meta
+    ["training_data"]["defects"]``): how many, from where, the share, and each file's SHA-256,
+    by which evaluation leaves them out (core.evaluation.datasets.leave_out_trained)."""
+    return {"source": str(folder), "images": len(defects), "skipped": len(defects.skipped),
+            "share": float(share), "sha256": [file_digest(p) for p in defects.paths]}
+
+
+def defect_crop(image: np.ndarray, mask: np.ndarray, size: int | tuple[int, int],
+                rng: np.random.Generator, prefer: float = DEFECT_PREFERENCE
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """A ``size`` (side, or (h, w)) crop of (image, mask); with probability ``prefer`` one
+    holding a defect pixel chosen at random (at a random place in the crop), else anywhere.
+    An image smaller than ``size`` is padded by reflection first, its mask alike."""
+    ch, cw = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    image, mask = pad_to(image, (ch, cw)), pad_to(mask, (ch, cw))
     h, w = mask.shape[:2]
     ys, xs = np.nonzero(mask)
     if len(ys) and rng.random() < prefer:
         i = int(rng.integers(len(ys)))
-        y0 = int(rng.integers(max(0, ys[i] - size + 1), min(ys[i], h - size) + 1))
-        x0 = int(rng.integers(max(0, xs[i] - size + 1), min(xs[i], w - size) + 1))
+        y0 = int(rng.integers(max(0, ys[i] - ch + 1), min(ys[i], h - ch) + 1))
+        x0 = int(rng.integers(max(0, xs[i] - cw + 1), min(xs[i], w - cw) + 1))
     else:
-        y0, x0 = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
-    return image[y0:y0 + size, x0:x0 + size], mask[y0:y0 + size, x0:x0 + size]
+        y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+    return image[y0:y0 + ch, x0:x0 + cw], mask[y0:y0 + ch, x0:x0 + cw]
 
 
-def defect_batches(defects: DefectSet, size: int, batch: int, seed: int = 0,
+def defect_batches(defects: DefectSet, size: int | tuple[int, int], batch: int, seed: int = 0,
                    prefer: float = DEFECT_PREFERENCE
                    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Endless batches of crops for the DSR stages' ``defects``: (images float [B, 3, S, S] in
-    [0, 1], masks float {0, 1} [B, 1, S, S]), image i drawn uniformly, reproducible by seed."""
+    """Endless batches of crops for the DSR stages' ``defects``: (images float [B, 3, H, W] in
+    [0, 1], masks float {0, 1} [B, 1, H, W]), image i drawn uniformly, reproducible by seed.
+    ``size``: the crop's side or (h, w) (resize mode: the model's input size)."""
     if not len(defects):
         raise ValueError("no usable annotated defect images")
-    if size < 1 or batch < 1:
+    sides = (size, size) if isinstance(size, int) else tuple(size)
+    if min(sides) < 1 or batch < 1:
         raise ValueError(f"crop size and batch must be >= 1, got {size} and {batch}")
     rng = np.random.default_rng((seed, 5))
     while True:
