@@ -64,14 +64,16 @@ from core.synth.perlin import perlin_mask
 from core.training.defect_samples import DefectBatches, DefectFeed, DefectsRanOut, mix_in
 
 __all__ = [
-    "StageOptimiser", "StageResult", "ProgressFn", "CancelFn", "NORMAL_SHARE", "MAX_OPACITY",
-    "DEFECT_SHARE",
+    "StageOptimiser", "StageResult", "ProgressFn", "CancelFn", "FitFn", "ReportFn",
+    "NORMAL_SHARE", "MAX_OPACITY", "DEFECT_SHARE",
     "perlin_masks", "image_anomalies", "train_general_appearance", "train_object_specific",
     "train_upsampling",
 ]
 
 ProgressFn = Callable[[int, float], None]
 CancelFn = Callable[[], bool]
+FitFn = Callable[[int, int], int]
+ReportFn = Callable[[int, float, dict[str, float], float], None]
 
 NORMAL_SHARE = 0.5
 """Share of each batch left free of anomalies in stages 2 and 3 (the official datasets')."""
@@ -121,8 +123,15 @@ class StageOptimiser:
               ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
         """The optimiser and a scheduler to step once per training step."""
         opt = torch.optim.Adam(params, lr=self.lr, betas=self.betas)
-        marks = sorted({max(1, int(m * steps)) for m in self.milestones})
-        return opt, torch.optim.lr_scheduler.MultiStepLR(opt, marks, gamma=self.gamma)
+        return opt, torch.optim.lr_scheduler.MultiStepLR(opt, self._marks(steps), gamma=self.gamma)
+
+    def _marks(self, steps: int) -> list[int]:
+        return sorted({max(1, int(m * steps)) for m in self.milestones})
+
+    def lr_at(self, done: int, steps: int) -> float:
+        """The rate of the step after ``done`` steps of ``steps`` (what ``build``'s scheduler
+        gives; a stage whose step count is refitted mid-run asks this every step)."""
+        return self.lr * self.gamma ** sum(1 for mark in self._marks(steps) if done >= mark)
 
 
 @dataclass
@@ -187,11 +196,17 @@ def _train(*modules: nn.Module) -> list[nn.Parameter]:
 def _run(step: Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, float]]],
          params: list[nn.Parameter], batches: Iterable[torch.Tensor], steps: int,
          optimiser: StageOptimiser, device: torch.device, progress: ProgressFn | None,
-         cancel: CancelFn | None) -> StageResult:
-    """The loop shared by the stages: cancel check, forward/backward, Adam, schedule, report."""
+         cancel: CancelFn | None, fit: FitFn | None = None,
+         report: ReportFn | None = None) -> StageResult:
+    """The loop shared by the stages: cancel check, forward/backward, Adam, schedule, report.
+
+    ``fit(done, steps)``, after every step, returns the stage's step count from then on (a
+    time budget refits it from the measured step time), so the milestones stay fractions of
+    the steps actually run. ``report(done, loss, parts, lr)`` sees every step's loss parts.
+    """
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
-    opt, schedule = optimiser.build(params, steps)
+    opt, _ = optimiser.build(params, steps)
     result = StageResult()
     stream = iter(batches)
     while result.steps < steps:
@@ -204,6 +219,9 @@ def _run(step: Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, float]]],
             result.exhausted = True
             break
         images = torch.as_tensor(images).to(device=device, dtype=torch.float32)
+        lr = optimiser.lr_at(result.steps, steps)
+        for group in opt.param_groups:
+            group["lr"] = lr
         opt.zero_grad(set_to_none=True)
         try:
             loss, parts = step(images)
@@ -214,10 +232,13 @@ def _run(step: Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, float]]],
             raise FloatingPointError(f"DSR stage loss is {float(loss)} at step {result.steps + 1}")
         loss.backward()
         opt.step()
-        schedule.step()
         result.steps += 1
         result.losses.append(float(loss.detach()))
         result.parts = parts
+        if fit is not None:
+            steps = max(result.steps, int(fit(result.steps, steps)))
+        if report is not None:
+            report(result.steps, result.losses[-1], parts, lr)
         if progress is not None:
             progress(result.steps, result.losses[-1])
     return result
@@ -260,7 +281,8 @@ def train_object_specific(model: DsrModel, batches: Iterable[torch.Tensor], step
                           progress: ProgressFn | None = None,
                           cancel: CancelFn | None = None,
                           normal_share: float = NORMAL_SHARE, defects: DefectBatches | None = None,
-                          defect_share: float = DEFECT_SHARE) -> StageResult:
+                          defect_share: float = DEFECT_SHARE, fit: FitFn | None = None,
+                          report: ReportFn | None = None) -> StageResult:
     """Stage 2: restoration, object-specific decoding and detection on feature-space anomalies.
 
     Per batch of good images: a Perlin mask per image (emptied for ``normal_share`` of them);
@@ -312,7 +334,7 @@ def train_object_specific(model: DsrModel, batches: Iterable[torch.Tensor], step
                                  (feat_hi[:n], feat_lo[:n]), (hi_good[:n], q.q_coarse[:n]))
 
     return _run(step, params, batches, steps, optimiser or StageOptimiser.object_specific(),
-                _device(model), progress, cancel)
+                _device(model), progress, cancel, fit, report)
 
 
 def train_upsampling(model: DsrModel, batches: Iterable[torch.Tensor], steps: int,
@@ -321,7 +343,8 @@ def train_upsampling(model: DsrModel, batches: Iterable[torch.Tensor], steps: in
                      progress: ProgressFn | None = None,
                      cancel: CancelFn | None = None,
                      normal_share: float = NORMAL_SHARE, defects: DefectBatches | None = None,
-                     defect_share: float = DEFECT_SHARE) -> StageResult:
+                     defect_share: float = DEFECT_SHARE, fit: FitFn | None = None,
+                     report: ReportFn | None = None) -> StageResult:
     """Stage 3: the upsampling module learns the full-resolution mask of image-space anomalies.
 
     Every other network is fixed in eval mode and run without gradients, exactly as at
@@ -357,4 +380,4 @@ def train_upsampling(model: DsrModel, batches: Iterable[torch.Tensor], steps: in
         return upsampling_loss(logits, masks)
 
     return _run(step, params, batches, steps, optimiser or StageOptimiser.upsampling(),
-                _device(model), progress, cancel)
+                _device(model), progress, cancel, fit, report)

@@ -13,7 +13,7 @@ from core.evaluation.calibration import DEFAULT_FALSE_REJECT, calibrate, score_s
 from core.evaluation.datasets import train_good_images
 from core.inference.bundle import save_bundle
 from core.io.images import load_images
-from core.training.data import load_image_set, make_simulator, split_holdout
+from core.training.data import ImageSet, load_image_set, make_simulator, split_holdout
 from core.training.separability import make_probe
 from core.training.trainer import Progress, TrainSettings, train
 
@@ -38,6 +38,31 @@ def _fingerprint(paths: list[Path]) -> str:
     return h.hexdigest()[:16]
 
 
+def calibrate_on_holdout(model, meta: dict, train_set: ImageSet, val_set: ImageSet | None,
+                         false_reject: float, device: str = "auto") -> list[tuple[Path, str]]:
+    """Score the held-out good images through ``ReferenceBackend(model, meta)`` as the live
+    window will (tiles mode: the decoded frames, scaled and tiled) and put ``score_stats`` and
+    the ``thresholds`` into ``meta``; returns the images skipped by either set. Without
+    held-out images the training images are scored (optimistic; ``meta`` says so)."""
+    from core.inference.backends.reference import ReferenceBackend
+
+    tiles = meta["input"]["mode"] == "tiles"
+    inf = ReferenceBackend(model, meta, device)
+    skipped = list(train_set.skipped)
+    scored = train_set
+    if val_set is not None:
+        skipped += val_set.skipped
+        scored = val_set
+    else:
+        meta["training_data"]["calibrated_on"] = "training images (too few to hold out)"
+    frames = [im for _, im in load_images(scored.paths)[0]] if tiles else list(scored.images)
+    scores = [p.score for p in inf.predict_batch(frames)]
+    meta["score_stats"] = score_stats(scores)
+    meta["thresholds"] = {**calibrate(scores, false_reject).to_dict(),
+                          "false_reject_target": false_reject}
+    return skipped
+
+
 def train_to_bundle(data: str | Path | list[Path], out: str | Path, settings: TrainSettings, *,
                     textures: str | Path | None = None, holdout: float = 0.1,
                     false_reject: float = DEFAULT_FALSE_REJECT,
@@ -52,7 +77,6 @@ def train_to_bundle(data: str | Path | list[Path], out: str | Path, settings: Tr
     written to ``out`` unless every stage succeeded, so a failed or cancelled run never
     replaces a working model.
     """
-    from core.inference.backends.reference import ReferenceBackend
     from core.inference.tiling import InputSpec, TileGrid
 
     paths = list(data) if isinstance(data, list) else train_good_images(data)
@@ -94,20 +118,8 @@ def train_to_bundle(data: str | Path | list[Path], out: str | Path, settings: Tr
                           "skipped": len(train_set.skipped), "fingerprint": _fingerprint(train_set.paths)},
     })
     state = {k: v.detach().cpu().clone() for k, v in outcome.model.state_dict().items()}
-    inf = ReferenceBackend(outcome.model, meta, settings.device)
-    skipped = list(train_set.skipped)
-    if val_set is not None:
-        skipped += val_set.skipped
-        # tiles mode scores the frames as the live window will: decoded, then scaled and tiled
-        frames = [im for _, im in load_images(val_set.paths)[0]] if tiles else list(val_set.images)
-        scores = [p.score for p in inf.predict_batch(frames)]
-    else:  # too few images to hold any out: calibrate on the training images (optimistic)
-        frames = [im for _, im in load_images(train_set.paths)[0]] if tiles else list(train_set.images)
-        scores = [p.score for p in inf.predict_batch(frames)]
-        meta["training_data"]["calibrated_on"] = "training images (too few to hold out)"
-    meta["score_stats"] = score_stats(scores)
-    meta["thresholds"] = {**calibrate(scores, false_reject).to_dict(),
-                          "false_reject_target": false_reject}
+    skipped = calibrate_on_holdout(outcome.model, meta, train_set, val_set, false_reject,
+                                   settings.device)
     bundle = save_bundle(out, state, meta)
     return PipelineResult(Path(bundle), meta, skipped, outcome.steps, outcome.seconds,
                           outcome.seconds_per_step)

@@ -108,20 +108,31 @@ PRESETS: dict[str, Preset] = {
 
 
 def get_preset(name: str, **overrides) -> Preset:
+    return select_preset(PRESETS, name, "preset", overrides)
+
+
+def preset_from_dict(d: dict) -> Preset:
+    """A preset from its ``to_dict()`` (bundles and checkpoints of any version)."""
+    return rebuild_preset(Preset, {"milestones": (0.8, 0.9), **d})
+
+
+def select_preset(table: dict, name: str, label: str, overrides: dict):
+    """``table[name]`` with ``overrides`` (None values ignored); ValueError in one line."""
     try:
-        preset = PRESETS[name]
+        preset = table[name]
     except KeyError:
-        raise ValueError(f"unknown preset '{name}' (choose from {', '.join(PRESETS)})") from None
+        raise ValueError(f"unknown {label} '{name}' (choose from {', '.join(table)})") from None
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    unknown = sorted(set(overrides) - {f.name for f in fields(preset)})
+    if unknown:
+        raise ValueError(f"{label} {name}: unknown setting(s) {', '.join(unknown)}")
     if "image_size" in overrides:
         overrides["image_size"] = tuple(overrides["image_size"])
     return replace(preset, **overrides) if overrides else preset
 
 
-def preset_from_dict(d: dict) -> Preset:
-    """A preset from its ``to_dict()`` (bundles and checkpoints of any version)."""
-    known = {f.name for f in fields(Preset)}
-    d = {k: v for k, v in d.items() if k in known}
-    d["image_size"] = tuple(d["image_size"])
-    d["milestones"] = tuple(d.get("milestones", (0.8, 0.9)))
-    return Preset(**d)
+def rebuild_preset(cls, d: dict):
+    """A preset dataclass from its ``to_dict()``: unknown keys dropped, lists made tuples."""
+    known = {f.name for f in fields(cls)}
+    d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known}
+    return cls(**d)

@@ -40,6 +40,7 @@ class Progress:
     eta_s: float | None
     images_per_s: float
     separability: dict | None = None  # the latest probe (see core.training.separability)
+    stage: int | None = None          # DSR: the training stage (2 or 3); DRÆM: None
 
 
 @dataclass
