@@ -123,9 +123,28 @@ def build_all(bundle: Path, work: Path, calib: list, threads: int, scope: str) -
 
 
 def bench_preset(preset: str, runs: int, work: Path, calib: list, threads: int, peak: float,
-                 scope: str = "reconstructive") -> dict:
+                 scope: str | None = None) -> dict:
     bundle, macs = make_bundle(preset, work)
+    return bench_bundle(bundle, macs, runs, work, calib, threads, peak, scope)
+
+
+def bundle_macs(bundle: Path) -> int:
+    """Convolution MACs per network input of a trained bundle (DRÆM or DSR)."""
+    from core.inference.bundle import load_bundle
+
+    b = load_bundle(bundle)
+    return conv_macs(b.build_model(), tuple(b.meta["image_size"]))
+
+
+def bench_bundle(bundle: Path, macs: int, runs: int, work: Path, calib: list, threads: int,
+                 peak: float, scope: str | None = None) -> dict:
+    """Every backend on ``bundle`` (int8 with ``scope``, or the model kind's default scope)."""
+    from core.inference.backends.quantize import default_scope
+    from core.inference.bundle import read_bundle_meta
+
+    scope = scope or default_scope(read_bundle_meta(bundle))
     built = build_all(bundle, work, calib, threads, scope)
+    preset = bundle.stem[:12]
     size = built["pytorch"][0].image_size
     rng = np.random.default_rng(0)
     sample = calib[0] if calib else (rng.random((*size, 3)) * 255).astype(np.uint8)
@@ -159,10 +178,11 @@ def bench_preset(preset: str, runs: int, work: Path, calib: list, threads: int, 
               f"{gflops:7.1f} GFLOP/s ({gflops / peak:.0%} of peak)", flush=True)
     fastest = min((n for n in rows if "int8" not in n), key=lambda n: rows[n]["model_ms"])
     return {"gmac": round(macs / 1e9, 2), "image_size": list(size), "backends": rows,
-            "fastest_fp32": fastest}
+            "fastest_fp32": fastest, "int8_scope": scope}
 
 
-def auroc_check(bundle: Path, dataset: Path, calib_n: int, threads: int, work: Path, scope: str) -> dict:
+def auroc_check(bundle: Path, dataset: Path, calib_n: int, threads: int, work: Path,
+                scope: str | None) -> dict:
     """Image AUROC of the fp32 graph vs int8 (ONNX Runtime, OpenVINO) on an MVTec folder."""
     from core.evaluation.datasets import test_samples, train_good_images
     from core.evaluation.metrics import roc_auc
@@ -177,8 +197,11 @@ def auroc_check(bundle: Path, dataset: Path, calib_n: int, threads: int, work: P
     labels = [s.label for s in samples]
     good = train_good_images(dataset)
     calib = [read_image(p) for p in good[:: max(1, len(good) // calib_n)][:calib_n]]
+    from core.inference.backends.quantize import default_scope
+    from core.inference.bundle import read_bundle_meta
+
     fp32 = onnx_for_bundle(bundle)
-    q = quantize_int8(fp32, work / "auroc_int8.onnx", calib, scope=scope)
+    q = quantize_int8(fp32, work / "auroc_int8.onnx", calib, scope=scope or default_scope(read_bundle_meta(bundle)))
     variants = {"fp32 (onnxruntime)": OnnxBackend(fp32, None, "cpu", threads),
                 "int8 (onnxruntime)": OnnxBackend(q, None, "cpu", threads)}
     if "openvino" in available_backends():
@@ -200,12 +223,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--presets", nargs="*", default=["paper", "fast"])
+    ap.add_argument("--bundles", nargs="*", type=Path, default=[],
+                    help="trained bundles (DRÆM or DSR) to measure as they are, beside the presets")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--calib", type=Path, default=DEFAULT_CALIB, help="good images for int8 calibration")
     ap.add_argument("--calib-images", type=int, default=16)
-    ap.add_argument("--int8-scope", default="reconstructive", choices=("reconstructive", "all"),
-                    help="which convolutions int8 quantises (first and last layers stay fp32)")
+    ap.add_argument("--int8-scope", choices=("reconstructive", "decoders", "all"),
+                    help="which convolutions int8 quantises (first and last layers stay fp32; "
+                         "default: the model kind's own, DRÆM reconstructive, DSR decoders)")
     ap.add_argument("--auroc", type=Path, help="trained bundle for the int8 accuracy check")
     ap.add_argument("--dataset", type=Path, default=Path("../shared/datasets/mvtec_bottle"))
     args = ap.parse_args()
@@ -220,6 +246,9 @@ def main() -> int:
         for preset in args.presets:
             result["presets"][preset] = bench_preset(preset, args.runs, Path(tmp), calib, args.threads,
                                                      peak["peak"], args.int8_scope)
+        for bundle in args.bundles:
+            result["presets"][bundle.name] = bench_bundle(bundle, bundle_macs(bundle), args.runs, Path(tmp),
+                                                          calib, args.threads, peak["peak"], args.int8_scope)
         if args.auroc:
             result["auroc"] = auroc_check(args.auroc, args.dataset, max(args.calib_images, 32),
                                           args.threads, Path(tmp), args.int8_scope)
