@@ -107,3 +107,24 @@ def test_openvino_missing_is_a_clear_error(confident):
     with pytest.raises(BackendError, match="openvino"):
         load_model(path, "openvino", "cpu", 1, fallback=False)
     assert load_model(path, "openvino", "cpu", 1).selection["backend"] == "reference"
+
+
+def test_code_lookup_is_float32_in_a_half_model_and_dsr_stays_fp32_on_cuda():
+    """Features half-way between two codes (gaps of ~1 in squared distance, ~1e3 in size):
+    fp16 distances picked the wrong code for 32 of these 2,048 on this seed; float32 none."""
+    from core.inference.backends.torch_backend import half_on_cuda
+    from core.model.dsr import VectorQuantiser
+
+    torch.manual_seed(0)
+    quant = VectorQuantiser(64, 8)
+    quant.embedding.mul_(4)
+    quant = quant.half()
+    e = quant.embedding.float()
+    i = torch.randint(0, 64, (2048,))
+    j = (i + 1 + torch.randint(0, 63, (2048,))) % 64
+    shift = (torch.rand(2048, 1) - 0.5) * 0.004
+    flat = (0.5 * (e[i] + e[j]) + shift * (e[i] - e[j])).half()
+    _, _, got = quant(flat.view(1, 2048, 8).permute(0, 2, 1).unsqueeze(-1), update=False)
+    exact = torch.cdist(flat.double(), quant.embedding.double()).argmin(dim=1)
+    assert torch.equal(got.flatten(), exact)
+    assert half_on_cuda({}) and half_on_cuda({"model": "draem"}) and not half_on_cuda({"model": "dsr"})

@@ -1,5 +1,5 @@
 """The reference backend: the trained PyTorch model as it is, that every backend is checked
-against (no BatchNorm folding, no CUDA graph; fp16 + channels_last on CUDA)."""
+against (no BatchNorm folding, no CUDA graph; fp16 + channels_last on CUDA, DSR in fp32)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch
 
 from core.device import configure_cpu_threads, select_device
 from core.inference.backends.names import REFERENCE
+from core.inference.backends.torch_backend import half_on_cuda
 from core.inference.inferencer import Inferencer
 from core.inference.scoring import anomaly_map, image_scores
 
@@ -24,7 +25,7 @@ class ReferenceBackend(Inferencer):
         self.torch_device = dev
         self.threads = configure_cpu_threads(threads) if dev.type == "cpu" else None
         self.model = model.to(dev).eval()
-        self.half = dev.type == "cuda"
+        self.half = dev.type == "cuda" and half_on_cuda(meta)
         if self.half:
             self.model = self.model.half().to(memory_format=torch.channels_last)
         self.warmup(warmup_runs)

@@ -5,7 +5,7 @@
 * CUDA: fp16 weights in channels_last, a pinned host buffer with non-blocking copies, and
   a CUDA graph captured for the fixed input size (batch 1 by default; ``cuda_graphs=False``
   turns it off, a failed capture falls back to eager). None of the CUDA code runs unless
-  the device is a CUDA device.
+  the device is a CUDA device. A DSR model stays fp32 on CUDA (:func:`half_on_cuda`).
 """
 
 from __future__ import annotations
@@ -44,6 +44,14 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
                 count += 1
     folded.folded_batchnorms = count  # type: ignore[attr-defined]
     return folded
+
+
+def half_on_cuda(meta: dict) -> bool:
+    """Whether a model of this metadata runs in fp16 on CUDA: DRÆM does; DSR does not, since an
+    fp16 rounding in front of its nearest-code lookups flips code choices (a discrete change:
+    on a CPU emulation of fp16 1-2 % of a test model's codes changed), and no fp16 DSR has
+    been measured on a GPU yet."""
+    return meta.get("model", "draem") != "dsr"
 
 
 class ScoredModel(nn.Module):
@@ -101,7 +109,7 @@ class TorchBackend(Inferencer):
         self.threads = configure_cpu_threads(threads) if not self.is_cuda else torch.get_num_threads()
         model = fold_batchnorm(model) if fold_bn else copy.deepcopy(model).eval()
         self.fold_bn = fold_bn
-        self.dtype = torch.float16 if self.is_cuda else torch.float32
+        self.dtype = torch.float16 if self.is_cuda and half_on_cuda(meta) else torch.float32
         # channels_last on the CPU too: oneDNN's NHWC convolutions were ~3x faster than NCHW
         # here, and the NHWC input (a permuted numpy frame) needs no conversion.
         model = model.to(dev, self.dtype).to(memory_format=torch.channels_last)
@@ -122,7 +130,8 @@ class TorchBackend(Inferencer):
 
     def describe(self) -> str:
         if self.is_cuda:
-            extra = "fp16, channels_last" + (", CUDA graph" if self.cuda_graphs else "")
+            extra = ("fp16" if self.dtype == torch.float16 else "fp32") + ", channels_last" + (
+                ", CUDA graph" if self.cuda_graphs else "")
             return model_prefix(self.meta) + f"pytorch ({self.device}, {extra})"
         return model_prefix(self.meta) + (f"pytorch (cpu, fp32, channels_last, {self.threads} threads, "
                 f"BN {'folded' if self.fold_bn else 'kept'})")

@@ -58,7 +58,8 @@ class VectorQuantiser(nn.Module):
 
     def nearest(self, flat: torch.Tensor) -> torch.Tensor:
         """Index of the nearest code (squared Euclidean distance) for each row of [N, C]."""
-        e = self.embedding
+        # in float32 whatever the model's precision: an fp16 rounding flips nearly tied codes
+        e, flat = self.embedding.float(), flat.float()
         # ||x||^2 - 2 x.e + ||e||^2 without forming the [N, K, C] differences
         distances = (flat.pow(2).sum(1, keepdim=True) - 2.0 * flat @ e.t() + e.pow(2).sum(1))
         return distances.argmin(dim=1)
