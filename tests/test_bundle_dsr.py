@@ -74,6 +74,7 @@ def test_unknown_model_kind_refused_naming_the_field(tmp_path):
     ("codebook_size", 10**9, ("dsr.codebook_size",)),
     ("embedding_dim", 0, ("dsr.embedding_dim",)),
     ("residual_layers", -1, ("dsr.residual_layers",)),
+    ("dead_code_restart", -1, ("dsr.dead_code_restart",)),
     ("decay", 1.5, ("decay",)),
     ("decay", "0.99", ("dsr.decay",)),
     ("channels", 1, ("dsr.channels",)),
@@ -82,6 +83,13 @@ def test_unknown_model_kind_refused_naming_the_field(tmp_path):
 def test_bad_dsr_sizes_refused_in_one_line(tmp_path, field, value, words):
     meta = dict(GOOD, dsr=dict(TINY, **{field: value}))
     _refused(_raw(tmp_path / "m.limodel", meta), "bad bundle metadata", *words)
+
+
+def test_every_configuration_the_model_offers_is_a_valid_bundle(tmp_path):
+    from core.inference.bundle_checks import dsr_config
+
+    for cfg in (DsrConfig.paper(), DsrConfig.cpu(), DsrConfig.tiny(), DsrConfig(dead_code_restart=0)):
+        assert dsr_config({"dsr": cfg.to_dict()}) == cfg
 
 
 def test_dsr_needs_its_table_not_the_draem_widths(tmp_path):

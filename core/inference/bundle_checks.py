@@ -33,6 +33,9 @@ REQUIRED_META = {"draem": ("format_version", "preset", "recon_width", "disc_widt
 DSR_MIN_SIDE = 64                   # DsrModel.check_size: multiples of 32, at least 64
 MAX_CODEBOOK = 16384                # the paper's codebooks hold 4,096 codes
 MAX_RESIDUAL_LAYERS = 16
+#: DsrConfig's whole-number fields that are not widths (those are in [1, MAX_WIDTH])
+_DSR_INT_RANGES = {"codebook_size": (1, MAX_CODEBOOK), "residual_layers": (0, MAX_RESIDUAL_LAYERS),
+                   "dead_code_restart": (0, 1_000_000)}
 _TABLES = ("validation", "score_stats", "training", "preset_settings", "input", "separability")
 _TEXTS = ("software_version", "created", "kind", "quantization")
 
@@ -115,12 +118,10 @@ def dsr_config(meta: dict):
                 raise ValueError(f"dsr.{name} must be a non-negative number, got {_short(v)}")
         elif not _is_int(v):
             raise ValueError(f"dsr.{name} must be a whole number, got {_short(v)}")
-        elif name == "codebook_size" and not 1 <= v <= MAX_CODEBOOK:
-            raise ValueError(f"dsr.codebook_size must be in [1, {MAX_CODEBOOK}], got {v}")
-        elif name == "residual_layers" and not 0 <= v <= MAX_RESIDUAL_LAYERS:
-            raise ValueError(f"dsr.residual_layers must be in [0, {MAX_RESIDUAL_LAYERS}], got {v}")
-        elif name not in ("codebook_size", "residual_layers") and not 1 <= v <= MAX_WIDTH:
-            raise ValueError(f"dsr.{name} must be a whole number in [1, {MAX_WIDTH}], got {v}")
+        else:
+            low, high = _DSR_INT_RANGES.get(name, (1, MAX_WIDTH))
+            if not low <= v <= high:
+                raise ValueError(f"dsr.{name} must be a whole number in [{low}, {high}], got {v}")
     if values.get("channels", 3) not in CHANNELS:
         raise ValueError(f"dsr.channels must be 3 (RGB), got {_short(values.get('channels'))}")
     if values.get("epsilon", 1.0) == 0:
