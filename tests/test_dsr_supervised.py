@@ -104,3 +104,39 @@ def test_stage3_with_real_defects_the_upsampler_learns_them(general):
     assert result.steps == 10 and set(result.parts) == {"focal"}
     assert _upsampler_loss(model) < 0.6 * before, (before, _upsampler_loss(model))
     assert _same(fixed, _state(model.detector))
+
+
+def test_train_dsr_to_bundle_with_defects_uses_and_records_them(tmp_path, monkeypatch):
+    import cv2
+    import numpy as np
+
+    from core.inference.bundle import load_bundle
+    from core.training import defect_samples
+    from core.training.dsr_pipeline import train_dsr_to_bundle
+    from tests.test_dsr_pipeline import _settings, make_base, make_images
+
+    folder = tmp_path / "defects"
+    folder.mkdir()
+    for i in range(2):
+        image = np.full((64, 64, 3), 120, np.uint8)
+        image[30:34, 10:50] = 20
+        cv2.imwrite(str(folder / f"d{i}.png"), image)
+        cv2.imwrite(str(folder / f"d{i}_mask.png"), (image[:, :, 0] < 60).astype(np.uint8) * 255)
+    cv2.imwrite(str(folder / "lonely.png"), np.zeros((64, 64, 3), np.uint8))
+    taken = []
+    real_take = defect_samples.DefectFeed.take
+    monkeypatch.setattr(defect_samples.DefectFeed, "take",
+                        lambda self, like, gen: taken.append(1) or real_take(self, like, gen))
+    base, images = make_base(tmp_path / "b.dsrbase"), make_images(tmp_path / "imgs")
+    result = train_dsr_to_bundle(images, tmp_path / "m.limodel", _settings(tmp_path, steps=4),
+                                 holdout=0.25, base=base, defects=folder, defect_share=0.5)
+    assert len(taken) == 4  # every step of both stages drew its real defects
+    record = load_bundle(result.bundle).meta["training_data"]["defects"]
+    assert record["images"] == 2 and record["skipped"] == 1 and record["share"] == 0.5
+    assert record["sha256"] == [defect_samples.file_digest(folder / f"d{i}.png") for i in range(2)]
+    assert [(p.name, why.split(":")[0]) for p, why in result.skipped] == [("lonely.png", "annotated defect")]
+    for bad, message in ((tmp_path / "imgs", "no usable annotated defect"), (folder, "defect_share")):
+        with pytest.raises(ValueError, match=message):
+            train_dsr_to_bundle(images, tmp_path / "n.limodel", _settings(tmp_path, steps=2),
+                                base=base, defects=bad, defect_share=0.5 if bad != folder else 2)
+        assert not (tmp_path / "n.limodel").exists()

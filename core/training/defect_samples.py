@@ -39,7 +39,7 @@ from core.training.data import fit_images
 
 __all__ = ["DefectSet", "DefectBatches", "MASK_SUFFIX", "DEFECT_PREFERENCE", "find_defects",
            "load_defects", "usable_defects", "defects_meta", "defect_crop", "defect_batches",
-           "DefectFeed", "DefectsRanOut", "mix_in"]
+           "DefectFeed", "DefectsRanOut", "check_share", "mix_in"]
 
 MASK_SUFFIX = "_mask"
 DefectBatches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -123,13 +123,16 @@ def _mask_to(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def load_defects(folder: str | Path, size: tuple[int, int] | None = None, mode: str = "resize",
-                 scale: float | None = None) -> DefectSet:
+                 scale: float | None = None, grayscale: bool = False) -> DefectSet:
     """The usable annotated defects of ``folder``; unusable ones in ``skipped`` with the reason.
 
     ``size=None`` keeps the camera's pixels; otherwise the images are fitted like the good
     ones: resize mode squashes them to ``size``, tiles mode scales them by ``scale`` (pass the
-    good images' ``ImageSet.scale``). See the module docstring on hold-out honesty.
+    good images' ``ImageSet.scale``); ``grayscale``: made gray (three equal channels) as a
+    model trained on gray images sees them. See the module docstring on hold-out honesty.
     """
+    if mode not in ("resize", "tiles"):
+        raise ValueError(f"mode must be 'resize' or 'tiles', got {mode!r}")
     pairs, skipped = find_defects(folder)
     loaded, unreadable = load_images([img for img, _ in pairs])
     skipped += unreadable
@@ -157,15 +160,18 @@ def load_defects(folder: str | Path, size: tuple[int, int] | None = None, mode: 
         else:
             fitted, out.scale = fit_images(images, size, mode, scale)
         out.images = list(fitted)
+        if grayscale:
+            out.images = [cv2.cvtColor(cv2.cvtColor(im, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+                          for im in out.images]
         out.masks = [_mask_to(m, im.shape[:2]) for m, im in zip(masks, out.images)]
     return out
 
 
 def usable_defects(folder: str | Path, size: tuple[int, int] | None = None, mode: str = "resize",
-                   scale: float | None = None) -> DefectSet:
+                   scale: float | None = None, grayscale: bool = False) -> DefectSet:
     """:func:`load_defects` for a training run: ValueError (one line) when ``folder`` gives no
     usable annotated defect, naming the first reason."""
-    found = load_defects(folder, size, mode, scale)
+    found = load_defects(folder, size, mode, scale, grayscale)
     if not len(found):
         why = f"; e.g. {found.skipped[0][0].name}: {found.skipped[0][1]}" if found.skipped else ""
         raise ValueError(f"no usable annotated defect image in {folder} "
@@ -220,6 +226,13 @@ def defect_batches(defects: DefectSet, size: int | tuple[int, int], batch: int, 
         yield torch.from_numpy(images), torch.from_numpy(masks)
 
 
+def check_share(share: object) -> float:
+    """``share`` as a float when it is a fraction in [0, 1]; else ValueError (one line)."""
+    if isinstance(share, bool) or not (isinstance(share, (int, float)) and 0.0 <= share <= 1.0):
+        raise ValueError(f"defect_share must be a fraction in [0, 1], got {share!r}")
+    return float(share)
+
+
 class DefectsRanOut(Exception):
     """The defect batches ended (a training stage then stops as when its images end)."""
 
@@ -228,9 +241,7 @@ class DefectFeed:
     """Real defect samples, a few per step, from an iterable of (images, masks) batches."""
 
     def __init__(self, defects: DefectBatches, share: float):
-        if isinstance(share, bool) or not (isinstance(share, (int, float)) and 0.0 <= share <= 1.0):
-            raise ValueError(f"defect_share must be a fraction in [0, 1], got {share!r}")
-        self.stream, self.share = iter(defects), float(share)
+        self.stream, self.share = iter(defects), check_share(share)
         self.images: list[torch.Tensor] = []
         self.masks: list[torch.Tensor] = []
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -28,7 +29,9 @@ from core.evaluation.calibration import DEFAULT_FALSE_REJECT
 from core.evaluation.datasets import train_good_images
 from core.inference.bundle import save_bundle
 from core.training.data import load_image_set, random_crop, split_holdout
+from core.training.defect_samples import check_share, defect_batches, defects_meta, usable_defects
 from core.training.dsr_presets import DsrPreset, dsr_preset_from_dict
+from core.training.dsr_stages import DEFECT_SHARE
 from core.training.pipeline import PipelineResult, _fingerprint, calibrate_on_holdout
 from core.training.schedule import BudgetPlanner
 from core.training.trainer import Progress, TrainingCancelled, TrainSettings
@@ -183,10 +186,17 @@ def train_dsr_to_bundle(data: str | Path | list[Path], out: str | Path, settings
                         holdout: float = 0.1, false_reject: float = DEFAULT_FALSE_REJECT,
                         progress: Callable[[Progress], None] | None = None,
                         cancel: threading.Event | None = None,
-                        base: str | Path | None = None) -> PipelineResult:
+                        base: str | Path | None = None, defects: str | Path | None = None,
+                        defect_share: float = DEFECT_SHARE) -> PipelineResult:
     """Train DSR's stages 2 and 3 (``settings.preset``: a DsrPreset) on ``data`` (a folder, an
     MVTec-layout root or image paths) over the VQ-VAE of ``base`` (default the shipped
-    DEFAULT_BASE), calibrate on held-out good images and write the bundle atomically."""
+    DEFAULT_BASE), calibrate on held-out good images and write the bundle atomically.
+
+    ``defects``: a folder of annotated defective images (core/training/defect_samples.py), the
+    paper's supervised extension: ``defect_share`` of each batch of both stages are real
+    defects; the bundle records how many and each file's digest (``training_data.defects``),
+    so that evaluation leaves them out and says so. Unusable ones are in the result's skipped.
+    """
     from core.device import configure_cpu_threads, select_device
     from core.inference.tiling import InputSpec
     from core.model.dsr.model import DsrModel
@@ -206,6 +216,11 @@ def train_dsr_to_bundle(data: str | Path | list[Path], out: str | Path, settings
         if val_paths else None
     log.info("DSR training on %d images (%d held out, %d skipped)", len(train_set),
              len(val_paths), len(train_set.skipped))
+    found = None if defects is None else usable_defects(
+        defects, preset.image_size, preset.input_mode, train_set.scale, train_set.grayscale)
+    if found is not None:
+        check_share(defect_share)  # a bad share fails before any training
+        log.info("with %d annotated defect images (%d skipped)", len(found), len(found.skipped))
     config = preset.dsr_config()
     ck_path = None if settings.checkpoint is None else Path(settings.checkpoint)
     ck = _open_stage2(ck_path, settings.resume, preset, settings.seed)
@@ -229,9 +244,16 @@ def train_dsr_to_bundle(data: str | Path | list[Path], out: str | Path, settings
     def batches(stream: int):
         return good_batches(train_set.images, crop, preset.batch_size, settings.seed, stream)
 
+    def stage(fn, stream: int):
+        if found is None:
+            return fn
+        real = defect_batches(found, crop or tuple(preset.image_size), preset.batch_size,
+                              settings.seed * 4 + stream)
+        return partial(fn, defects=real, defect_share=defect_share)
+
     if ck is None:
         runner = _Stages(settings, progress, cancel)
-        s2, s2_per_step = runner.run(2, train_object_specific, model, batches(2))
+        s2, s2_per_step = runner.run(2, stage(train_object_specific, 2), model, batches(2))
         s2_seconds = runner.elapsed()
         if ck_path is not None:
             _save_stage2(ck_path, model, preset, settings.seed,
@@ -241,7 +263,7 @@ def train_dsr_to_bundle(data: str | Path | list[Path], out: str | Path, settings
         info = ck["info"]
         s2, s2_seconds, s2_per_step = info["steps"], info["seconds"], info["seconds_per_step"]
         runner = _Stages(settings, progress, cancel, s2, s2_seconds)
-    s3, _ = runner.run(3, train_upsampling, model, batches(3))
+    s3, _ = runner.run(3, stage(train_upsampling, 3), model, batches(3))
     seconds = runner.elapsed()
     model.eval()
 
@@ -260,7 +282,11 @@ def train_dsr_to_bundle(data: str | Path | list[Path], out: str | Path, settings
                           "skipped": len(train_set.skipped),
                           "fingerprint": _fingerprint(train_set.paths)},
     }
+    if found is not None:
+        meta["training_data"]["defects"] = defects_meta(found, defects, defect_share)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     skipped = calibrate_on_holdout(model, meta, train_set, val_set, false_reject, settings.device)
+    if found is not None:
+        skipped = list(skipped) + [(p, f"annotated defect: {why}") for p, why in found.skipped]
     bundle = save_bundle(out, state, meta)
     return PipelineResult(Path(bundle), meta, skipped, s2 + s3, seconds, s2_per_step)
