@@ -48,6 +48,9 @@ def test_fast_takes_its_input_as_draem_fast():
 
 
 def test_preset_steps_split_and_validation():
+    from core.training import dsr_presets
+
+    assert dsr_presets.MULTIPLE == DsrConfig.MULTIPLE
     tiny = get_dsr_preset("tiny", stage3_share=0.25)
     assert tiny.stage_steps(8) == (6, 2) and tiny.stage_steps(2) == (1, 1)
     with pytest.raises(ValueError, match="at least 2 steps"):
@@ -179,3 +182,85 @@ def test_lr_at_is_the_stage_schedule():
         assert optimiser.lr_at(done, 50) == pytest.approx(opt.param_groups[0]["lr"])
         opt.step()
         schedule.step()
+
+
+def test_a_dsr_job_reports_the_same_events(tmp_path):
+    import io
+    import json
+
+    from core.training.job import EXIT_OK, JobSpec, _Reporter, run
+
+    spec = JobSpec(data=[str(p) for p in make_images(tmp_path / "imgs")], run_dir=str(tmp_path / "run"),
+                   preset="tiny", steps=4, device="cpu", threads=1, holdout=0.25, model="dsr",
+                   dsr_base=str(make_base(tmp_path / "b.dsrbase")))
+    stream, cancel = io.StringIO(), threading.Event()
+    try:
+        assert run(JobSpec.load(spec.save()), _Reporter(stream), cancel) == EXIT_OK
+    finally:
+        cancel.set()  # stops the cancel-file watcher
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "done" and "progress" in kinds
+    assert {e.get("stage") for e in events if e["event"] == "progress"} == {2, 3}
+    done = events[-1]
+    assert done["meta"]["model"] == "dsr" and done["steps"] == 4 and "int8" in done
+    assert load_bundle(done["bundle"]).meta["model"] == "dsr"
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()  # the bundle is written
+
+
+def test_cli_trains_dsr_with_a_base(tmp_path, capsys):
+    from core.cli.main import main
+
+    make_images(tmp_path / "imgs")
+    base = make_base(tmp_path / "b.dsrbase")
+    assert main(["train", str(tmp_path / "imgs"), "--model", "dsr", "--preset", "tiny", "--steps",
+                 "3", "--base", str(base), "--device", "cpu", "--out", str(tmp_path / "m")]) == 0
+    assert "stage 2: 2, stage 3: 1" in capsys.readouterr().out
+    assert load_bundle(tmp_path / "m.limodel").meta["model"] == "dsr"
+    assert not (tmp_path / "m.limodel.ckpt").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--base", "{tmp}/gone.dsrbase"], "DSR base file not found"),
+    (["--steps", "1"], "at least 2 for DSR"),
+    (["--textures", "{tmp}"], "--textures is a DRÆM setting"),
+    (["--workers", "0"], "--workers is a DRÆM setting"),
+    (["--no-base"], "--no-base is DRÆM's"),
+    (["--preset", "huge"], "unknown DSR preset 'huge'"),
+    (["--image-size", "32", "64"], "at least 64 for DSR"),
+    (["--minutes", "0"], "--minutes must be positive"),
+])
+def test_cli_dsr_flags_are_checked(tmp_path, capsys, extra, message):
+    from core.cli.main import main
+
+    make_images(tmp_path / "imgs", n=2)
+    args = [a.replace("{tmp}", str(tmp_path)) for a in extra]
+    assert main(["train", str(tmp_path / "imgs"), "--model", "dsr", *args,
+                 "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_base_needs_dsr(tmp_path, capsys):
+    from core.cli.main import main
+
+    make_images(tmp_path / "imgs", n=2)
+    assert main(["train", str(tmp_path / "imgs"), "--base", str(tmp_path / "b.dsrbase"),
+                 "--out", str(tmp_path / "m")]) == 2
+    assert "use it with --model dsr" in capsys.readouterr().err
+
+
+def test_estimate_measures_a_dsr_step(capsys):
+    import json
+
+    from core.training.estimate import describe_estimate, estimate_seconds, main, measure_seconds_per_step
+
+    tiny = get_dsr_preset("tiny")
+    assert measure_seconds_per_step(tiny, steps=2, device="cpu", threads=1) > 0
+    assert estimate_seconds(tiny, 10, 0.5) == pytest.approx(4 * 0.5 + 5.0)
+    assert "DSR tiny sizes" in describe_estimate(tiny, None, 0, 10, measuring=True)
+    assert main(["--model", "dsr", "--preset", "tiny", "--steps", "1", "--device", "cpu"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["model"] == "dsr" and out["seconds_per_step"] > 0
+    assert main(["--model", "dsr", "--preset", "huge"]) == 1
+    assert "unknown DSR preset" in json.loads(capsys.readouterr().out)["error"]

@@ -1,4 +1,5 @@
-"""`lineinspect train DATA --preset fast --out MODEL [--textures DIR] [--minutes N]`."""
+"""`lineinspect train DATA [--model draem|dsr] --preset fast --out MODEL [--textures DIR]
+[--minutes N] [--base FILE.dsrbase]`."""
 
 from __future__ import annotations
 
@@ -12,12 +13,17 @@ MAX_IMAGE_SIDE = 4096  # model input side in pixels
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train a DRAEM model on good images",
-                       description="Train DRAEM on defect-free images (a folder, or an MVTec-layout "
-                                   "dataset root whose train/good is used). Anomalies are synthesised.")
+    p = sub.add_parser("train", help="train a DRAEM or DSR model on good images",
+                       description="Train DRAEM (default) or DSR on defect-free images (a folder, or "
+                                   "an MVTec-layout dataset root whose train/good is used). "
+                                   "Anomalies are synthesised.")
     p.add_argument("data", type=Path, help="folder of good images, or MVTec-layout dataset root")
     p.add_argument("--out", type=Path, required=True, help="model bundle to write (.limodel)")
+    p.add_argument("--model", choices=("draem", "dsr"), default="draem",
+                   help="draem (default) or dsr (finds near-normal, texture-like defects)")
     p.add_argument("--preset", default="fast", help="fast | thorough | paper | tiny (default fast)")
+    p.add_argument("--base", type=Path, metavar="FILE.dsrbase",
+                   help="DSR: the general appearance base file (default: the shipped one)")
     p.add_argument("--textures", type=Path, help="folder of anomaly texture images "
                    "(default: built-in procedural textures, nothing downloaded)")
     p.add_argument("--anomalies", choices=("defects", "paper"),
@@ -73,13 +79,17 @@ def run(args) -> int:
         raise CliError("--false-reject must be in (0, 0.5)")
     if args.continue_from is not None and not args.continue_from.is_file():
         raise CliError(f"--continue-from: model not found: {args.continue_from}")
+    out = args.out if args.out.suffix else args.out.with_suffix(".limodel")
+    ckpt = out.with_name(out.name + ".ckpt")
+    if args.model == "dsr":
+        return _run_dsr(args, out, ckpt)
+    if args.base is not None:
+        raise CliError("--base is a DSR base file: use it with --model dsr")
     try:
         preset = get_preset(args.preset, image_size=args.image_size, batch_size=args.batch_size,
                             anomalies=args.anomalies)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    out = args.out if args.out.suffix else args.out.with_suffix(".limodel")
-    ckpt = out.with_name(out.name + ".ckpt")
     try:
         _, note = open_checkpoint(ckpt, not args.no_resume)  # an unusable one is renamed aside
     except ValueError as exc:
@@ -115,13 +125,76 @@ def run(args) -> int:
         print(f"interrupted; run the same command again to resume from {ckpt}")
         return 130
     bar.close()
+    _report(result, ckpt)
+    separates, why = verdict(result.meta["training"].get("separability"))
+    print(("" if separates else "WARNING: ") + why)
+    return 0
+
+
+def _report(result, ckpt: Path, steps: str = "") -> None:
     ckpt.unlink(missing_ok=True)
     for path, why in result.skipped:
         print(f"skipped {path}: {why}")
     t = result.meta["thresholds"]
-    print(f"wrote {result.bundle}: {result.steps} steps in {result.seconds:.0f} s "
+    print(f"wrote {result.bundle}: {result.steps} steps{steps} in {result.seconds:.0f} s "
           f"({result.seconds_per_step:.3f} s/step); OK limit {t['ok_limit']:.4f}, "
           f"NG limit {t['ng_limit']:.4f}")
-    separates, why = verdict(result.meta["training"].get("separability"))
-    print(("" if separates else "WARNING: ") + why)
+
+
+DRAEM_ONLY = {"textures": "--textures", "anomalies": "--anomalies",
+              "continue_from": "--continue-from", "workers": "--workers"}
+
+
+def _run_dsr(args, out: Path, ckpt: Path) -> int:
+    """`train --model dsr`: stages 2 and 3 over a base file; resumes after stage 2."""
+    import threading
+
+    from core.cli.progress import ProgressBar
+    from core.training.dsr_pipeline import train_dsr_to_bundle
+    from core.training.dsr_presets import get_dsr_preset
+    from core.training.trainer import TrainingCancelled, TrainSettings
+
+    for key, flag in DRAEM_ONLY.items():
+        if getattr(args, key) is not None:
+            raise CliError(f"{flag} is a DRÆM setting; DSR makes its anomalies in feature space "
+                           f"and loads its crops itself")
+    if args.no_base:
+        raise CliError("--no-base is DRÆM's; DSR always starts from a base file (--base)")
+    if args.base is not None and not args.base.is_file():
+        raise CliError(f"--base: DSR base file not found: {args.base}")
+    if args.steps is not None and args.steps < 2:
+        raise CliError("--steps must be at least 2 for DSR (stages 2 and 3 get one each)")
+    if args.image_size is not None and min(args.image_size) < 64:
+        raise CliError("--image-size must be at least 64 for DSR")
+    try:
+        preset = get_dsr_preset(args.preset, image_size=args.image_size, batch_size=args.batch_size)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    settings = TrainSettings(preset=preset, seed=args.seed, device=args.device, minutes=args.minutes,
+                             steps=args.steps, checkpoint=ckpt, resume=not args.no_resume)
+    bar = ProgressBar(f"train DSR {preset.name}")
+
+    def on_progress(p):
+        loss = " ".join(f"{k}={v:.4f}" for k, v in p.losses.items())
+        bar.update(p.step, p.total, f"stage {p.stage} {loss} lr={p.lr:.1e}", p.eta_s,
+                   force=p.total is not None and p.step >= p.total)
+
+    try:
+        result = train_dsr_to_bundle(args.data, out, settings, holdout=args.holdout,
+                                     false_reject=args.false_reject, progress=on_progress,
+                                     cancel=threading.Event(), base=args.base)
+    except TrainingCancelled as exc:
+        bar.close()
+        raise CliError(f"{exc}; checkpoint kept at {ckpt}" if ckpt.is_file() else str(exc)) from None
+    except (ValueError, FileNotFoundError) as exc:
+        bar.close()
+        raise CliError(str(exc)) from None
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"interrupted; run the same command again to resume"
+              + (f" after stage 2 from {ckpt}" if ckpt.is_file() else ""))
+        return 130
+    bar.close()
+    st = result.meta["training"]["stage_steps"]
+    _report(result, ckpt, f" (stage 2: {st['stage2']}, stage 3: {st['stage3']})")
     return 0

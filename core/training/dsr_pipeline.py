@@ -87,7 +87,7 @@ def _save_stage2(path: Path, model, preset: DsrPreset, seed: int, info: dict) ->
                     "preset": json.dumps(preset.to_dict()), "info": json.dumps(info)}, fh)
 
 
-def _open_stage2(path: Path | None, resume: bool, preset: DsrPreset, seed: int) -> dict | None:
+def open_stage2_checkpoint(path: Path | None, resume: bool, preset: DsrPreset, seed: int) -> dict | None:
     """The stage-2 checkpoint to resume from, or None; an unreadable one is set aside."""
     from core.training.checkpoint import set_aside
 
@@ -223,7 +223,7 @@ def train_dsr_to_bundle(data: str | Path | list[Path], out: str | Path, settings
         log.info("with %d annotated defect images (%d skipped)", len(found), len(found.skipped))
     config = preset.dsr_config()
     ck_path = None if settings.checkpoint is None else Path(settings.checkpoint)
-    ck = _open_stage2(ck_path, settings.resume, preset, settings.seed)
+    ck = open_stage2_checkpoint(ck_path, settings.resume, preset, settings.seed)
     device = select_device(settings.device)
     if device.type != "cuda":
         configure_cpu_threads(settings.threads)

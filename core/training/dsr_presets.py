@@ -14,10 +14,15 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from core.model.dsr.config import DsrConfig
+from typing import TYPE_CHECKING
+
 from core.training.presets import rebuild_preset, select_preset
 
-CONFIGS = {"cpu": DsrConfig.cpu, "paper": DsrConfig.paper, "tiny": DsrConfig.tiny}
+if TYPE_CHECKING:  # torch is imported only when a configuration is built (the wizard reads presets)
+    from core.model.dsr.config import DsrConfig
+
+CONFIGS = ("cpu", "paper", "tiny")  # DsrConfig's classmethods
+MULTIPLE = 32  # DsrConfig.MULTIPLE: sides are multiples of it, at least twice it
 INPUT_MODES = ("resize", "tiles")
 MAX_MINUTES = 7 * 24 * 60
 
@@ -44,7 +49,7 @@ class DsrPreset:
         if self.config not in CONFIGS:
             raise bad(f"config must be one of {', '.join(CONFIGS)}, got {self.config!r}")
         h, w = self.image_size
-        m = DsrConfig.MULTIPLE
+        m = MULTIPLE
         if h % m or w % m or min(h, w) < 2 * m:
             raise bad(f"image_size {self.image_size} must be multiples of {m}, at least {2 * m}")
         if self.input_mode not in INPUT_MODES:
@@ -74,8 +79,15 @@ class DsrPreset:
             return self.crop, self.crop
         return self.image_size
 
-    def dsr_config(self) -> DsrConfig:
-        return CONFIGS[self.config]()
+    def total_steps(self, n_images: int) -> int:
+        """Stages 2 and 3 together (the same for any number of images), as Preset's."""
+        del n_images
+        return self.steps
+
+    def dsr_config(self) -> "DsrConfig":
+        from core.model.dsr.config import DsrConfig
+
+        return getattr(DsrConfig, self.config)()
 
     def stage_steps(self, steps: int | None = None) -> tuple[int, int]:
         """(stage 2, stage 3) steps of ``steps`` (default the preset's), each at least one."""

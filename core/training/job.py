@@ -1,6 +1,7 @@
 """The training process: ``python -m core.training.job RUN_DIR/spec.json``.
 
-Runs :func:`core.training.pipeline.train_to_bundle` for a :class:`JobSpec` and reports on
+Runs :func:`core.training.pipeline.train_to_bundle` (DRÆM) or, for ``model: "dsr"``,
+:func:`core.training.dsr_pipeline.train_dsr_to_bundle` for a :class:`JobSpec` and reports on
 stdout, one JSON object per line (everything else, logging included, goes to stderr)::
 
     {"event": "start", "pid": 123, "resumed_from": 0, "images": 40}
@@ -12,7 +13,8 @@ stdout, one JSON object per line (everything else, logging included, goes to std
     {"event": "cancelled", "message": "...", "checkpoint": ".../checkpoint.pt"}
     {"event": "error", "message": "..."}
 
-Checkpoints go to ``RUN_DIR/checkpoint.pt``; a second run of the same spec resumes from it.
+Checkpoints go to ``RUN_DIR/checkpoint.pt``; a second run of the same spec resumes from it
+(DSR: after stage 2, progress events then carry ``"stage"``).
 Cancel: create ``RUN_DIR/cancel`` or send SIGTERM; the checkpoint is kept.
 Exit codes: 0 done, 1 failed, 2 bad spec, 3 cancelled.
 """
@@ -60,6 +62,7 @@ class JobSpec:
     continue_from: str | None = None          # a model of the same widths to continue training
     use_base: bool = True                     # start from the preset's shipped base model
     model: str = "draem"                      # "draem" or "dsr" (core.recipe.model.MODEL_CHOICES)
+    dsr_base: str | None = None               # DSR: the base file (None: the shipped one)
 
     @property
     def folder(self) -> Path:
@@ -118,8 +121,9 @@ class _Reporter:
             return  # at most ten lines a second
         self._last_progress = now
         self._last_separability = p.separability
+        extra = {} if p.stage is None else {"stage": p.stage}  # DSR: stage 2 or 3
         self.emit("progress", step=p.step, total=p.total, losses=p.losses, lr=p.lr,
-                  separability=p.separability,
+                  separability=p.separability, **extra,
                   elapsed_s=round(p.elapsed_s, 2), eta_s=None if p.eta_s is None else round(p.eta_s, 1),
                   images_per_s=round(p.images_per_s, 2))
 
@@ -204,9 +208,18 @@ def run(spec: JobSpec, reporter: _Reporter, cancel: threading.Event) -> int:
     ck = folder / CHECKPOINT_FILE
     (folder / CANCEL_FILE).unlink(missing_ok=True)
     threading.Thread(target=_watch_cancel, args=(folder / CANCEL_FILE, cancel), daemon=True).start()
-    preset = get_preset(spec.preset, **spec.preset_overrides)
-    found, note = open_checkpoint(ck, spec.resume)  # an unusable one is renamed aside
-    resumed_from = found["step"] if found else 0
+    dsr = spec.model == "dsr"
+    if dsr:
+        from core.training.dsr_pipeline import open_stage2_checkpoint, train_dsr_to_bundle
+        from core.training.dsr_presets import get_dsr_preset
+
+        preset = get_dsr_preset(spec.preset, **spec.preset_overrides)
+        found, note = open_stage2_checkpoint(ck, spec.resume, preset, spec.seed), None
+        resumed_from = found["info"]["steps"] if found else 0  # stage 2 done: resumes at stage 3
+    else:
+        preset = get_preset(spec.preset, **spec.preset_overrides)
+        found, note = open_checkpoint(ck, spec.resume)  # an unusable one is renamed aside
+        resumed_from = found["step"] if found else 0
     reporter.emit("start", pid=os.getpid(), resumed_from=resumed_from, images=len(paths),
                   preset=preset.name)
     if note:
@@ -221,9 +234,15 @@ def run(spec: JobSpec, reporter: _Reporter, cancel: threading.Event) -> int:
         reporter.emit("preview", step=step, files=write_preview(preview_dir, sample))
 
     try:
-        result = train_to_bundle(paths, folder / BUNDLE_FILE, settings, textures=spec.textures,
-                                 holdout=spec.holdout, false_reject=spec.false_reject,
-                                 progress=reporter.progress, cancel=cancel, preview=on_preview)
+        if dsr:  # DSR has no preview: its anomalies are made in feature space
+            result = train_dsr_to_bundle(paths, folder / BUNDLE_FILE, settings,
+                                         holdout=spec.holdout, false_reject=spec.false_reject,
+                                         progress=reporter.progress, cancel=cancel,
+                                         base=spec.dsr_base)
+        else:
+            result = train_to_bundle(paths, folder / BUNDLE_FILE, settings, textures=spec.textures,
+                                     holdout=spec.holdout, false_reject=spec.false_reject,
+                                     progress=reporter.progress, cancel=cancel, preview=on_preview)
     except (TrainingCancelled, KeyboardInterrupt) as exc:
         reporter.emit("cancelled", message=str(exc) or "cancelled",
                       checkpoint=str(ck) if ck.is_file() else None)
