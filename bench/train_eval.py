@@ -3,12 +3,16 @@
     .venv/bin/python bench/train_eval.py ../shared/datasets/magnetic_tile --minutes 20 \
         --eval-at 5,10 --out bench/out/magtile_fast.json [--preset fast] [--textures DIR]
         [--no-base] [--seed 0]
+    .venv/bin/python bench/train_eval.py ../shared/datasets/magnetic_tile --model dsr --minutes 20 \
+        --out bench/out/mt_dsr20.json [--base FILE.dsrbase] [--defects FOLDER]
 
 The product's own training (``train_to_bundle``), then the product's evaluation of the
 written bundle. ``--eval-at`` also evaluates the model as it stands after that many minutes
 of training (the moving average of the weights where the preset keeps one): the clock is
 stopped while it is evaluated, so the run's budget is all training. One run gives the
-learning curve. Not a test: slow by design; results go to docs/BENCHMARKS.md.
+learning curve. ``--model dsr`` trains DSR instead (``train_dsr_to_bundle``: stages 2 and 3
+over the shipped or the ``--base`` VQ-VAE; no ``--eval-at``). Not a test: slow by design;
+results go to docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -63,6 +67,9 @@ def main() -> int:
     ap.add_argument("data", type=Path)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--preset", default="fast")
+    ap.add_argument("--model", choices=("draem", "dsr"), default="draem")
+    ap.add_argument("--base", type=Path, help="DSR: the general-appearance base file (.dsrbase)")
+    ap.add_argument("--defects", type=Path, help="DSR: annotated defective images to learn from too")
     ap.add_argument("--minutes", type=float, default=20.0)
     ap.add_argument("--eval-at", default="", help="also evaluate after these minutes, e.g. 5,10")
     ap.add_argument("--textures", type=Path)
@@ -85,7 +92,15 @@ def main() -> int:
         except json.JSONDecodeError:
             extra[key] = value
     extra = {"lr": args.lr, "anomalies": args.anomalies, "input_mode": args.input_mode, **extra}
-    preset = get_preset(args.preset, **extra)
+    if args.model == "dsr":
+        from core.training.dsr_presets import get_dsr_preset
+
+        preset = get_dsr_preset(args.preset, **{k: v for k, v in extra.items()
+                                                if k not in ("anomalies", "input_mode")})
+        if args.eval_at:
+            ap.error("--eval-at is for DRÆM only")
+    else:
+        preset = get_preset(args.preset, **extra)
     marks = sorted(float(v) for v in args.eval_at.split(",") if v.strip())
     model_path = args.out.with_suffix(".limodel")
     clock = PausableClock()
@@ -117,8 +132,14 @@ def main() -> int:
         clock.paused += time.monotonic() - t0
 
     t0 = time.time()
-    res = train_to_bundle(args.data, model_path, settings, textures=args.textures, progress=progress,
-                          on_step=on_step if marks else None)
+    if args.model == "dsr":
+        from core.training.dsr_pipeline import train_dsr_to_bundle
+
+        res = train_dsr_to_bundle(args.data, model_path, settings, progress=progress, base=args.base,
+                                  defects=args.defects)
+    else:
+        res = train_to_bundle(args.data, model_path, settings, textures=args.textures, progress=progress,
+                              on_step=on_step if marks else None)
     train_wall = time.time() - t0
     inf = load_model(model_path, "reference")
     inf.warmup()
@@ -126,12 +147,13 @@ def main() -> int:
     final = {"minutes": args.minutes, "steps": res.steps, **metrics_of(report)}
     curve.append(final)
     out = {
-        "dataset": str(args.data), "preset": preset.to_dict(), "budget_minutes": args.minutes,
+        "dataset": str(args.data), "model": args.model, "preset": preset.to_dict(), "budget_minutes": args.minutes,
         "textures": str(args.textures) if args.textures else "procedural", "base": not args.no_base,
         "steps": res.steps, "train_seconds": round(res.seconds, 1), "train_wall_seconds": round(train_wall, 1),
         "seconds_per_step": round(res.seconds_per_step, 3),
         "eval_ms_per_image": round(report.ms_per_image, 2), "metrics": report.metrics, "curve": curve,
-        "separability": res.meta["training"]["separability"], "thresholds": res.meta["thresholds"],
+        "separability": res.meta["training"].get("separability"),
+        "stage_steps": res.meta["training"].get("stage_steps"), "thresholds": res.meta["thresholds"],
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "processor": platform.processor() or platform.machine()},
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
