@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import copy
 import itertools
+from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -19,6 +22,7 @@ from core.model.dsr.anomaly import feature_mask
 from core.model.dsr.losses import mask_focal_loss, upsampling_loss
 from core.training.dsr_stages import train_object_specific, train_upsampling
 from tests.test_dsr_stages import FAST, SIZE, _images, _same, _state, _stream
+from tests.test_dsr_pipeline import _settings, make_base, make_images
 from tests.test_dsr_stages import general  # noqa: F401  (the shared stage-1 model fixture)
 
 
@@ -106,16 +110,8 @@ def test_stage3_with_real_defects_the_upsampler_learns_them(general):
     assert _same(fixed, _state(model.detector))
 
 
-def test_train_dsr_to_bundle_with_defects_uses_and_records_them(tmp_path, monkeypatch):
-    import cv2
-    import numpy as np
-
-    from core.inference.bundle import load_bundle
-    from core.training import defect_samples
-    from core.training.dsr_pipeline import train_dsr_to_bundle
-    from tests.test_dsr_pipeline import _settings, make_base, make_images
-
-    folder = tmp_path / "defects"
+def _defect_folder(folder: Path) -> Path:
+    """Two annotated defects (a dark band, its mask beside it) and one image without a mask."""
     folder.mkdir()
     for i in range(2):
         image = np.full((64, 64, 3), 120, np.uint8)
@@ -123,6 +119,15 @@ def test_train_dsr_to_bundle_with_defects_uses_and_records_them(tmp_path, monkey
         cv2.imwrite(str(folder / f"d{i}.png"), image)
         cv2.imwrite(str(folder / f"d{i}_mask.png"), (image[:, :, 0] < 60).astype(np.uint8) * 255)
     cv2.imwrite(str(folder / "lonely.png"), np.zeros((64, 64, 3), np.uint8))
+    return folder
+
+
+def test_train_dsr_to_bundle_with_defects_uses_and_records_them(tmp_path, monkeypatch):
+    from core.inference.bundle import load_bundle
+    from core.training import defect_samples
+    from core.training.dsr_pipeline import train_dsr_to_bundle
+
+    folder = _defect_folder(tmp_path / "defects")
     taken = []
     real_take = defect_samples.DefectFeed.take
     monkeypatch.setattr(defect_samples.DefectFeed, "take",
@@ -140,3 +145,36 @@ def test_train_dsr_to_bundle_with_defects_uses_and_records_them(tmp_path, monkey
             train_dsr_to_bundle(images, tmp_path / "n.limodel", _settings(tmp_path, steps=2),
                                 base=base, defects=bad, defect_share=0.5 if bad != folder else 2)
         assert not (tmp_path / "n.limodel").exists()
+
+
+def test_cli_trains_dsr_with_defects_and_refuses_them_for_draem(tmp_path, capsys):
+    from core.cli.main import main
+    from core.inference.bundle import load_bundle
+
+    make_images(tmp_path / "imgs")
+    folder, base = _defect_folder(tmp_path / "defects"), make_base(tmp_path / "b.dsrbase")
+    common = ["train", str(tmp_path / "imgs"), "--preset", "tiny", "--steps", "2", "--device",
+              "cpu", "--out", str(tmp_path / "m")]
+    assert main([*common, "--model", "dsr", "--base", str(base), "--defects", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "learnt from 2 annotated defect image(s)" in out and "lonely.png" in out
+    assert load_bundle(tmp_path / "m.limodel").meta["training_data"]["defects"]["images"] == 2
+    for extra, message in ((["--defects", str(folder)], "use it with --model dsr"),
+                           (["--model", "dsr", "--defects", str(tmp_path / "gone")],
+                            "--defects: folder not found")):
+        assert main([*common, *extra]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_job_spec_takes_defects_for_dsr_only(tmp_path):
+    from core.training.job import JobSpec
+
+    spec = JobSpec(data=str(tmp_path), run_dir=str(tmp_path / "run"), model="dsr",
+                   defects=str(tmp_path / "defects"))
+    assert JobSpec.load(spec.save()).defects == str(tmp_path / "defects")
+    for model, defects, message in (("draem", "x", "for model 'dsr' only"),
+                                    ("dsr", 3, "folder path or null"), ("dsr", "", "folder path")):
+        spec.model, spec.defects = model, defects
+        with pytest.raises(ValueError, match=message):
+            JobSpec.load(spec.save())

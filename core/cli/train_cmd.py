@@ -24,6 +24,10 @@ def register(sub) -> None:
     p.add_argument("--preset", default="fast", help="fast | thorough | paper | tiny (default fast)")
     p.add_argument("--base", type=Path, metavar="FILE.dsrbase",
                    help="DSR: the general appearance base file (default: the shipped one)")
+    p.add_argument("--defects", type=Path, metavar="FOLDER",
+                   help="DSR: annotated defective images to learn from as well (MVTec test/<kind> "
+                        "with ground_truth/, or <stem>_mask.png beside each image); never "
+                        "evaluate the model on them")
     p.add_argument("--textures", type=Path, help="folder of anomaly texture images "
                    "(default: built-in procedural textures, nothing downloaded)")
     p.add_argument("--anomalies", choices=("defects", "paper"),
@@ -85,6 +89,9 @@ def run(args) -> int:
         return _run_dsr(args, out, ckpt)
     if args.base is not None:
         raise CliError("--base is a DSR base file: use it with --model dsr")
+    if args.defects is not None:
+        raise CliError("--defects is DSR's supervised extension: use it with --model dsr "
+                       "(DRÆM learns from good images only)")
     try:
         preset = get_preset(args.preset, image_size=args.image_size, batch_size=args.batch_size,
                             anomalies=args.anomalies)
@@ -162,6 +169,8 @@ def _run_dsr(args, out: Path, ckpt: Path) -> int:
         raise CliError("--no-base is DRÆM's; DSR always starts from a base file (--base)")
     if args.base is not None and not args.base.is_file():
         raise CliError(f"--base: DSR base file not found: {args.base}")
+    if args.defects is not None and not args.defects.is_dir():
+        raise CliError(f"--defects: folder not found: {args.defects}")
     if args.steps is not None and args.steps < 2:
         raise CliError("--steps must be at least 2 for DSR (stages 2 and 3 get one each)")
     if args.image_size is not None and min(args.image_size) < 64:
@@ -182,7 +191,8 @@ def _run_dsr(args, out: Path, ckpt: Path) -> int:
     try:
         result = train_dsr_to_bundle(args.data, out, settings, holdout=args.holdout,
                                      false_reject=args.false_reject, progress=on_progress,
-                                     cancel=threading.Event(), base=args.base)
+                                     cancel=threading.Event(), base=args.base,
+                                     defects=args.defects)
     except TrainingCancelled as exc:
         bar.close()
         raise CliError(f"{exc}; checkpoint kept at {ckpt}" if ckpt.is_file() else str(exc)) from None
@@ -197,4 +207,8 @@ def _run_dsr(args, out: Path, ckpt: Path) -> int:
     bar.close()
     st = result.meta["training"]["stage_steps"]
     _report(result, ckpt, f" (stage 2: {st['stage2']}, stage 3: {st['stage3']})")
+    used = result.meta["training_data"].get("defects")
+    if used:
+        print(f"learnt from {used['images']} annotated defect image(s) of {used['source']} "
+              f"({used['skipped']} skipped); `lineinspect eval` leaves them out and lists them")
     return 0

@@ -63,6 +63,7 @@ class JobSpec:
     use_base: bool = True                     # start from the preset's shipped base model
     model: str = "draem"                      # "draem" or "dsr" (core.recipe.model.MODEL_CHOICES)
     dsr_base: str | None = None               # DSR: the base file (None: the shipped one)
+    defects: str | None = None                # DSR: a folder of annotated defects (defect_samples)
 
     @property
     def folder(self) -> Path:
@@ -96,6 +97,12 @@ class JobSpec:
         if model not in MODEL_CHOICES:
             raise ValueError(f"training spec {p}: model must be one of "
                              f"{', '.join(MODEL_CHOICES)}, got {str(model)[:40]!r}")
+        defects = raw.get("defects")
+        if defects is not None and (not isinstance(defects, str) or not defects):
+            raise ValueError(f"training spec {p}: defects must be a folder path or null")
+        if defects is not None and model != "dsr":
+            raise ValueError(f"training spec {p}: defects (annotated defect images) are for "
+                             f"model 'dsr' only")
         return cls(**raw)
 
 
@@ -238,7 +245,7 @@ def run(spec: JobSpec, reporter: _Reporter, cancel: threading.Event) -> int:
             result = train_dsr_to_bundle(paths, folder / BUNDLE_FILE, settings,
                                          holdout=spec.holdout, false_reject=spec.false_reject,
                                          progress=reporter.progress, cancel=cancel,
-                                         base=spec.dsr_base)
+                                         base=spec.dsr_base, defects=spec.defects)
         else:
             result = train_to_bundle(paths, folder / BUNDLE_FILE, settings, textures=spec.textures,
                                      holdout=spec.holdout, false_reject=spec.false_reject,
