@@ -13,7 +13,6 @@ are all labelled good.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,7 +152,9 @@ TRAINED_ON = "used to train this model (an annotated defect): not counted"
 
 def file_digest(path: str | os.PathLike) -> str:
     """SHA-256 of a file's bytes: how a model names the annotated images it was trained on."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    from core.inference.backends.export import file_sha256
+
+    return file_sha256(path)
 
 
 def trained_defects(meta: dict | None) -> set[str]:
