@@ -178,3 +178,30 @@ def test_a_job_spec_takes_defects_for_dsr_only(tmp_path):
         spec.model, spec.defects = model, defects
         with pytest.raises(ValueError, match=message):
             JobSpec.load(spec.save())
+
+
+def test_resuming_after_stage_2_needs_the_same_defects(tmp_path):
+    """Stage 2 learnt from the defects: a resumed run must record the same ones (else an
+    evaluation would count images the model has seen), so other defects, or none, are refused."""
+    import threading
+
+    from core.training.dsr_pipeline import train_dsr_to_bundle
+    from core.training.trainer import TrainingCancelled
+
+    folder, base = _defect_folder(tmp_path / "defects"), make_base(tmp_path / "b.dsrbase")
+    images, out, ck = make_images(tmp_path / "imgs"), tmp_path / "m.limodel", tmp_path / "m.ckpt"
+    cancel = threading.Event()
+    with pytest.raises(TrainingCancelled, match="stage 3"):
+        train_dsr_to_bundle(images, out, _settings(tmp_path, steps=6, checkpoint=ck),
+                            holdout=0.25, base=base, defects=folder, cancel=cancel,
+                            progress=lambda p: cancel.set() if p.stage == 3 else None)
+    for other in (None, tmp_path / "imgs"):
+        if other is not None:
+            cv2.imwrite(str(other / "g0_mask.png"), np.full((64, 64), 255, np.uint8))
+        with pytest.raises(ValueError, match="other annotated defects"):
+            train_dsr_to_bundle(images, out, _settings(tmp_path, steps=6, checkpoint=ck),
+                                base=base, defects=other)
+    result = train_dsr_to_bundle(images, out, _settings(tmp_path, steps=6, checkpoint=ck),
+                                 holdout=0.25, base=base, defects=folder)
+    assert result.meta["training"]["resumed_after_stage2"] is True
+    assert result.meta["training_data"]["defects"]["images"] == 2

@@ -218,8 +218,10 @@ def train_dsr_to_bundle(data: str | Path | list[Path], out: str | Path, settings
              len(val_paths), len(train_set.skipped))
     found = None if defects is None else usable_defects(
         defects, preset.image_size, preset.input_mode, train_set.scale, train_set.grayscale)
+    record = None
     if found is not None:
         check_share(defect_share)  # a bad share fails before any training
+        record = defects_meta(found, defects, defect_share)
         log.info("with %d annotated defect images (%d skipped)", len(found), len(found.skipped))
     config = preset.dsr_config()
     ck_path = None if settings.checkpoint is None else Path(settings.checkpoint)
@@ -235,6 +237,11 @@ def train_dsr_to_bundle(data: str | Path | list[Path], out: str | Path, settings
         base_info = {"path": str(loaded.path), "training": loaded.meta.get("training"),
                      "training_data": loaded.meta.get("training_data")}
     else:
+        learnt = ck["info"].get("defects") or {}
+        if (learnt.get("sha256"), learnt.get("share")) != \
+                ((record or {}).get("sha256"), (record or {}).get("share")):
+            raise ValueError(f"checkpoint {ck_path} learnt from other annotated defects than "
+                             "these; give the same defects again or delete it")
         model.load_state_dict(ck["model"])
         base_info = ck["info"]["base"]
         log.info("resuming after stage 2 from %s", ck_path)
@@ -258,7 +265,7 @@ def train_dsr_to_bundle(data: str | Path | list[Path], out: str | Path, settings
         if ck_path is not None:
             _save_stage2(ck_path, model, preset, settings.seed,
                          {"steps": s2, "seconds": s2_seconds, "seconds_per_step": s2_per_step,
-                          "base": base_info})
+                          "base": base_info, "defects": record})
     else:
         info = ck["info"]
         s2, s2_seconds, s2_per_step = info["steps"], info["seconds"], info["seconds_per_step"]
@@ -282,8 +289,8 @@ def train_dsr_to_bundle(data: str | Path | list[Path], out: str | Path, settings
                           "skipped": len(train_set.skipped),
                           "fingerprint": _fingerprint(train_set.paths)},
     }
-    if found is not None:
-        meta["training_data"]["defects"] = defects_meta(found, defects, defect_share)
+    if record is not None:
+        meta["training_data"]["defects"] = record
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     skipped = calibrate_on_holdout(model, meta, train_set, val_set, false_reject, settings.device)
     if found is not None:
