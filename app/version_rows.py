@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 
+from app.wizard.model_choice import bundle_kind_name
 from core.store.recipe_store import RecipeStore
 from core.store.versions import ModelVersion
 
@@ -21,6 +22,7 @@ class VersionRow:
     preset: str
     active: bool
     deleted: bool
+    model: str = ""  # "DRÆM" or "DSR", from the bundle's metadata ("" when it cannot be read)
 
     @property
     def can_activate(self) -> bool:
@@ -46,7 +48,7 @@ def _row(mv: ModelVersion, active: bool) -> VersionRow:
         limits=(f"OK < {limits['ok_limit']:.3f}, NG ≥ {limits['ng_limit']:.3f}"
                 if "ok_limit" in limits and "ng_limit" in limits else "—"),
         deployed_by=mv.deployed_by or "—", preset=mv.preset or "", active=active,
-        deleted=mv.deleted)
+        deleted=mv.deleted, model="" if mv.deleted else bundle_kind_name(mv.bundle_path))
 
 
 def validation_text(v: dict) -> str:

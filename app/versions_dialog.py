@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHB
 
 from app.version_rows import VersionRow
 
-COLUMNS = ("", "Version", "Deployed", "Trained from", "Validation", "Limits", "Deployed by")
+COLUMNS = ("", "Version · model", "Deployed", "Trained from", "Validation", "Limits", "Deployed by")
 TRAINED_FROM = COLUMNS.index("Trained from")
 
 
@@ -82,7 +82,8 @@ class VersionsDialog(QDialog):
         self.table.setRowCount(len(self.rows))
         for r, v in enumerate(self.rows):
             cells = ("● active" if v.active else ("deleted" if v.deleted else ""),
-                     f"v{v.version}" + (f" ({v.preset})" if v.preset else ""), v.deployed,
+                     " · ".join(p for p in (f"v{v.version}", v.model) if p)
+                     + (f" ({v.preset})" if v.preset else ""), v.deployed,
                      v.trained_from, v.validation, v.limits, v.deployed_by)
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)

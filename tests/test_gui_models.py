@@ -49,7 +49,7 @@ def test_train_action_opens_wizard_sharing_the_live_camera(qtbot, tmp_path):
     w = open_window(qtbot, make_data_dir(tmp_path))
     try:
         s = _running(qtbot, w, 1)
-        assert re.search(rf"\| model v1 · {BACKEND}$", w.status.model_label.text())
+        assert re.search(rf"\| model v1 · DRÆM · {BACKEND}$", w.status.model_label.text())
         assert w.status.model_label.toolTip()  # how the backend was chosen
         w.toolbar.train_action.trigger()
         wizard = w.models.wizard
@@ -92,7 +92,7 @@ def test_deployed_version_is_switched_to_without_a_restart(qtbot, tmp_path):
         r = s.latest()
         assert (r.thresholds.ok_limit, r.thresholds.ng_limit) == (0.2, 0.7)  # v2's calibration
         assert w.thresholds.spins["ng_limit"].value() == pytest.approx(0.7)
-        assert re.search(rf"model v2 · {BACKEND}", w.status.model_label.text())
+        assert re.search(rf"model v2 · DRÆM · {BACKEND}", w.status.model_label.text())
         qtbot.waitUntil(lambda: w.toolbar.recipe_combo.count() == 2, timeout=5000)  # list refreshed
         assert w.toolbar.recipe_combo.currentText() == "demo"
     finally:
@@ -112,7 +112,8 @@ def test_versions_dialog_lists_and_rolls_back_the_live_model(qtbot, tmp_path):
         table = d.table
         assert table.rowCount() == 2
         cells = [[table.item(r, c).text() for c in range(table.columnCount())] for r in range(2)]
-        assert cells[0][:2] == ["● active", "v2 (tiny-test)"] and cells[1][:2] == ["", "v1 (tiny-test)"]
+        assert cells[0][:2] == ["● active", "v2 · DRÆM (tiny-test)"]
+        assert cells[1][:2] == ["", "v1 · DRÆM (tiny-test)"]
         assert cells[0][3] == "test samples" and "AUROC 0.875" in cells[0][4]
         assert "5 good, 3 defects" in cells[0][4] and cells[0][5] == "OK < 0.200, NG ≥ 0.700"
         assert cells[1][6] and re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d$", cells[1][2])

@@ -96,9 +96,9 @@ class FakeProbe:
     def busy(self) -> bool:
         return self._done is not None
 
-    def start(self, preset, threads, device, done) -> None:
+    def start(self, preset, threads, device, done, model=None) -> None:
         self.cancel()
-        self.calls.append((preset, threads, device))
+        self.calls.append((preset, threads, device) + ((model,) if model else ()))
         self._done = done
 
     def cancel(self) -> None:

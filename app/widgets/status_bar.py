@@ -10,6 +10,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from app.widgets.elided_label import ElidedLabel
+from core.inference.labels import MODEL_NAMES
 from core.inspection.session import SessionStatus
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,10 @@ class CameraStatusBar(QStatusBar):
         lat = "-" if st.latency_ms is None else f"{st.latency_ms:.0f} ms"
         self.latency_label.setText(f"| inference {lat}")
         model = "" if st.model_version is None else f"model v{st.model_version}"
-        text = " · ".join(p for p in (model, st.backend) if p)
+        # the backend label names DSR ('DSR · onnxruntime (...)'); a DRÆM model is named here
+        named = any(st.backend.startswith(f"{n} · ") for n in MODEL_NAMES.values())
+        kind = "DRÆM" if st.backend and not named else ""
+        text = " · ".join(p for p in (model, kind, st.backend) if p)
         self.model_label.setText(f"| {text}" if text else "")
         self.model_label.setToolTip(st.backend_details or self.model_label.text())
         trouble = " · ".join(t for t in (st.fault, st.alarm) if t)  # camera fault, results alarm

@@ -26,6 +26,7 @@ class WizardContext:
     is_new: bool = True
     roi: Roi | None = None
     preprocessing: Preprocessing = field(default_factory=Preprocessing)
+    model: str = "draem"              # the model kind to train: "draem" or "dsr" (the recipe's choice)
     preset: str = "fast"
     anomalies: str = "defects"        # synthetic anomalies: "defects" or "paper" (the recipe's choice)
     steps: int | None = None          # overrides the preset's steps (tests, smoke runs)

@@ -9,6 +9,7 @@ from typing import Callable
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWizardPage
 
 from app.wizard.context import WizardContext
+from app.wizard.model_choice import bundle_kind_name, kind_name, kind_of
 from app.wizard.qtutil import message_label, show_message
 from app.workers.background import Background
 from core.recipe import RecipeError, Thresholds, TrainingConfig
@@ -28,7 +29,8 @@ def deploy(ctx: WizardContext, override_reason: str = "") -> int:
     return ctx.store.deploy(
         ctx.recipe_name, ctx.bundle, source=ctx.source, roi=ctx.roi,
         preprocessing=ctx.preprocessing, false_reject_target=ctx.false_reject,
-        training=TrainingConfig(str(meta.get("preset") or ctx.preset), str(meta.get("anomalies", "paper"))),
+        training=TrainingConfig(str(meta.get("preset") or ctx.preset), str(meta.get("anomalies", "paper")),
+                                kind_of(meta) if meta else ctx.model),
         thresholds=Thresholds.from_mapping(proposed) if proposed else None,
         trained_from=str(ctx.work_dir / "samples"), validation=validation)
 
@@ -69,7 +71,7 @@ class DeployPage(QWizardPage):
         t = v.get("thresholds", {})
         lines = [f"<b>Recipe:</b> {ctx.recipe_name} ({'new' if ctx.is_new else 'retrained'})",
                  f"<b>Camera:</b> {ctx.source}; <b>ROI:</b> {ctx.roi}",
-                 f"<b>Model:</b> {ctx.bundle}"]
+                 f"<b>Model:</b> {self._kind()} · {ctx.bundle}"]
         if t:
             lines.append(f"<b>Limits:</b> OK below {t['ok_limit']:.4f}, NG from {t['ng_limit']:.4f}")
         if "auroc" in v:
@@ -94,6 +96,11 @@ class DeployPage(QWizardPage):
                                  "deployed anyway.")
         self.deploy_button.setEnabled(separates)
         self.message.clear()
+
+    def _kind(self) -> str:
+        """'DSR' or 'DRÆM': from the training result's metadata, else from the bundle file."""
+        meta = (self.ctx.result or {}).get("meta")
+        return kind_name(meta) if meta else (bundle_kind_name(self.ctx.bundle) or "?")
 
     def _reason_changed(self, text: str) -> None:
         if not self.separates and self.ctx.deployed_version is None:

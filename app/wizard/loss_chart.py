@@ -9,6 +9,10 @@ from pathlib import Path
 import pyqtgraph as pg
 
 CURVES = (("loss", "#e53935"), ("l2", "#1e88e5"), ("ssim", "#43a047"), ("focal", "#fb8c00"))
+# DSR's stage 2 (object-specific image and features against the good ones, focal on the mask);
+# stage 3 reports focal only
+DSR_CURVES = (("loss", "#e53935"), ("l2_image", "#1e88e5"), ("l2_features", "#43a047"),
+              ("focal", "#fb8c00"))
 
 
 def past_events(path: Path) -> list[dict]:
@@ -34,9 +38,22 @@ class LossChart(pg.PlotWidget):
         self.setBackground("w")
         self.addLegend(offset=(-10, 10))
         self.setLabel("bottom", "step")
-        self.curves = {k: self.plot([], [], pen=pg.mkPen(c, width=2), name=k) for k, c in CURVES}
-        self.history: dict[str, list[float]] = {k: [] for k, _ in CURVES}
+        self.curves: dict = {}
+        self.history: dict[str, list[float]] = {}
         self.steps: list[int] = []
+        self.set_curves(CURVES)
+
+    def set_curves(self, curves) -> None:
+        """The loss parts to draw ((key, colour) pairs: CURVES for DRÆM, DSR_CURVES); clears."""
+        if [k for k, _ in curves] == list(self.curves):
+            return
+        for curve in self.curves.values():
+            self.removeItem(curve)
+        self.curves.clear()  # the dicts are shared with the Train page: same objects
+        self.history.clear()
+        self.steps.clear()
+        self.curves.update({k: self.plot([], [], pen=pg.mkPen(c, width=2), name=k) for k, c in curves})
+        self.history.update({k: [] for k, _ in curves})
 
     def clear_steps(self) -> None:
         self.keep_steps_until(-1)

@@ -152,9 +152,10 @@ class PartPage(QWizardPage):
             self.roi_view.set_roi(recipe.roi)
         self.ctx.preprocessing = recipe.preprocessing
         self.ctx.anomalies = recipe.training.anomalies
-        from core.training.presets import PRESETS
+        from app.wizard.model_choice import presets_for
 
-        if recipe.training.preset in PRESETS:
+        self.ctx.model = recipe.training.model  # a recipe that says dsr preselects DSR
+        if recipe.training.preset in presets_for(recipe.training.model):
             self.ctx.preset = recipe.training.preset
 
     def open_camera(self) -> bool:

@@ -1,7 +1,8 @@
 """The Train page's measuring probe: a few real training steps of a preset, timed in a
 separate process (``python -m core.training.estimate``), with the threads the run will get.
 
-A probe has ``start(preset, threads, device, done)``, ``cancel()`` and ``busy``;
+A probe has ``start(preset, threads, device, done[, model])`` (``model="dsr"``: DSR's preset),
+``cancel()`` and ``busy``;
 ``done(seconds_per_step, error)`` is called once on the GUI thread, never after ``cancel()``.
 Tests pass a fake with chosen step timings.
 """
@@ -32,10 +33,13 @@ class ProcessProbe(QObject):
     def busy(self) -> bool:
         return self.proc is not None
 
-    def start(self, preset: str, threads: int | None, device: str, done: Done) -> None:
+    def start(self, preset: str, threads: int | None, device: str, done: Done,
+              model: str = "draem") -> None:
         self.cancel()
         args = [sys.executable, "-m", "core.training.estimate", "--preset", preset,
                 "--steps", str(PROBE_STEPS), "--device", device]
+        if model != "draem":
+            args += ["--model", model]
         if threads:
             args += ["--threads", str(threads)]
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)

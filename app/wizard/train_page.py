@@ -5,33 +5,22 @@ Training runs in a separate process (core.training.runner); this page only shows
 
 from __future__ import annotations
 
-import html
-
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWizardPage)
 
 from app.wizard.context import WizardContext
 from app.wizard.cpu_share import LivePause
-from app.wizard.loss_chart import LossChart
+from app.wizard.loss_chart import CURVES, DSR_CURVES, LossChart
+from app.wizard.model_choice import (DEFAULT_MODEL, HINTS, MODELS, WHEN_TO_PICK, describe_model_estimate,
+                                     get_model_preset, kind_of, presets_for, probe_key)
 from app.wizard.qtutil import message_label, show_message
 from app.wizard.step_probe import ProcessProbe
+from app.wizard.train_events import PREVIEWS, VALIDATION_PREVIEWS, apply_event
 from app.workers.background import gui_callback
-from core.training.estimate import describe_estimate, format_duration
 from core.training.files import EVENTS_FILE, SPEC_FILE, discard_outputs
 from core.training.job import JobSpec
-from core.training.presets import PRESETS, get_preset
-from core.training.runner import FINAL_EVENTS, TrainingRunner, can_resume
-from core.training.separability import verdict
-
-PREVIEWS = (("image", "Good image"), ("augmented", "Synthetic anomaly"), ("mask", "Its mask"),
-            ("reconstruction", "Reconstruction"), ("anomaly_map", "Anomaly map M_o"))
-# second row: the current model on a held-out good image (M_o should stay dark)
-VALIDATION_PREVIEWS = (("val_image", "Validation image"), ("val_reconstruction", "Its reconstruction"),
-                       ("val_anomaly_map", "Its M_o"))
-HINTS = {"fast": "for a CPU, runs live", "thorough": "for a CPU, an hour: over a break",
-         "paper": "for a GPU (the paper's recipe)", "tiny": "smoke test only"}
+from core.training.runner import TrainingRunner, can_resume
 
 
 class TrainPage(QWizardPage):
@@ -39,22 +28,28 @@ class TrainPage(QWizardPage):
         super().__init__()
         self.ctx = ctx
         self.setTitle("4. Train")
-        self.setSubTitle("Choose a preset, then start. Training runs in its own process: cancel at "
+        self.setSubTitle("Choose the model and a preset, then start. Training runs in its own "
+                         "process: cancel at "
                          "any time, resume later from the last checkpoint.")
         self.runner: TrainingRunner | None = None
         self.event_from_runner = gui_callback(self, self.on_event)  # called on the runner's reader thread
         self.events: list[dict] = []
-        self.seconds_per_step: dict[str, float] = {}   # measured with self.share.threads
+        self.seconds_per_step: dict[str, float] = {}   # by probe_key(model, preset), with self.share.threads
         self.probe = ProcessProbe(self)    # tests set a fake with chosen step timings
-        self.measuring: str | None = None  # the preset the probe is timing
+        self.measuring: str | None = None  # the probe_key(model, preset) the probe is timing
         self.runner_factory = TrainingRunner
-        self._minutes_for: str | None = None  # the preset whose proposed time the box shows
+        self._minutes_for: str | None = None  # the probe_key whose proposed time the box shows
         self.n_images = 0
         self.active_model = None   # the recipe's active bundle (initializePage)
 
+        self.model_combo = QComboBox()
+        for kind, text in MODELS:
+            self.model_combo.addItem(text, kind)
+        self.model_combo.setToolTip(WHEN_TO_PICK)
+        self.when_label = QLabel(WHEN_TO_PICK, wordWrap=True)
+        self.when_label.setStyleSheet("color: #555;")
         self.preset_combo = QComboBox()
-        for name in PRESETS:
-            self.preset_combo.addItem(f"{name} ({HINTS.get(name, '')})", name)
+        self._fill_presets()
         self.anomalies_combo = QComboBox()
         self.anomalies_combo.addItem("defect-like", "defects")
         self.anomalies_combo.addItem("paper (Perlin x texture)", "paper")
@@ -97,10 +92,15 @@ class TrainPage(QWizardPage):
                 grid.addWidget(QLabel(caption, alignment=Qt.AlignmentFlag.AlignCenter), row + 1, i)
         self.message = message_label()
 
+        choice = QHBoxLayout()
+        choice.addWidget(QLabel("Model"))
+        choice.addWidget(self.model_combo)
+        choice.addWidget(self.when_label, 1)
         top = QHBoxLayout()
         top.addWidget(QLabel("Preset"))
         top.addWidget(self.preset_combo)
-        top.addWidget(QLabel("Anomalies"))
+        self.anomalies_label = QLabel("Anomalies")
+        top.addWidget(self.anomalies_label)
         top.addWidget(self.anomalies_combo)
         top.addWidget(QLabel("Time"))
         top.addWidget(self.minutes_spin)
@@ -113,6 +113,7 @@ class TrainPage(QWizardPage):
         buttons.addWidget(self.bar, 1)
         buttons.addWidget(self.eta_label)
         col = QVBoxLayout(self)
+        col.addLayout(choice)
         col.addLayout(top)
         col.addWidget(self.share_label)
         col.addLayout(buttons)
@@ -121,6 +122,7 @@ class TrainPage(QWizardPage):
         col.addLayout(grid)
         col.addWidget(self.message)
 
+        self.model_combo.currentIndexChanged.connect(self._model_changed)
         self.preset_combo.currentIndexChanged.connect(self._preset_changed)
         self.minutes_spin.valueChanged.connect(self._show_estimate)
         self.measure_button.clicked.connect(self.measure)
@@ -130,8 +132,33 @@ class TrainPage(QWizardPage):
 
     # --- preset and estimate ----------------------------------------------------------------
     @property
+    def model(self) -> str:
+        """The model kind to train: "draem" or "dsr"."""
+        return self.model_combo.currentData() or DEFAULT_MODEL
+
+    @property
     def preset(self) -> str:
         return self.preset_combo.currentData()
+
+    @property
+    def key(self) -> str:
+        """The chosen model and preset, as the measured step times are keyed."""
+        return probe_key(self.model, self.preset)
+
+    def _fill_presets(self, keep: str | None = None) -> None:
+        """The presets of the chosen model; ``keep`` stays selected when that model has it."""
+        combo = self.preset_combo
+        combo.blockSignals(True)
+        combo.clear()
+        for name in presets_for(self.model):
+            combo.addItem(f"{name} ({HINTS.get(name, '')})", name)
+        combo.setCurrentIndex(max(0, combo.findData(keep or "fast")))
+        combo.blockSignals(False)
+
+    def _model_changed(self) -> None:
+        self._fill_presets(keep=self.preset)
+        self.plot.set_curves(DSR_CURVES if self.model == "dsr" else CURVES)
+        self._preset_changed()
 
     @property
     def share(self):
@@ -144,8 +171,11 @@ class TrainPage(QWizardPage):
             before = self.share
             if self.live_pause.configure(self.ctx.live, self.ctx.device) != before:
                 self.seconds_per_step.clear()  # measured with other threads or on another device
-        index = self.preset_combo.findData(self.ctx.preset)
-        self.preset_combo.setCurrentIndex(max(index, 0))
+        self.model_combo.blockSignals(True)  # one _preset_changed below, not one per box
+        self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(self.ctx.model)))
+        self.model_combo.blockSignals(False)
+        self._fill_presets(keep=self.ctx.preset)
+        self.plot.set_curves(DSR_CURVES if self.model == "dsr" else CURVES)
         self.anomalies_combo.setCurrentIndex(max(0, self.anomalies_combo.findData(self.ctx.anomalies)))
         self.n_images = len(self.ctx.samples())
         self._preset_changed()
@@ -173,21 +203,29 @@ class TrainPage(QWizardPage):
             meta = read_bundle_meta(self.active_model)
         except BundleError:
             return False
-        preset = get_preset(self.preset)
+        if kind_of(meta) != self.model:
+            return False  # another kind of network: nothing to continue from
+        if self.model != DEFAULT_MODEL:
+            return meta.get("dsr") == get_model_preset(self.model, self.preset).dsr_config().to_dict()
+        preset = get_model_preset(self.model, self.preset)
         return (int(meta["recon_width"]), int(meta["disc_width"])) == (preset.recon_width, preset.disc_width)
 
     def _preset_changed(self) -> None:
-        preset = get_preset(self.preset)
-        if self._minutes_for != self.preset:  # a preset proposes its time; Back and Next keep a typed one
-            self._minutes_for = self.preset
+        preset = get_model_preset(self.model, self.preset)
+        if self._minutes_for != self.key:  # a preset proposes its time; Back and Next keep a typed one
+            self._minutes_for = self.key
             self.minutes_spin.setValue(int(preset.minutes or 0))
         ok = self._can_continue()
         self.continue_check.setEnabled(ok)
         if not ok:
             self.continue_check.setChecked(False)
         self.continue_check.setVisible(self.active_model is not None)
-        stale = self.measuring not in (None, self.preset)  # measuring another preset
-        unmeasured = self.preset not in self.seconds_per_step and not self.running
+        draem = self.model == DEFAULT_MODEL  # the synthetic-anomaly kind is DRÆM's only
+        self.anomalies_combo.setEnabled(draem and not self.running)
+        self.anomalies_label.setHidden(not draem)
+        self.anomalies_combo.setHidden(not draem)
+        stale = self.measuring not in (None, self.key)  # measuring another preset or model
+        unmeasured = self.key not in self.seconds_per_step and not self.running
         if unmeasured and (stale or (self.ctx.auto_measure and not self.live_pause.applies)):
             self.measure()   # the stale probe is dropped
         elif stale:
@@ -195,26 +233,28 @@ class TrainPage(QWizardPage):
         self._show_estimate()
 
     def _show_estimate(self) -> None:
-        name = self.preset
-        sps = self.seconds_per_step.get(name)
-        text = describe_estimate(get_preset(name), sps, self.minutes_spin.value(), self.n_images,
-                                 self.ctx.holdout, self.ctx.steps, measuring=self.measuring == name,
-                                 threads=self.share.threads)
-        if sps is None and self.measuring != name and self.live_pause.applies:
+        key = self.key
+        sps = self.seconds_per_step.get(key)
+        text = describe_model_estimate(self.model, get_model_preset(self.model, self.preset), sps,
+                                       self.minutes_spin.value(), self.n_images, self.ctx.holdout,
+                                       self.ctx.steps, measuring=self.measuring == key,
+                                       threads=self.share.threads)
+        if sps is None and self.measuring != key and self.live_pause.applies:
             text += " (press Measure)"
         self.estimate_label.setText(text)
 
     def measure(self) -> None:
         """Time a few real training steps of the preset in a separate process, with the threads
         the run will get and, on a CPU, live inspection paused as it will be for the run."""
-        name = self.preset
-        if self.running or self.measuring == name:
+        name, model, key = self.preset, self.model, self.key
+        if self.running or self.measuring == key:
             return
         self.n_images = len(self.ctx.samples())
-        self.measuring = name
-        self.live_pause.claim("probe", f"measuring how long training takes ({name})")
+        self.measuring = key
+        self.live_pause.claim("probe", f"measuring how long training takes ({key})")
+        extra = {} if model == DEFAULT_MODEL else {"model": model}  # DRÆM: the probe as before
         self.probe.start(name, self.share.threads, self.ctx.device,
-                         lambda sps, error: self._probe_done(name, sps, error))
+                         lambda sps, error: self._probe_done(key, sps, error), **extra)
         self._show_estimate()
 
     def _probe_done(self, name: str, seconds_per_step: float | None, error: str) -> None:
@@ -238,12 +278,13 @@ class TrainPage(QWizardPage):
         paths = [str(p) for p in self.ctx.samples().paths()]
         minutes = self.minutes_spin.value() if self.ctx.steps is None else 0
         cont = self.active_model if self.continue_check.isChecked() and self._can_continue() else None
-        return JobSpec(data=paths, run_dir=str(self.ctx.run_dir), preset=self.preset,
+        draem = self.model == DEFAULT_MODEL  # the synthetic-anomaly kind is DRÆM's only
+        return JobSpec(data=paths, run_dir=str(self.ctx.run_dir), preset=self.preset, model=self.model,
                        steps=self.ctx.steps, minutes=minutes or None, seed=self.ctx.seed,
                        device=self.ctx.device, workers=self.ctx.workers, threads=self.share.threads,
                        holdout=self.ctx.holdout,
                        false_reject=self.ctx.false_reject, resume=False,
-                       preset_overrides={"anomalies": self.anomalies_combo.currentData()},
+                       preset_overrides={"anomalies": self.anomalies_combo.currentData()} if draem else {},
                        continue_from=str(cont) if cont else None)
 
     def start(self) -> None:
@@ -295,65 +336,9 @@ class TrainPage(QWizardPage):
         self.live_pause.release_all()  # live inspection goes on
 
     def on_event(self, event: dict) -> None:
-        self.events.append(event)
-        kind = event.get("event")
-        if kind in FINAL_EVENTS:
-            self.live_pause.release("run")
-        if kind == "start":
-            k = event.get("resumed_from", 0)
-            self.plot.keep_steps_until(k)
-            show_message(self.message, f"training {event.get('images')} images with preset "
-                                       f"{event.get('preset')}" + (f", resumed from step {k}" if k else ""))
-        elif kind == "progress":
-            self._progress(event)
-            if event.get("separability"):
-                self._show_separability(event["separability"], final=False)
-        elif kind == "preview":
-            for key, path in event.get("files", {}).items():
-                if key in self.previews:
-                    self.previews[key].setPixmap(QPixmap(path).scaled(
-                        128, 128, Qt.AspectRatioMode.KeepAspectRatio))
-        elif kind == "done":
-            self.ctx.result = event
-            self._show_separability(((event.get("meta") or {}).get("training") or {}).get("separability"),
-                                    final=True)
-            self.bar.setRange(0, 1)
-            self.bar.setValue(1)
-            int8 = event.get("int8") or {}
-            note = int8.get("reason") or int8.get("error") or ""
-            show_message(self.message, f"training finished: {event['steps']} steps in "
-                                       f"{format_duration(event['seconds'])}. Next: validate."
-                                       + (f"\nint8 model for live CPU inspection: {note}." if note else ""))
-        elif kind == "status":
-            show_message(self.message, f"{event.get('message')}...")
-        elif kind == "cancelled":
-            show_message(self.message, f"{event.get('message')}. The checkpoint is kept: Resume "
-                                       f"continues from it. The active model is unchanged.", error=True)
-        elif kind in ("error", "crashed"):
-            extra = " Resume continues from the last checkpoint." if can_resume(self.ctx.run_dir) else ""
-            show_message(self.message, f"training failed: {event.get('message')}.{extra} "
-                                       f"The active model is unchanged.", error=True)
+        apply_event(self, event)
         self._update_buttons()
         self.completeChanged.emit()
-
-    def _show_separability(self, result: dict | None, final: bool) -> None:
-        separates, why = verdict(result)
-        when = "final model" if final else f"at step {result.get('step')}" if result else ""
-        colour = "#2e7d32" if separates else "#c62828"
-        self.separability_label.setText(f"<span style='color:{colour}'><b>Can it tell?</b> "
-                                        f"({when}) {html.escape(why)}</span>")
-
-    def _progress(self, e: dict) -> None:
-        step, total = e["step"], e.get("total")
-        if total is None:
-            self.bar.setRange(0, 0)  # fitting the run to the time budget
-        else:
-            self.bar.setRange(0, total)
-            self.bar.setValue(step)
-        eta = e.get("eta_s")
-        self.eta_label.setText(f"step {step}/{total if total is not None else '?'}"
-                               + (f", {format_duration(eta)} left" if eta is not None else ""))
-        self.plot.add_losses(e)
 
     @property
     def running(self) -> bool:
@@ -363,10 +348,11 @@ class TrainPage(QWizardPage):
     def _update_buttons(self) -> None:
         running = self.running
         self.start_button.setEnabled(not running)
+        self.model_combo.setEnabled(not running)
         self.preset_combo.setEnabled(not running)
         self.minutes_spin.setEnabled(not running)
         self.measure_button.setEnabled(not running)
-        self.anomalies_combo.setEnabled(not running)
+        self.anomalies_combo.setEnabled(not running and self.model == DEFAULT_MODEL)
         self.cancel_button.setEnabled(running)
         self.resume_button.setEnabled(not running and can_resume(self.ctx.run_dir))
 
