@@ -98,6 +98,38 @@ def test_trains_both_stages_to_a_calibrated_dsr_bundle(tmp_path):
     assert "ok_limit" in bundle.meta["thresholds"] and result.steps == 6
 
 
+def test_continue_training_starts_from_the_given_dsr_model(tmp_path):
+    import torch
+
+    images = make_images(tmp_path / "imgs")
+    first = train_dsr_to_bundle(images, tmp_path / "v1.limodel", _settings(tmp_path, steps=2),
+                                holdout=0.25, base=make_base(tmp_path / "b.dsrbase"))
+    v1 = load_bundle(first.bundle).state_dict
+    # a base of the right sizes but other weights: a continued run must not start from it
+    other = make_base(tmp_path / "other.dsrbase")
+    second = train_dsr_to_bundle(images, tmp_path / "v2.limodel",
+                                 _settings(tmp_path, steps=2, init_from=first.bundle),
+                                 holdout=0.25, base=other)
+    v2 = load_bundle(second.bundle).state_dict
+    assert second.meta["training"]["base"]["continued_from"] == str(first.bundle)
+    # the VQ-VAE is fixed in stages 2 and 3: continued, it is v1's, not the other base's
+    from core.training.dsr_base import load_base
+
+    key = "vqvae.quant_fine.embedding"
+    assert not torch.equal(load_base(other).state_dict["quant_fine.embedding"], v1[key])
+    assert torch.equal(v2[key], v1[key])
+    draem = tmp_path / "draem.limodel"
+    from core.inference.bundle import save_bundle
+    from core.model.draem import DraemModel
+
+    save_bundle(draem, DraemModel(8, 4).state_dict(),
+                {"preset": "tiny", "recon_width": 8, "disc_width": 4, "image_size": [64, 64]})
+    with pytest.raises(ValueError, match="cannot be continued"):
+        train_dsr_to_bundle(images, tmp_path / "v3.limodel",
+                            _settings(tmp_path, steps=2, init_from=draem), base=other)
+    assert not (tmp_path / "v3.limodel").exists()
+
+
 def test_tiles_preset_records_its_input(tmp_path):
     preset = get_dsr_preset("tiny", input_mode="tiles", max_side=64)
     result = train_dsr_to_bundle(make_images(tmp_path / "imgs", size=96), tmp_path / "m.limodel",

@@ -144,7 +144,12 @@ class ValidatePage(QWizardPage):
         self.result = result
         self.ctx.validation = result.summary()
         self._plot(result)
-        note = f"; skipped {len(result.skipped)} unreadable file(s)" if result.skipped else ""
+        from core.evaluation.datasets import TRAINED_ON
+
+        trained = sum(1 for _, why in result.skipped if why == TRAINED_ON)
+        unreadable = len(result.skipped) - trained
+        note = (f"; skipped {unreadable} unreadable file(s)" if unreadable else "") + \
+               (f"; left out {trained} defect image(s) used to train this model" if trained else "")
         show_message(self.message, f"validated on {len(result.good)} held-out good image(s) and "
                                    f"{len(result.defects)} defective image(s){note}")
         self.completeChanged.emit()

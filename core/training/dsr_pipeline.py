@@ -78,6 +78,19 @@ def _load_base(base, config):
     return loaded
 
 
+def _continued(path, config) -> tuple[dict, dict]:
+    """(state dict, what the bundle records) of a DSR model to continue training from."""
+    from core.inference.bundle import load_bundle
+
+    bundle = load_bundle(path)
+    if bundle.meta.get("model", "draem") != "dsr" or bundle.meta.get("dsr") != config.to_dict():
+        raise ValueError(f"{path}: not a DSR model of the preset's network sizes; it cannot be "
+                         f"continued with this preset")
+    training = bundle.meta.get("training") or {}
+    return bundle.state_dict, {"continued_from": str(path), "steps": training.get("steps"),
+                               "base": training.get("base")}
+
+
 def _save_stage2(path: Path, model, preset: DsrPreset, seed: int, info: dict) -> None:
     from core.atomic import atomic_open
 
@@ -231,7 +244,10 @@ def train_dsr_to_bundle(data: str | Path | list[Path], out: str | Path, settings
         configure_cpu_threads(settings.threads)
     torch.manual_seed(settings.seed)
     model = DsrModel(config)
-    if ck is None:
+    if ck is None and settings.init_from is not None:  # "continue training" a deployed model
+        state, base_info = _continued(settings.init_from, config)
+        model.load_state_dict(state)
+    elif ck is None:
         loaded = _load_base(base, config)
         loaded.apply_to(model)
         base_info = {"path": str(loaded.path), "training": loaded.meta.get("training"),
