@@ -43,6 +43,7 @@ def test_draem_is_the_default_and_dsr_has_its_own_presets_and_measured_time(qtbo
         assert "measuring" in page.estimate_label.text()
         assert page.anomalies_combo.isHidden()     # DRÆM's synthetic anomalies only
         assert "l2_features" in page.plot.curves and "ssim" not in page.plot.curves
+        assert page.preview_box.isHidden()         # no image-space anomaly to preview
         presets = [page.preset_combo.itemData(i) for i in range(page.preset_combo.count())]
         assert presets == ["fast", "thorough", "paper", "tiny"]
         page.probe.finish(2.0)
@@ -56,7 +57,7 @@ def test_draem_is_the_default_and_dsr_has_its_own_presets_and_measured_time(qtbo
         _choose(page, "draem")                     # measured already: no new probe, its own time
         assert len(page.probe.calls) == calls and "0.50 s per step" in page.estimate_label.text()
         assert page.anomalies_combo.isEnabled() and not page.anomalies_combo.isHidden()
-        assert "ssim" in page.plot.curves
+        assert "ssim" in page.plot.curves and not page.preview_box.isHidden()
         assert page._spec().model == "draem" and "anomalies" in page._spec().preset_overrides
     finally:
         w.shutdown()

@@ -6,7 +6,7 @@ Training runs in a separate process (core.training.runner); this page only shows
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QWidget,
                                QPushButton, QSpinBox, QVBoxLayout, QWizardPage)
 
 from app.wizard.context import WizardContext
@@ -81,7 +81,8 @@ class TrainPage(QWizardPage):
         self.plot = LossChart()
         self.curves, self.history, self.steps = self.plot.curves, self.plot.history, self.plot.steps
         self.previews: dict[str, QLabel] = {}
-        grid = QGridLayout()
+        self.preview_box = QWidget()  # DRÆM's image-space previews; DSR's anomalies have none
+        grid = QGridLayout(self.preview_box)
         for row, items in ((0, PREVIEWS), (2, VALIDATION_PREVIEWS)):
             for i, (key, caption) in enumerate(items):
                 img = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
@@ -119,7 +120,7 @@ class TrainPage(QWizardPage):
         col.addLayout(buttons)
         col.addWidget(self.separability_label)
         col.addWidget(self.plot, 1)
-        col.addLayout(grid)
+        col.addWidget(self.preview_box)
         col.addWidget(self.message)
 
         self.model_combo.currentIndexChanged.connect(self._model_changed)
@@ -155,9 +156,15 @@ class TrainPage(QWizardPage):
         combo.setCurrentIndex(max(0, combo.findData(keep or "fast")))
         combo.blockSignals(False)
 
+    def _show_model(self) -> None:
+        """The loss curves and previews of the chosen model (DSR makes its anomalies in feature
+        space: there is no synthetic-anomaly image to show, so the preview grid is hidden)."""
+        self.plot.set_curves(DSR_CURVES if self.model == "dsr" else CURVES)
+        self.preview_box.setVisible(self.model != "dsr")
+
     def _model_changed(self) -> None:
         self._fill_presets(keep=self.preset)
-        self.plot.set_curves(DSR_CURVES if self.model == "dsr" else CURVES)
+        self._show_model()
         self._preset_changed()
 
     @property
@@ -175,7 +182,7 @@ class TrainPage(QWizardPage):
         self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(self.ctx.model)))
         self.model_combo.blockSignals(False)
         self._fill_presets(keep=self.ctx.preset)
-        self.plot.set_curves(DSR_CURVES if self.model == "dsr" else CURVES)
+        self._show_model()
         self.anomalies_combo.setCurrentIndex(max(0, self.anomalies_combo.findData(self.ctx.anomalies)))
         self.n_images = len(self.ctx.samples())
         self._preset_changed()
