@@ -100,7 +100,7 @@ def test_the_process_probe_asks_the_estimate_for_the_dsr_model(monkeypatch):
 def test_dsr_estimate_without_a_budget_counts_both_stages():
     fast = get_dsr_preset("fast")
     assert describe_model_estimate("dsr", fast, None, 0, 10).endswith("not measured yet")
-    assert "≈ 20 min" in describe_model_estimate("dsr", fast, 1.0, 0, 10)  # 1200 steps + overhead
+    assert "≈ 20 min" in describe_model_estimate("dsr", fast, 0.4, 0, 10)  # 3000 steps + overhead
 
 
 def test_a_recipe_that_says_dsr_preselects_dsr_and_deploy_keeps_the_kind(qtbot, tmp_path):

@@ -107,9 +107,10 @@ class DsrPreset:
 _CPU = dict(input_mode="tiles", crop=128, max_side=256, stage3_share=0.25)
 
 DSR_PRESETS: dict[str, DsrPreset] = {
-    # 20 minutes on the 2-core CPU; the step count is what runs without a --minutes budget
-    "fast": DsrPreset("fast", "cpu", (128, 128), 8, steps=1200, minutes=20, **_CPU),
-    "thorough": DsrPreset("thorough", "cpu", (128, 128), 8, steps=3600, minutes=60, **_CPU),
+    # 20 minutes on the 2-core CPU; the step count is what runs without a --minutes budget:
+    # 20 minutes gave 2,956 (bottle) and 3,163 (magnetic tile) steps, docs/BENCHMARKS.md §10.1
+    "fast": DsrPreset("fast", "cpu", (128, 128), 8, steps=3000, minutes=20, **_CPU),
+    "thorough": DsrPreset("thorough", "cpu", (128, 128), 8, steps=9000, minutes=60, **_CPU),
     # the paper's sizes and input (256x256, batch 8): meant for a GPU
     "paper": DsrPreset("paper", "paper", (256, 256), 8, steps=60_000),
     # tests and smoke runs only
