@@ -211,3 +211,13 @@ def test_a_training_run_gets_a_clear_error_or_a_record_of_what_it_used(tmp_path)
     _png(tmp_path / "empty" / "x.png", _image())
     with pytest.raises(ValueError, match=r"no usable annotated defect image .*1 skipped; e\.g\. x\.png: no mask"):
         usable_defects(tmp_path / "empty")
+
+
+def test_a_model_without_a_defects_record_leaves_nothing_out():
+    from core.evaluation.datasets import trained_defects
+
+    # training_data is text in bundles older than the record, or a table without it
+    for meta in (None, {}, {"training_data": "list"}, {"training_data": {"defects": "x"}},
+                 {"training_data": {"defects": {"sha256": "abc"}}}):
+        assert trained_defects(meta) == set()
+    assert trained_defects({"training_data": {"defects": {"sha256": ["a", "b"]}}}) == {"a", "b"}

@@ -160,8 +160,10 @@ def file_digest(path: str | os.PathLike) -> str:
 def trained_defects(meta: dict | None) -> set[str]:
     """Digests of the annotated defect images a model's training used
     (``meta["training_data"]["defects"]["sha256"]``; none for most models)."""
-    defects = ((meta or {}).get("training_data") or {}).get("defects") or {}
-    return {str(d) for d in defects.get("sha256") or []}
+    data = (meta or {}).get("training_data")  # a table, or text in older bundles
+    defects = data.get("defects") if isinstance(data, dict) else None
+    digests = defects.get("sha256") if isinstance(defects, dict) else None
+    return {str(d) for d in digests} if isinstance(digests, list) else set()
 
 
 def leave_out_trained(samples: list[Sample], meta: dict | None
