@@ -69,9 +69,7 @@ def reconstruction(vqvae, tiles) -> dict:
             q = vqvae.quantise(x, update=False)
             rec = vqvae.decode(q.q_fine, q.q_coarse)
             errs.append(((rec.clamp(0, 1) - x) ** 2).mean(dim=(1, 2, 3)).numpy())
-            codes = vqvae.quant_fine.embedding
-            flat = q.q_fine.permute(0, 2, 3, 1).reshape(-1, codes.shape[1])
-            used.update(torch.cdist(flat, codes).argmin(1).unique().tolist())
+            used.update(q.index_fine.unique().tolist())
     mse = float(np.concatenate(errs).mean())
     return {"mse": round(mse, 6), "psnr_db": round(float(10 * np.log10(1.0 / max(mse, 1e-12))), 2),
             "fine_codes_used": len(used)}
@@ -122,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--sources: choose from {', '.join(SOURCES)}")
     import torch
 
-    from core.cli.base_cmd import extract_cc0
+    from core.synth.surfaces import extract_cc0
     from core.training.dsr_base import train_base
 
     torch.set_num_threads(2)

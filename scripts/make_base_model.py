@@ -23,28 +23,17 @@ import argparse
 import sys
 import tempfile
 import time
-import zipfile
 from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-CC0_TEXTURES = ("brick.png", "grass.png", "gravel.png")  # scikit-image: CC0 (see its data docs)
-
-
-def extract_cc0(wheel: Path, folder: Path) -> Path:
-    with zipfile.ZipFile(wheel) as zf:
-        for name in CC0_TEXTURES:
-            (folder / name).write_bytes(zf.read(f"skimage/data/{name}"))
-    return folder
-
 
 def main() -> int:
     from core.cli.progress import ProgressBar
     from core.inference.bundle import save_bundle
     from core.synth import ProceduralTextures
     from core.synth.simulator import simulator_for
-    from core.synth.surfaces import SurfaceSource
+    from core.synth.surfaces import CC0_TEXTURES, SurfaceSource, extract_cc0
     from core.training.data import SurfaceDataset
     from core.training.presets import get_preset
     from core.training.trainer import TrainSettings, train

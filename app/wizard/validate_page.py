@@ -15,6 +15,7 @@ from app.wizard.context import WizardContext
 from app.wizard.qtutil import message_label, show_message, to_pixmap
 from app.workers.background import Background
 from core.display import render_overlay
+from core.evaluation.datasets import TRAINED_ON
 from core.evaluation.validation import ValidationResult, defect_samples, validate
 
 TILE = 112
@@ -144,8 +145,6 @@ class ValidatePage(QWizardPage):
         self.result = result
         self.ctx.validation = result.summary()
         self._plot(result)
-        from core.evaluation.datasets import TRAINED_ON
-
         trained = sum(1 for _, why in result.skipped if why == TRAINED_ON)
         unreadable = len(result.skipped) - trained
         note = (f"; skipped {unreadable} unreadable file(s)" if unreadable else "") + \

@@ -6,12 +6,10 @@ from __future__ import annotations
 import math
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 
 from core.cli.main import CliError
 
-CC0_TEXTURES = ("brick.png", "grass.png", "gravel.png")  # scikit-image: CC0 (its data docs)
 MAX_STEPS = 10_000_000
 
 
@@ -60,30 +58,19 @@ def _check(args) -> None:
         raise CliError(f"--skimage-wheel: file not found: {args.skimage_wheel}")
 
 
-def extract_cc0(wheel: Path, folder: Path) -> Path:
-    try:
-        with zipfile.ZipFile(wheel) as zf:
-            for name in CC0_TEXTURES:
-                (folder / name).write_bytes(zf.read(f"skimage/data/{name}"))
-    except (zipfile.BadZipFile, KeyError) as exc:
-        raise CliError(f"--skimage-wheel {wheel}: not a scikit-image wheel with its CC0 textures "
-                       f"({exc})") from None
-    return folder
-
-
 def run(args) -> int:
     from core.cli.progress import ProgressBar
     from core.model.dsr.config import DsrConfig
-    from core.synth.surfaces import SurfaceSource
+    from core.synth.surfaces import CC0_TEXTURES, SurfaceSource, extract_cc0
     from core.training.dsr_base import FolderSurfaces, train_base
 
     _check(args)
     out = args.out if args.out.suffix else args.out.with_suffix(".dsrbase")
     with tempfile.TemporaryDirectory() as tmp:
         folders = list(args.images)
-        if args.skimage_wheel is not None:
-            folders.append(extract_cc0(args.skimage_wheel, Path(tmp)))
         try:
+            if args.skimage_wheel is not None:
+                folders.append(extract_cc0(args.skimage_wheel, tmp))
             source = FolderSurfaces(folders) if args.only_images else SurfaceSource(folders, seed=args.seed)
         except ValueError as exc:
             raise CliError(str(exc)) from None

@@ -23,7 +23,24 @@ import numpy as np
 
 from core.synth.textures import ProceduralTextures
 
-__all__ = ["SurfaceSource"]
+__all__ = ["SurfaceSource", "CC0_TEXTURES", "extract_cc0"]
+
+CC0_TEXTURES = ("brick.png", "grass.png", "gravel.png")  # scikit-image: CC0 (see its data docs)
+
+
+def extract_cc0(wheel: str | Path, folder: str | Path) -> Path:
+    """Copy the CC0 textures out of a scikit-image wheel into ``folder``; ValueError naming
+    the wheel if it is not one that holds them."""
+    import zipfile
+
+    folder = Path(folder)
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            for name in CC0_TEXTURES:
+                (folder / name).write_bytes(zf.read(f"skimage/data/{name}"))
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(f"{wheel}: not a scikit-image wheel with its CC0 textures ({exc})") from None
+    return folder
 
 
 def _photometric(img: np.ndarray, rng: np.random.Generator, gray: bool) -> np.ndarray:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 from typing import TYPE_CHECKING
 
-from core.training.presets import rebuild_preset, select_preset
+from core.training.presets import TrainInput, rebuild_preset, select_preset
 
 if TYPE_CHECKING:  # torch is imported only when a configuration is built (the wizard reads presets)
     from core.model.dsr.config import DsrConfig
@@ -28,7 +28,7 @@ MAX_MINUTES = 7 * 24 * 60
 
 
 @dataclass(frozen=True)
-class DsrPreset:
+class DsrPreset(TrainInput):
     name: str
     config: str                     # "cpu" | "paper" | "tiny" (CONFIGS)
     image_size: tuple[int, int]     # (H, W) of the network input (a tile in tiles mode)
@@ -71,13 +71,6 @@ class DsrPreset:
             raise bad(f"stage3_share must be between 0 and 1 (exclusive), got {self.stage3_share}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise bad(f"lr must be positive, got {self.lr}")
-
-    @property
-    def train_size(self) -> tuple[int, int]:
-        """(H, W) of a training sample: the crop in tiles mode, else the network input."""
-        if self.input_mode == "tiles" and self.crop:
-            return self.crop, self.crop
-        return self.image_size
 
     def total_steps(self, n_images: int) -> int:
         """Stages 2 and 3 together (the same for any number of images), as Preset's."""

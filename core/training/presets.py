@@ -10,8 +10,24 @@ SCHEDULES = ("step", "cosine")
 INPUT_MODES = ("resize", "tiles")
 
 
+class TrainInput:
+    """What a DRÆM and a DSR preset share about their input: ``image_size``, ``input_mode``
+    and ``crop`` fields, and the size of one training sample they give."""
+
+    image_size: tuple[int, int]
+    input_mode: str
+    crop: int
+
+    @property
+    def train_size(self) -> tuple[int, int]:
+        """(H, W) of a training sample: the crop in tiles mode, else the network input."""
+        if self.input_mode == "tiles" and self.crop:
+            return self.crop, self.crop
+        return self.image_size
+
+
 @dataclass(frozen=True)
-class Preset:
+class Preset(TrainInput):
     name: str
     recon_width: int
     disc_width: int
@@ -64,13 +80,6 @@ class Preset:
             raise ValueError(f"preset {self.name}: minutes must be in (0, 10080], got {self.minutes}")
         if not self.lr > 0:
             raise ValueError(f"preset {self.name}: lr must be positive, got {self.lr}")
-
-    @property
-    def train_size(self) -> tuple[int, int]:
-        """(H, W) of a training sample: the crop in tiles mode, else the network input."""
-        if self.input_mode == "tiles" and self.crop:
-            return self.crop, self.crop
-        return self.image_size
 
     def total_steps(self, n_images: int) -> int:
         if self.steps is not None:
