@@ -1,7 +1,6 @@
 """Transport kinds and how each is built from its table in the station's line_io.toml.
 
-Each transport module exposes ``build(options: dict, context: TransportContext) -> Transport``
-and validates its own options, raising :class:`LineConfigError` that names the option, e.g.
+Each transport module exposes ``build(kind, options, context) -> Transport`` and validates its own options, raising :class:`LineConfigError` that names the option, e.g.
 ``line_io transport 2 (modbus-server): port must be an integer 1-65535, got 'abc'``.
 Modules are imported only when a station uses them (their protocol libraries load then).
 """
