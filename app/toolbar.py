@@ -34,6 +34,10 @@ class MainToolBar(QToolBar):
             "Model versions…", "Ctrl+M",
             "Model versions of the current recipe: activate one, e.g. roll back to an earlier "
             "version (the live model switches without stopping)")
+        self.lineio_action = self._action(
+            "Line I/O…", "Ctrl+L",
+            "The station's links to the line (PLC, broker, camera outputs): configure them, watch "
+            "every signal live, force an output by hand and send test results (commissioning)")
         self.addSeparator()
         self.operator_action = self._action("Operator mode", "F11",
                                             "Full screen with image, verdict and counters only",

@@ -8,6 +8,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QSizePolicy, QSplitter, QVBoxLayout,
                                QWidget)
 
+from app.lineio.actions import LineIoActions
 from app.model_actions import ModelActions
 from app.presenter import LivePresenter
 from app.toolbar import MainToolBar
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         split.setChildrenCollapsible(False)
         self.setCentralWidget(split)
         self.models = ModelActions(self, self.controller)
+        self.line_io = LineIoActions(self, self.controller)
         self.presenter = LivePresenter(self.controller, self.image_view, self.tile, self.counters,
                                        self.trend, self.histogram, self.thresholds, self.status,
                                        parent=self)
@@ -126,6 +128,7 @@ class MainWindow(QMainWindow):
         tb.operator_action.toggled.connect(self.set_operator_mode)
         tb.train_action.triggered.connect(self.models.open_wizard)
         tb.versions_action.triggered.connect(self.models.open_versions)
+        tb.lineio_action.triggered.connect(self.line_io.open_dialog)
         tb.recipe_combo.textActivated.connect(self.start)
         self.counters.resetRequested.connect(lambda: c.counters.reset())  # the current recipe's
         self.thresholds.previewChanged.connect(self._on_preview)
@@ -206,6 +209,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         self.models.close()
+        self.line_io.close()
         self.presenter.stop()
         self.status.set_busy("Stopping")
         self.controller.shutdown()

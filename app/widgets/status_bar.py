@@ -1,6 +1,6 @@
 """Camera status line: source, fps received / inspected, dropped and skipped frames, inference
-latency, the model version and inference backend, the camera fault in plain words, and a
-busy indicator."""
+latency, the model version and inference backend, the camera fault in plain words, the line
+I/O link indicator and a busy indicator."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import logging
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
+from app.lineio.indicator import IndicatorView, LinkIndicator
 from app.widgets.elided_label import ElidedLabel
 from core.inference.labels import MODEL_NAMES
 from core.inspection.session import SessionStatus
@@ -42,6 +43,8 @@ class CameraStatusBar(QStatusBar):
                            (self.latency_label, 0), (self.model_label, 1), (self.fault_label, 2)):
             self.addWidget(w, stretch)
         self.addWidget(self.message_label, 3)
+        self.line_indicator = LinkIndicator()  # the line's links; hidden when none is configured
+        self.addPermanentWidget(self.line_indicator)
         self.addPermanentWidget(self.busy_label)
         self.addPermanentWidget(self.busy)
         self._last: SessionStatus | None = None
@@ -52,6 +55,10 @@ class CameraStatusBar(QStatusBar):
         log.info("%s", text)
         self.message_label.setText(f"| {text}")
         self._message_timer.start(ms)
+
+    def show_line(self, view: IndicatorView) -> None:
+        """The link indicator (see :func:`app.lineio.indicator.indicator_view`)."""
+        self.line_indicator.show_view(view)
 
     def set_busy(self, text: str) -> None:
         """Show an indeterminate progress bar with ``text``; empty text hides it."""

@@ -17,6 +17,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from app.workers.background import Background
+from app.workers.line_commands import LineCommandError, carry_out
+from app.workers.line_control import LineControl
 from core.camera.delivery import DeliveryMode
 from core.demo import DEMO_NAME, ensure_demo_recipe
 from core.inspection.counters import ShiftCounters
@@ -25,6 +27,7 @@ from core.inspection.history import ScoreHistory
 from core.inspection.result import InspectionResult
 from core.inspection.session import LiveSession, SessionStatus
 from core.inspection.snapshot import save_snapshot
+from core.lineio.contract import LineCommand
 from core.recipe import Recipe, Thresholds
 from core.store.recipe_store import RecipeStore
 from core.store.results import ResultsStore
@@ -49,10 +52,15 @@ class SessionController(QObject):
     recipesChanged = Signal()  # recipes or their model versions changed on disk
     modelSwitched = Signal(str, int)  # (recipe, version): the running session now uses it
     pausedChanged = Signal(str)  # why live inspection is paused (e.g. for training), "" when not
+    lineCommand = Signal(object, str)  # (LineCommand, what was done): an order from the line, carried out
+    recipeSelected = Signal(str)  # the line selected a recipe (RECIPE while stopped: START starts it)
+    alarmAcknowledged = Signal()  # the line acknowledged the alarm (ACK_ALARM)
 
     def __init__(self, data_dir: str | Path | None = None, *, source: str | None = None,
                  mode: DeliveryMode | str = DeliveryMode.LIVE, device: str = "auto", history_size: int = 500,
-                 session_factory: Callable[..., LiveSession] = LiveSession, parent=None) -> None:
+                 session_factory: Callable[..., LiveSession] = LiveSession,
+                 line_factory: Callable | None = None, parent=None) -> None:
+        """``line_factory(config, context)``: the line interface (default: core.lineio.hub's)."""
         super().__init__(parent)
         self.recipes = RecipeStore(data_dir)
         self.data_dir = self.recipes.data_dir
@@ -69,6 +77,14 @@ class SessionController(QObject):
         self._closed = False
         self._start_source: str | None = None  # the explicit source of the last start
         self._paused: tuple[str, str | None, str] | None = None  # (recipe, source, why)
+        self._selected: str | None = None  # the recipe the line (or the last start) selected
+        # what START from the line starts; the window makes it its recipe selector's choice
+        self.selected_recipe: Callable[[], str | None] = lambda: self._selected
+        extra = {} if line_factory is None else {"hub_factory": line_factory}
+        self.line = LineControl(self.data_dir, camera=lambda: getattr(self.session, "source", None),
+                                parent=self, **extra)
+        self.line.command.connect(self._on_line_command)
+        self.line.start()
 
     def select_counters(self, recipe_name: str) -> ShiftCounters:
         """Make ``recipe_name``'s shift counters the current ones: each recipe counts its own
@@ -77,6 +93,23 @@ class SessionController(QObject):
             self._counters[recipe_name] = self.counters
         self.counters = self._counters.setdefault(recipe_name, ShiftCounters())
         return self.counters
+
+    def select_recipe(self, name: str) -> None:
+        """Make ``name`` the recipe START starts (the line's RECIPE while stopped)."""
+        self._selected = name
+        self.recipeSelected.emit(name)
+
+    def _on_line_command(self, cmd: LineCommand) -> None:
+        """An order from the line, on the GUI thread (LineControl hands it over)."""
+        try:
+            said = carry_out(self, cmd)
+        except (LineCommandError, RuntimeError) as exc:
+            said = f"{str(cmd.kind).upper()} from {cmd.source or 'the line'} refused: {exc}"
+            _log.warning("line command %s", said)
+            self.failed.emit(f"Line I/O: {said}")
+        else:
+            _log.info("line command from %s: %s", cmd.source or "the line", said)
+        self.lineCommand.emit(cmd, said)
 
     # --- queries (GUI thread, cheap) --------------------------------------------------------
     def recipe_names(self) -> list[str]:
@@ -169,6 +202,7 @@ class SessionController(QObject):
         self._closed = True
         self._control.shutdown(wait=True)
         ok = self._close_session(timeout)
+        ok &= self.line.shutdown(min(timeout, 5.0))
         if self.results is not None:
             try:
                 self.results.close(timeout)
@@ -238,9 +272,20 @@ class SessionController(QObject):
                                 counters=self.select_counters(recipe.name))
         self.history.clear()  # scores of another model or recipe are not comparable
         session.open()
+        self._attach_line(session)
         self.session = session
+        self._selected = recipe.name
         self.recipeActivated.emit(session.recipe)
         self.runningChanged.emit(True)
+
+    def _attach_line(self, session: LiveSession) -> None:
+        """The session's results go to the line; the line is told the station is ready."""
+        worker = getattr(session, "worker", None)
+        if worker is not None:
+            worker.add_consumer(self.line.slot)
+        self.line.set_recipe_mapping(None)
+        self.line.slot.update_state(ready=True, busy=False, error="", recipe=session.recipe.name,
+                                    model_version=session.recipe.active_version)
 
     def _source_for(self, recipe: Recipe, source: str | None = None) -> str:
         return source or self.source_override or recipe.camera.source or DEFAULT_SOURCE
@@ -281,6 +326,7 @@ class SessionController(QObject):
             return
         self.busyChanged.emit(f"Loading model v{recipe.active_version}")
         s.switch_model(recipe, bundle, inferencer)
+        self.line.slot.update_state(model_version=recipe.active_version)
         self.history.clear()  # scores of another model are not comparable
         self.recipeActivated.emit(s.recipe)
         self.modelSwitched.emit(recipe.name, recipe.active_version)
@@ -292,6 +338,7 @@ class SessionController(QObject):
         s = self.session
         if s is None:
             return True
+        self.line.slot.update_state(ready=False, busy=False)
         ok = s.close(timeout)
         self.session = None
         self.runningChanged.emit(False)

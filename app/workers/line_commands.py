@@ -1,0 +1,65 @@
+"""What the GUI station does with the line's orders (on the GUI thread, one at a time):
+START starts the selected recipe, STOP stops, RECIPE switches recipe (a name, or its 1-based
+number in the recipe list), RESET_COUNTERS resets the current recipe's counters, ACK_ALARM
+clears the alarm shown. TRIGGER is the camera's and the hub's business, not the window's."""
+
+from __future__ import annotations
+
+import logging
+
+from core.lineio.contract import LineCommand, LineInput
+
+_log = logging.getLogger(__name__)
+
+
+class LineCommandError(ValueError):
+    """An order from the line that cannot be carried out; the message says why in one line."""
+
+
+def resolve_recipe(value: object, names: list[str]) -> str:
+    """The recipe a RECIPE command means: a name in ``names``, or its 1-based number there
+    (as an int, or as digits, since MQTT and OPC UA may send text)."""
+    if isinstance(value, str) and value.strip() in names:
+        return value.strip()
+    number = value
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    if isinstance(number, int) and not isinstance(number, bool):
+        if 1 <= number <= len(names):
+            return names[number - 1]
+        raise LineCommandError(f"recipe number {number} is not in the list (1-{len(names)})"
+                               if names else f"recipe number {number}: there are no recipes")
+    raise LineCommandError(f"no recipe named {value!r}")
+
+
+def carry_out(controller, cmd: LineCommand) -> str:
+    """Do what ``cmd`` asks of ``controller`` (a SessionController); returns what was done,
+    in a few words, or raises LineCommandError."""
+    kind = LineInput(cmd.kind)
+    if kind is LineInput.START:
+        name = controller.selected_recipe()
+        if not name:
+            raise LineCommandError("START: no recipe selected")
+        if controller.running and controller.session.recipe.name == name:
+            return f"START: '{name}' is already running"
+        controller.start(name)
+        return f"START: starting '{name}'"
+    if kind is LineInput.STOP:
+        if not controller.running:
+            return "STOP: already stopped"
+        controller.stop()
+        return "STOP: stopping"
+    if kind is LineInput.RECIPE:
+        name = resolve_recipe(cmd.value, controller.recipe_names())
+        controller.select_recipe(name)
+        if controller.running and controller.session.recipe.name != name:
+            controller.start(name)
+            return f"RECIPE {cmd.value}: switching to '{name}'"
+        return f"RECIPE {cmd.value}: '{name}' selected"
+    if kind is LineInput.RESET_COUNTERS:
+        controller.counters.reset()
+        return "RESET_COUNTERS: counters of the current recipe reset"
+    if kind is LineInput.ACK_ALARM:
+        controller.alarmAcknowledged.emit()
+        return "ACK_ALARM: alarm cleared"
+    return f"{kind.name}: not for the window"
