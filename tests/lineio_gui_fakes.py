@@ -55,6 +55,21 @@ class LoopTransport(Transport):
         return t
 
 
+BUILT: list[LoopTransport] = []  # every LoopTransport build() made, newest last
+
+
+def build(kind: str, options: dict, context) -> LoopTransport:
+    """The registry's entry for kind "loop" (tests add it to registry.KINDS)."""
+    from core.lineio.registry import LineConfigError
+
+    unknown = set(options) - {"name", "state"}
+    if unknown:
+        raise LineConfigError(f"unknown option {sorted(unknown)[0]!r}")
+    t = LoopTransport(str(options.get("name", "loop")), str(options.get("state", "connected")))
+    BUILT.append(t)
+    return t
+
+
 @dataclass
 class FakeStats:
     sent: int = 0
@@ -73,8 +88,12 @@ class FakeSignals:
 class FakeHub:
     """The hub's API over LoopTransports, synchronously (stand-in until core.lineio.hub lands)."""
 
-    def __init__(self, config, transports, context=None) -> None:
-        self.config, self.transports = config, transports
+    def __init__(self, config, transports=None, *, context=None) -> None:
+        from core.lineio.registry import build_transport
+
+        self.config = config
+        self.transports = transports if transports is not None else [
+            build_transport(t.kind, t.options, context) for t in config.transports if t.enabled]
         self.stats_ = FakeStats()
         self.signals_ = FakeSignals()
         self.state: dict = {}
@@ -129,3 +148,65 @@ class FakeHub:
     def alarm(self) -> str:
         bad = [s for s in self.statuses() if s.state != "connected"]
         return "; ".join(f"{s.name} {s.state}" for s in bad)
+
+
+def ensure_config_module() -> None:
+    """Until core.lineio.config lands: a stand-in with its names (validation of two fields)."""
+    import sys
+    import tomllib
+    import types
+    from dataclasses import dataclass as dc
+
+    try:
+        import core.lineio.config  # noqa: F401
+        return
+    except ImportError:
+        pass
+    from core.lineio.registry import LineConfigError
+
+    @dc(frozen=True)
+    class Mapping:
+        review_as: str = "ng"
+        deadline_ms: int = 0
+        fail_safe: str = "reject"
+        heartbeat_ms: int = 1000
+
+        def __post_init__(self):
+            if not isinstance(self.deadline_ms, int) or not 0 <= self.deadline_ms <= 600000:
+                raise LineConfigError(f"line_io mapping: deadline_ms must be 0-600000, got {self.deadline_ms!r}")
+            if not isinstance(self.heartbeat_ms, int) or not 100 <= self.heartbeat_ms <= 60000:
+                raise LineConfigError(f"line_io mapping: heartbeat_ms must be 100-60000, got {self.heartbeat_ms!r}")
+
+    @dc(frozen=True)
+    class TransportConfig:
+        kind: str
+        options: dict = field(default_factory=dict)
+        enabled: bool = True
+
+    @dc(frozen=True)
+    class LineConfig:
+        mapping: Mapping = Mapping()
+        transports: tuple = ()
+
+    def load_line_config(data_dir):
+        p = data_dir / "line_io.toml"
+        if not p.exists():
+            return LineConfig()
+        d = tomllib.loads(p.read_text())
+        ts = tuple(TransportConfig(t.pop("kind"), enabled=t.pop("enabled", True), options=t)
+                   for t in d.get("transport", []))
+        return LineConfig(Mapping(**d.get("mapping", {})), ts)
+
+    def save_line_config(data_dir, cfg):
+        import json
+        lines = ["[mapping]"] + [f"{k} = {json.dumps(getattr(cfg.mapping, k))}" for k in
+                                 ("review_as", "deadline_ms", "fail_safe", "heartbeat_ms")]
+        for t in cfg.transports:
+            lines += ["", "[[transport]]", f"kind = {json.dumps(t.kind)}", f"enabled = {json.dumps(t.enabled)}"]
+            lines += [f"{k} = {json.dumps(v)}" for k, v in t.options.items()]
+        (data_dir / "line_io.toml").write_text("\n".join(lines) + "\n")
+
+    m = types.ModuleType("core.lineio.config")
+    m.Mapping, m.TransportConfig, m.LineConfig = Mapping, TransportConfig, LineConfig
+    m.load_line_config, m.save_line_config = load_line_config, save_line_config
+    sys.modules["core.lineio.config"] = m

@@ -29,7 +29,7 @@ class CommissionPanel(QGroupBox):
         self.confirm = self._ask  # replaced in tests: () -> bool
         self.output = QComboBox()
         for o in LineOutput:
-            self.output.addItem(o.name, o)
+            self.output.addItem(o.name, o.value)  # Qt keeps a str enum as a plain str
         self.value = QLineEdit("1")
         self.value.setToolTip("on / off (1 / 0); a whole number for SEQ and HEARTBEAT, a number for SCORE")
         self.value.setMaximumWidth(110)
@@ -74,7 +74,7 @@ class CommissionPanel(QGroupBox):
             b.setEnabled(live)
 
     def request_force(self) -> None:
-        output = self.output.currentData()
+        output = LineOutput(self.output.currentData())
         try:
             value = parse_force_value(output, self.value.text())
         except ValueError as exc:

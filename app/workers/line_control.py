@@ -35,13 +35,14 @@ class LineControl(QObject):
     failed = Signal(str)  # a message for the user
 
     def __init__(self, data_dir: str | Path, *, camera: Callable = lambda: None,
-                 hub_factory: Callable = _default_hub, parent=None) -> None:
+                 hub_factory: Callable | None = None, parent=None) -> None:
         super().__init__(parent)
         self.data_dir = Path(data_dir)
         self.slot = LineSlot()
         self.config = None  # the LineConfig in force (None: none could be read)
         self.error = ""  # why the line interface is not running ("" when it is, or none is configured)
-        self._camera, self._factory = camera, hub_factory
+        self._camera = camera
+        self._factory = hub_factory or (lambda config, context: _default_hub(config, context))
         self._bg = Background("line-control", self)
         self._hand_on = gui_callback(self, self._on_command)
         self._recipe_mapping = None
