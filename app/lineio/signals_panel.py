@@ -42,6 +42,8 @@ def _table(headers: tuple[str, ...], stretch: int) -> QTableWidget:
     t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     t.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
     t.setWordWrap(False)
+    # compact rows: all ten outputs fit without scrolling on a 768-pixel screen
+    t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 6)
     h = t.horizontalHeader()
     for c in range(len(headers)):
         h.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
