@@ -18,11 +18,23 @@ def form_of(config) -> dict:
                            for t in config.transports]}
 
 
-def config_of(form: dict):
-    """The LineConfig of ``form``; LineConfigError names the first field that cannot be used."""
-    from core.lineio.config import LineConfig, Mapping, TransportConfig
+def toml_of(form: dict) -> dict:
+    """``form`` in line_io.toml's shape: a [mapping] table and a [[transport]] array whose
+    tables hold kind, enabled and the transport's own options side by side."""
+    return {"mapping": dict(form["mapping"]),
+            "transport": [{"kind": t["kind"], "enabled": t["enabled"], **t["options"]}
+                          for t in form["transports"]]}
 
-    mapping = Mapping(**form["mapping"])
-    transports = [TransportConfig(kind=t["kind"], enabled=t["enabled"], options=dict(t["options"]))
-                  for t in form["transports"]]
-    return LineConfig(mapping=mapping, transports=transports)
+
+def config_of(form: dict):
+    """The LineConfig of ``form``, read the way line_io.toml is read (LineConfigError names
+    the first field that cannot be used)."""
+    from core.lineio import config as line_config
+
+    from_dict = getattr(line_config.LineConfig, "from_dict", None) or getattr(line_config, "from_dict", None)
+    if from_dict is not None:
+        return from_dict(toml_of(form))
+    mapping = line_config.Mapping(**form["mapping"])
+    transports = tuple(line_config.TransportConfig(kind=t["kind"], options=dict(t["options"]),
+                                                   enabled=t["enabled"]) for t in form["transports"])
+    return line_config.LineConfig(mapping=mapping, transports=transports)

@@ -139,8 +139,11 @@ class LineControl(QObject):
             _log.warning("the previous line interface did not stop in time")
         self.error = ""
         if config is None:
-            from core.lineio.config import load_line_config
-
+            try:
+                from core.lineio.config import load_line_config
+            except ImportError as exc:  # a build without the line interface: nothing to run
+                _log.info("line I/O is not available: %s", exc)
+                return ""
             try:
                 config = load_line_config(self.data_dir)
             except LineConfigError as exc:  # the user's file: one line, no traceback
