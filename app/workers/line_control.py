@@ -45,7 +45,7 @@ class LineControl(QObject):
         self._factory = hub_factory or (lambda config, context: _default_hub(config, context))
         self._bg = Background("line-control", self)
         self._hand_on = gui_callback(self, self._on_command)
-        self._recipe_mapping = None
+        self._overrides: dict | None = None
         self._closed = False
 
     # --- queries (GUI thread, never block) ---------------------------------------------------
@@ -95,10 +95,11 @@ class LineControl(QObject):
     def send_test(self, decision: str, done: Done | None = None) -> Future:
         return self._bg.submit(self._on_hub, "send_test", decision, None, None, done=done)
 
-    def set_recipe_mapping(self, mapping) -> None:
-        """A recipe's own mapping (its [line_io] table) or None for the station's."""
-        self._recipe_mapping = mapping
-        self.slot.set_mapping(mapping if mapping is not None else self._station_mapping())
+    def set_recipe_overrides(self, overrides: dict | None) -> None:
+        """The recipe being inspected changes the station's mapping with its own [line_io]
+        table (None or empty: the station's mapping as it is)."""
+        self._overrides = dict(overrides) if overrides else None
+        self.slot.set_mapping(self._mapping())
 
     def shutdown(self, timeout: float = 5.0) -> bool:
         """Stop the line interface and wait; True when it stopped in time."""
@@ -128,8 +129,16 @@ class LineControl(QObject):
         _log.info("line I/O configuration saved to %s", self.data_dir / "line_io.toml")
         return self._restart(config) if restart else ""
 
-    def _station_mapping(self):
-        return getattr(self.config, "mapping", None)
+    def _mapping(self):
+        """The station's mapping with the recipe's overrides (None before a config is read)."""
+        station = getattr(self.config, "mapping", None)
+        if station is None or not self._overrides:
+            return station
+        try:
+            return station.merged(self._overrides)
+        except (LineConfigError, ValueError) as exc:  # the recipe's table: said, station's kept
+            _log.warning("recipe line_io overrides not used: %s", exc)
+            return station
 
     def _restart(self, config) -> str:
         """"" when started (or nothing is configured), else why not, in one line."""
@@ -166,7 +175,7 @@ class LineControl(QObject):
             hub.stop(5.0)
             return self.error
         self.slot.attach(hub)
-        self.set_recipe_mapping(self._recipe_mapping)
+        self.slot.set_mapping(self._mapping())
         _log.info("line I/O started: %s", ", ".join(s.name for s in hub.statuses()))
         return ""
 

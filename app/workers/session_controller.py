@@ -283,7 +283,7 @@ class SessionController(QObject):
         worker = getattr(session, "worker", None)
         if worker is not None:
             worker.add_consumer(self.line.slot)
-        self.line.set_recipe_mapping(None)
+        self.line.set_recipe_overrides(getattr(session.recipe, "line_io", None))
         self.line.slot.update_state(ready=True, busy=False, error="", recipe=session.recipe.name,
                                     model_version=session.recipe.active_version)
 
