@@ -40,6 +40,9 @@ class TransportsEditor(QGroupBox):
         self.transports: list[dict] = []  # {"kind", "enabled", "options"}
         self.list = QListWidget()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # long option lists are cut with an ellipsis (whole text in the tooltip), never scrolled
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.add_kind = QComboBox()
         self.add_kind.addItems(list(KINDS))
         self.add_button = QPushButton("Add")
@@ -75,8 +78,8 @@ class TransportsEditor(QGroupBox):
         right.addWidget(self.options, 1)
         right.addLayout(opt_buttons)
         row = QHBoxLayout(self)
-        row.addLayout(left, 1)
-        row.addLayout(right, 1)
+        row.addLayout(left, 3)
+        row.addLayout(right, 2)
 
         self.add_button.clicked.connect(lambda: self.add(self.add_kind.currentText()))
         self.remove_button.clicked.connect(self.remove_selected)
