@@ -24,6 +24,7 @@ from core.inspection.counters import ShiftCounters
 from core.inspection.fault_text import FaultTracker
 from core.inspection.history import ScoreHistory
 from core.inspection.inspector import Inspector
+from core.inspection.line_link import SessionLine
 from core.inspection.recorder import ResultRecorder, ResultsSink
 from core.inspection.result import InspectionResult
 from core.inspection.worker import InspectionWorker
@@ -112,9 +113,13 @@ class LiveSession:
                  inferencer: Inferencer | None = None,
                  inferencer_factory: Callable[[Path, str, str | None], Inferencer] = _default_inferencer,
                  source_opener: Callable[[str], CameraSource] = _default_opener,
-                 queue_size: int = 32, stall_timeout: float = 3.0) -> None:
+                 queue_size: int = 32, stall_timeout: float = 3.0,
+                 line=None, stop_line_on_close: bool = True) -> None:
         """``inferencer`` (already loaded) wins over ``bundle_path`` + ``inferencer_factory``
-        (called with the bundle's path, ``device`` and its SHA-256 if known, else None)."""
+        (called with the bundle's path, ``device`` and its SHA-256 if known, else None).
+        ``line``: a started core.lineio.hub.LineInterface that gets every result and the
+        session's state (:mod:`core.inspection.line_link`); closed with the session unless
+        ``stop_line_on_close`` is False."""
         try:
             mode = DeliveryMode(mode)
         except ValueError:
@@ -134,6 +139,7 @@ class LiveSession:
         self._factory, self._opener = inferencer_factory, source_opener
         self._queue_size, self._stall_timeout = queue_size, stall_timeout
         self.faults = FaultTracker()
+        self.line = None if line is None else SessionLine(line, stop_line_on_close)
         self.source: CameraSource | None = None
         self.grabber: Grabber | None = None
         self.worker: InspectionWorker | None = None
@@ -158,9 +164,12 @@ class LiveSession:
                 self.recorder = ResultRecorder(self.results)
             self.worker = InspectionWorker(
                 inspector, self.grabber, history=self.history,
-                counters=self.counters, consumers=[self.recorder] if self.recorder else [],
+                counters=self.counters,
+                consumers=[c for c in (self.recorder, self.line) if c is not None],
                 parallel=worker_parallelism(self.inferencer))
             self.worker.start()
+            if self.line is not None:
+                self.line.opened(self.recipe, self.counters, inspector.model_version)
             self.grabber.start()
             settle_heap()
             self.phase = "running"
@@ -168,8 +177,10 @@ class LiveSession:
             self.close()
             raise
 
-    def close(self, timeout: float = 10.0) -> bool:
-        """Stop the grabber, the worker and the recorder; True when every thread has ended."""
+    def close(self, timeout: float = 10.0, drain: bool = False) -> bool:
+        """Stop the grabber, the worker and the recorder; True when every thread has ended.
+        ``drain``: the frames already taken from the camera are inspected (and recorded)
+        before the worker stops."""
         ok = True
         if self.grabber is not None:
             self.grabber.stop(timeout)
@@ -177,9 +188,11 @@ class LiveSession:
         elif self.source is not None:
             self.source.close()
         if self.worker is not None:
-            ok &= self.worker.stop(timeout)
+            ok &= self.worker.stop(timeout, drain=drain)
         if self.recorder is not None:
             ok &= self.recorder.close(timeout)
+        if self.line is not None:
+            ok &= self.line.closed(min(timeout, 5.0))
         self.phase = "stopped"
         return ok
 
@@ -207,6 +220,8 @@ class LiveSession:
         inspector = Inspector.from_recipe(inferencer, recipe)
         self.worker.set_inspector(inspector)
         self.recipe, self.bundle_path, self.inferencer = recipe, Path(bundle_path), inferencer
+        if self.line is not None:
+            self.line.model_switched(recipe, inspector.model_version)
         _log.info("recipe '%s': now inspecting with model version %s (%s)", recipe.name,
                   recipe.active_version, backend_label(inferencer))
 

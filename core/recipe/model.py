@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.recipe.errors import RecipeError
+from core.recipe.line_mapping import check_overrides
 from core.recipe.thresholds import KEYS as THRESHOLD_KEYS
 from core.recipe.thresholds import Thresholds, Verdict
 
@@ -94,6 +95,9 @@ class Recipe:
     # the same file as active_version so that no crash can leave the two disagreeing; None in
     # recipes saved before it existed (the store then reads the old activations.json stack).
     activation_stack: list[int] | None = None
+    # the station's line mapping overridden for this part (review_as, deadline_ms, fail_safe;
+    # see core.lineio.config.Mapping.merged); None: the station's mapping as it is
+    line_io: dict[str, Any] | None = None
 
     def verdict(self, score: float) -> Verdict:
         """Verdict for an image score under this recipe's thresholds."""
@@ -119,6 +123,8 @@ class Recipe:
             out["thresholds"] = self.thresholds.to_dict()
         out["training"] = {"model": self.training.model, "preset": self.training.preset,
                            "anomalies": self.training.anomalies}
+        if self.line_io:
+            out["line_io"] = dict(self.line_io)
         return out
 
     @classmethod
@@ -180,7 +186,7 @@ class _Parser:
     def recipe(self, data: dict[str, Any]) -> Recipe:
         top = self.table(data, "", ("format_version", "name", "active_version",
                                     "activation_stack", "false_reject_target", "camera", "roi",
-                                    "preprocessing", "thresholds", "training"))
+                                    "preprocessing", "thresholds", "training", "line_io"))
         fmt = self.integer(top.get("format_version", FORMAT_VERSION), "format_version", 1)
         if fmt > FORMAT_VERSION:
             raise self.fail(f"format_version {fmt} is newer than this software supports "
@@ -198,7 +204,15 @@ class _Parser:
                       roi=self.roi(top), preprocessing=self.preprocessing(top),
                       thresholds=self.thresholds(top), false_reject_target=frt,
                       active_version=active, training=self.training(top),
-                      activation_stack=self.stack(top))
+                      activation_stack=self.stack(top), line_io=self.line_io(top))
+
+    def line_io(self, top: dict) -> dict | None:
+        if "line_io" not in top:
+            return None
+        try:
+            return check_overrides(top["line_io"]) or None
+        except ValueError as exc:
+            raise self.fail(f"line_io: {exc}") from None
 
     def stack(self, top: dict) -> list[int] | None:
         if "activation_stack" not in top:
