@@ -75,7 +75,8 @@ mkdir -p "$stage"
 mv "$work/dist/LineInspector" "$stage/LineInspector"
 install -m 755 installer/linux/lineinspector installer/linux/lineinspect \
   installer/linux/install-desktop-entry.sh "$stage/"
-install -m 644 installer/linux/lineinspector.desktop resources/icons/lineinspector.png \
+install -m 644 installer/linux/lineinspector.desktop installer/linux/lineinspect-station.service \
+  resources/icons/lineinspector.png \
   resources/icons/lineinspector.svg "$stage/"
 variant="CPU build of torch $torch_version"
 [ "$cuda" = 1 ] && variant="CUDA $torch_cuda build of torch $torch_version"

@@ -43,6 +43,24 @@ class FakeInferencer:
         return FakePrediction(float(amap.max()), amap)
 
 
+class Sink:
+    """A results store that keeps the records in memory."""
+
+    def __init__(self):
+        self.records = []
+
+    def record(self, record, image=None, heatmap=None):
+        self.records.append(record)
+        return record
+
+    def close(self, timeout=None):
+        pass
+
+    @property
+    def committed_count(self):
+        return len(self.records)
+
+
 class ManualFeed:
     """A worker's frame feed filled by the test: the camera's :class:`FrameDelivery`, handed
     frames as the grabber thread hands them (live: newest only; triggered: all, in order)."""

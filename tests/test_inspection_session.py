@@ -9,7 +9,7 @@ import pytest
 from core.camera import DeliveryMode
 from core.inspection.session import LiveSession
 from core.recipe import Recipe, Thresholds
-from tests.inspection_fakes import FakeInferencer
+from tests.inspection_fakes import FakeInferencer, Sink
 
 SIM = "sim:fps=60,width=64,height=64,seed=1"
 
@@ -24,15 +24,6 @@ def _wait(cond, timeout=10.0):
 def _threads():
     return {t.name for t in threading.enumerate()
             if t.name.startswith(("grabber", "inspection-worker", "results-recorder"))}
-
-
-class Sink:
-    def __init__(self):
-        self.records = []
-
-    def record(self, record, image=None, heatmap=None):
-        self.records.append(record)
-        return record
 
 
 def _session(mode="live", **kw):

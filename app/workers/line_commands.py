@@ -8,28 +8,9 @@ from __future__ import annotations
 import logging
 
 from core.lineio.contract import LineCommand, LineInput
+from core.lineio.recipe_select import LineCommandError, resolve_recipe  # noqa: F401 (the GUI's names)
 
 _log = logging.getLogger(__name__)
-
-
-class LineCommandError(ValueError):
-    """An order from the line that cannot be carried out; the message says why in one line."""
-
-
-def resolve_recipe(value: object, names: list[str]) -> str:
-    """The recipe a RECIPE command means: a name in ``names``, or its 1-based number there
-    (as an int, or as digits, since MQTT and OPC UA may send text)."""
-    if isinstance(value, str) and value.strip() in names:
-        return value.strip()
-    number = value
-    if isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
-    if isinstance(number, int) and not isinstance(number, bool):
-        if 1 <= number <= len(names):
-            return names[number - 1]
-        raise LineCommandError(f"recipe number {number} is not in the list (1-{len(names)})"
-                               if names else f"recipe number {number}: there are no recipes")
-    raise LineCommandError(f"no recipe named {value!r}")
 
 
 def carry_out(controller, cmd: LineCommand) -> str:

@@ -3,6 +3,7 @@ trigger mode with a software trigger, and fault injection."""
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from abc import abstractmethod
@@ -38,6 +39,8 @@ class PacedSource(CameraSource):
         self._trigger_mode = "Off"
         self._cond = threading.Condition()
         self._pending_triggers = 0
+        self._trigger_times: collections.deque[float] = collections.deque()  # of pending triggers
+        self._turn_trigger: float | None = None  # the trigger the frame being made answers
         self._next_due = 0.0
         self._counter = 0
         self.faults = FaultInjector()
@@ -56,6 +59,7 @@ class PacedSource(CameraSource):
     def _start(self) -> None:
         with self._cond:
             self._pending_triggers = 0
+            self._trigger_times.clear()
         self._next_due = time.monotonic()
 
     def _stop(self) -> None:
@@ -84,11 +88,14 @@ class PacedSource(CameraSource):
             image = image.copy()
             image[image.shape[0] // 2:] = 0  # the lower half never arrived
             complete = False
+        if self._turn_trigger is not None:  # when the part was triggered (the line's deadline)
+            metadata = {**metadata, "t_trigger": self._turn_trigger}
         return Frame(image=image, frame_id=index, source_id=self.source_id,
                      complete=complete, metadata=metadata)
 
     def _wait_turn(self, deadline: float) -> bool:
         """Wait for a trigger (trigger mode) or the next due time; False on timeout."""
+        self._turn_trigger = None
         if self._trigger_mode == "On":
             with self._cond:
                 while self._pending_triggers == 0:
@@ -97,6 +104,7 @@ class PacedSource(CameraSource):
                         return False
                     self._cond.wait(left)
                 self._pending_triggers -= 1
+                self._turn_trigger = self._trigger_times.popleft() if self._trigger_times else None
             return True
         if self._fps > 0:
             now = time.monotonic()
@@ -119,6 +127,7 @@ class PacedSource(CameraSource):
             raise FeatureError(f"{self.source_id}: set trigger_mode to 'On' before software triggers")
         with self._cond:
             self._pending_triggers += 1
+            self._trigger_times.append(time.monotonic())
             self._cond.notify_all()
 
     def capabilities(self) -> Capabilities:

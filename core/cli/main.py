@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "core.cli.camera_cmd",
     "core.cli.recipe_cmd",
     "core.cli.results_cmd",
+    "core.cli.station_cmd",
     "core.cli.selftest_cmd",
 )
 

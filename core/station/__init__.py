@@ -1,0 +1,1 @@
+"""The headless station (``lineinspect station``): inspection with line I/O and no window."""
