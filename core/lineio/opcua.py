@@ -1,0 +1,229 @@
+"""kind "opcua": the station as an OPC UA server (asyncua) that the line's PLC or SCADA reads
+and whose methods it calls. The model is described in :mod:`core.lineio.opcua_model`.
+
+asyncua is asyncio: the server runs in its own daemon thread with its own event loop; the
+runner thread hands values over with ``run_coroutine_threadsafe`` and waits a bounded time.
+``start()`` returns at once (asyncua takes about a second to come up): the link shows
+"connecting" until the server listens. Values published before then are written as soon as
+it is up. Security: none (an anonymous, unencrypted endpoint) is the only mode for now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+import time
+from typing import Any
+
+from asyncua import Server, ua
+
+from core.lineio import opcua_model as model
+from core.lineio.contract import CommandSink, LineCommand, LineOutput, LineResult, LinkStatus, StationState, Transport
+from core.lineio.registry import LineConfigError, TransportContext
+
+_log = logging.getLogger(__name__)
+
+DEFAULTS = {"host": "0.0.0.0", "port": 4840, "namespace": "urn:lineinspector:station", "security": "none"}
+WRITE_TIMEOUT = 5.0  # s a publish waits for the server's loop (a wedged loop fails the publish)
+
+
+def build(kind: str, options: dict[str, Any], context: TransportContext) -> OpcUaTransport:
+    opts = dict(DEFAULTS)
+    unknown = sorted(set(options) - set(DEFAULTS))
+    if unknown:
+        raise LineConfigError(f"unknown option {unknown[0]!r} (use {', '.join(DEFAULTS)})")
+    opts.update(options)
+    port = opts["port"]
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise LineConfigError(f"port must be an integer 1-65535, got {str(port)[:40]!r}")
+    for key in ("host", "namespace"):
+        value = opts[key]
+        if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
+            raise LineConfigError(f"{key} must be a non-empty text without spaces, got {str(value)[:40]!r}")
+    if opts["security"] != "none":
+        raise LineConfigError(f"security must be \"none\" (the only mode for now), got {str(opts['security'])[:40]!r}")
+    return OpcUaTransport(opts["host"], port, namespace=opts["namespace"], station=context.station)
+
+
+class OpcUaTransport(Transport):
+    def __init__(self, host: str, port: int, *, namespace: str = DEFAULTS["namespace"],
+                 station: str = "station") -> None:
+        self.host, self.port, self.namespace = host, int(port), namespace
+        self.station = station.strip() or "station"
+        self.name = f"opcua {host}:{port}"
+        self._lock = threading.Lock()
+        self._state, self._detail = "stopped", ""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: Server | None = None
+        self._ids: dict[str, ua.NodeId] = {}
+        self._pending: dict[str, object] = {}  # published before the server was up
+        self._stop_event: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._commands: CommandSink | None = None
+        self._alarm, self._alarm_count = "", 0
+        self._quit = False  # stop() asked (checked by the server thread before it waits)
+        self.sent = 0
+
+    @property
+    def endpoint(self) -> str:
+        return f"opc.tcp://{self.host}:{self.port}/lineinspector/"
+
+    # --- Transport ---------------------------------------------------------------------------
+    def start(self, commands: CommandSink) -> None:
+        if self._thread is not None:
+            raise RuntimeError(f"{self.name}: already started")
+        self._commands = commands
+        self._set("connecting", f"starting {self.endpoint}")
+        self._thread = threading.Thread(target=self._run, name=f"lineio-opcua-{self.port}", daemon=True)
+        self._thread.start()
+
+    def publish_result(self, result: LineResult) -> None:
+        self._write(model.result_values(result))
+        with self._lock:
+            self.sent += 1
+
+    def publish_state(self, state: StationState) -> None:
+        values = model.state_values(state)
+        with self._lock:
+            if state.alarm and state.alarm != self._alarm:
+                self._alarm_count += 1
+            self._alarm = state.alarm
+            values["Alarms.Count"] = self._alarm_count
+        self._write(values)
+
+    def force(self, output: LineOutput, value: bool | int | float) -> None:
+        self._write(model.forced_values(output, value))
+
+    def status(self) -> LinkStatus:
+        with self._lock:
+            state, detail, sent = self._state, self._detail, self.sent
+        if state == "connected" and self._server is not None and self._server.bserver is not None:
+            n = len(self._server.bserver.clients)
+            detail = f"{detail}, {n} client connection{'s' if n != 1 else ''}"
+        return LinkStatus(self.name, state, detail, sent=sent)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._quit = True
+            loop, event, thread = self._loop, self._stop_event, self._thread
+        if loop is not None and event is not None:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # the loop already ended (the server failed to start)
+                pass
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(10.0)
+            if thread.is_alive():
+                _log.warning("%s: server thread did not end within 10 s", self.name)
+        with self._lock:
+            if self._state != "down":
+                self._state, self._detail = "stopped", ""
+
+    # --- any thread -> the server's loop -----------------------------------------------------
+    def _set(self, state: str, detail: str) -> None:
+        with self._lock:
+            self._state, self._detail = state, detail
+
+    def _write(self, values: dict[str, object]) -> None:
+        with self._lock:
+            state, loop = self._state, self._loop
+            if state == "connecting" or self._thread is None or (state == "connected" and not self._ids):
+                self._pending.update(values)  # written when the server is up
+                return
+        if state != "connected" or loop is None:
+            raise ConnectionError(f"{self.name}: server not running ({state}: {self._detail})")
+        asyncio.run_coroutine_threadsafe(self._apply(values), loop).result(WRITE_TIMEOUT)
+
+    async def _apply(self, values: dict[str, object]) -> None:
+        """Write ``values`` in order without yielding to other requests (see opcua_model)."""
+        server = self._server
+        for key, value in values.items():
+            await server.write_attribute_value(self._ids[key], ua.DataValue(ua.Variant(value, model.TYPES[key])))
+
+    def _call(self, method: str, args: list) -> ua.CallMethodResult:
+        """A method call from a client (asyncua's worker thread) -> a LineCommand."""
+        kind, takes_arg = model.METHODS[method]
+        value = None
+        if takes_arg:
+            value = args[0].Value if args and isinstance(args[0], ua.Variant) else (args[0] if args else None)
+            if not isinstance(value, str) or not value.strip():
+                return _answer(ua.StatusCodes.BadInvalidArgument, f"{method}: the recipe name must not be empty")
+            value = value.strip()
+        sink = self._commands
+        try:
+            if sink is not None:
+                sink(LineCommand(kind, value, source=self.name, t=_now()))
+        except Exception as exc:  # the station's bug must not kill the server
+            _log.exception("%s: command %s failed", self.name, method)
+            return _answer(ua.StatusCodes.BadInternalError, f"{method}: {type(exc).__name__}: {exc}")
+        return _answer(ua.StatusCodes.Good, f"{method}: accepted")
+
+    # --- server thread -----------------------------------------------------------------------
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._serve())
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, OSError):
+                reason = f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
+            _log.error("%s: %s", self.name, reason)
+            self._set("down", reason)
+        finally:
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+
+    def _check_port(self) -> None:
+        """Fail with a plain OSError when the port is taken (asyncua would log a traceback)."""
+        infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, _t, _p, _c, addr = infos[0]
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(addr)
+
+    async def _serve(self) -> None:
+        with self._lock:
+            self._stop_event = asyncio.Event()
+        self._check_port()
+        server = Server()
+        await server.init()
+        server.disable_clock()
+        server.set_endpoint(self.endpoint)
+        server.set_server_name(f"LineInspector {self.station}")
+        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        idx = await server.register_namespace(self.namespace)
+        ids = await model.build_model(server, idx, self.station, self._call)
+        self._server = server
+        await server.start()
+        try:
+            with self._lock:
+                pending, self._pending = self._pending, {}
+            self._ids = ids
+            await self._apply(pending)
+            with self._lock:
+                pending, self._pending = self._pending, {}
+                self._state, self._detail = "connected", f"serving {self.endpoint}"
+            await self._apply(pending)  # anything published while the first batch was written
+            _log.info("%s: serving %s (namespace %s, security none)", self.name, self.endpoint, self.namespace)
+            with self._lock:
+                if self._quit:
+                    return
+            await self._stop_event.wait()
+        finally:
+            await server.stop()
+
+
+def _answer(code: int, text: str) -> ua.CallMethodResult:
+    res = ua.CallMethodResult()
+    res.StatusCode = ua.StatusCode(code)
+    res.OutputArguments = [ua.Variant(text, ua.VariantType.String)]
+    return res
+
+
+def _now() -> float:
+    return time.monotonic()
