@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import math
 import queue
-import socket
 import time
 import types
 
@@ -17,15 +16,10 @@ from asyncua import Client, ua
 from core.lineio.contract import LineInput, LineOutput, LineResult, StationState
 from core.lineio.opcua import OpcUaTransport, build
 from core.lineio.registry import LineConfigError, TransportContext, build_transport
+from tests.lineio_net import free_port, send_garbage
 
 NS = "urn:lineinspector:station"
 STATION = "cell1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_state(t: OpcUaTransport, state: str, timeout: float = 15.0) -> None:
@@ -150,16 +144,7 @@ def test_abrupt_disconnect_and_garbage_do_not_disturb_the_server(served):
         c.uaclient.protocol.transport.abort()  # the socket closes without CloseSession
 
     run(vanish())
-    for junk in (b"\x00" * 64, b"HELF\xff\xff\xff\x7f" + b"x" * 200, b"GET / HTTP/1.1\r\n\r\n"):
-        with socket.create_connection(("127.0.0.1", t.port), timeout=5) as s:
-            s.sendall(junk)
-            s.shutdown(socket.SHUT_WR)
-            s.settimeout(5)
-            try:
-                while s.recv(4096):
-                    pass
-            except OSError:
-                pass
+    send_garbage(t.port)
     t.publish_result(LineResult(seq=77, verdict="OK", decision="OK", score=0.1))
     assert run(read(t, "LastResult.Seq")) == [77]
     assert t.status().state == "connected"

@@ -21,6 +21,7 @@ from asyncua import Server, ua
 
 from core.lineio import opcua_model as model
 from core.lineio.contract import CommandSink, LineCommand, LineOutput, LineResult, LinkStatus, StationState, Transport
+from core.lineio.linkstate import LinkState
 from core.lineio.registry import LineConfigError, TransportContext
 
 _log = logging.getLogger(__name__)
@@ -53,8 +54,8 @@ class OpcUaTransport(Transport):
         self.host, self.port, self.namespace = host, int(port), namespace
         self.station = station.strip() or "station"
         self.name = f"opcua {host}:{port}"
-        self._lock = threading.Lock()
-        self._state, self._detail = "stopped", ""
+        self._lock = threading.Lock()  # guards _pending, _alarm*, _quit and the loop handles
+        self._link = LinkState()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
         self._ids: dict[str, ua.NodeId] = {}
@@ -64,7 +65,6 @@ class OpcUaTransport(Transport):
         self._commands: CommandSink | None = None
         self._alarm, self._alarm_count = "", 0
         self._quit = False  # stop() asked (checked by the server thread before it waits)
-        self.sent = 0
 
     @property
     def endpoint(self) -> str:
@@ -75,14 +75,13 @@ class OpcUaTransport(Transport):
         if self._thread is not None:
             raise RuntimeError(f"{self.name}: already started")
         self._commands = commands
-        self._set("connecting", f"starting {self.endpoint}")
+        self._link.set("connecting", f"starting {self.endpoint}")
         self._thread = threading.Thread(target=self._run, name=f"lineio-opcua-{self.port}", daemon=True)
         self._thread.start()
 
     def publish_result(self, result: LineResult) -> None:
         self._write(model.result_values(result))
-        with self._lock:
-            self.sent += 1
+        self._link.count_sent()
 
     def publish_state(self, state: StationState) -> None:
         values = model.state_values(state)
@@ -97,8 +96,7 @@ class OpcUaTransport(Transport):
         self._write(model.forced_values(output, value))
 
     def status(self) -> LinkStatus:
-        with self._lock:
-            state, detail, sent = self._state, self._detail, self.sent
+        state, detail, sent = self._link.get()
         if state == "connected" and self._server is not None and self._server.bserver is not None:
             n = len(self._server.bserver.clients)
             detail = f"{detail}, {n} client connection{'s' if n != 1 else ''}"
@@ -117,23 +115,17 @@ class OpcUaTransport(Transport):
             thread.join(10.0)
             if thread.is_alive():
                 _log.warning("%s: server thread did not end within 10 s", self.name)
-        with self._lock:
-            if self._state != "down":
-                self._state, self._detail = "stopped", ""
+        self._link.stopped()
 
     # --- any thread -> the server's loop -----------------------------------------------------
-    def _set(self, state: str, detail: str) -> None:
-        with self._lock:
-            self._state, self._detail = state, detail
-
     def _write(self, values: dict[str, object]) -> None:
         with self._lock:
-            state, loop = self._state, self._loop
+            (state, detail, _), loop = self._link.get(), self._loop
             if state == "connecting" or self._thread is None or (state == "connected" and not self._ids):
                 self._pending.update(values)  # written when the server is up
                 return
         if state != "connected" or loop is None:
-            raise ConnectionError(f"{self.name}: server not running ({state}: {self._detail})")
+            raise ConnectionError(f"{self.name}: server not running ({state}: {detail})")
         asyncio.run_coroutine_threadsafe(self._apply(values), loop).result(WRITE_TIMEOUT)
 
     async def _apply(self, values: dict[str, object]) -> None:
@@ -171,7 +163,7 @@ class OpcUaTransport(Transport):
             if isinstance(exc, OSError):
                 reason = f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
             _log.error("%s: %s", self.name, reason)
-            self._set("down", reason)
+            self._link.set("down", reason)
         finally:
             try:
                 loop.run_until_complete(loop.shutdown_asyncgens())
@@ -207,7 +199,7 @@ class OpcUaTransport(Transport):
             await self._apply(pending)
             with self._lock:
                 pending, self._pending = self._pending, {}
-                self._state, self._detail = "connected", f"serving {self.endpoint}"
+                self._link.set("connected", f"serving {self.endpoint}")
             await self._apply(pending)  # anything published while the first batch was written
             _log.info("%s: serving %s (namespace %s, security none)", self.name, self.endpoint, self.namespace)
             with self._lock:
