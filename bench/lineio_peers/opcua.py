@@ -1,7 +1,8 @@
 """Bench peer for kind "opcua": the SCADA side, an asyncua client (its own thread and event
 loop) with a data-change subscription on LastResult.Seq; it notes when each seq arrived and
 can trigger through the station's Trigger method. It keeps trying to connect until the
-station's server is up (the station is the server)."""
+station's server is up (the station is the server). The subscription's first notification is
+the current Seq (0 on a fresh station), so seq 0 (a test result) cannot be timed."""
 
 from __future__ import annotations
 
