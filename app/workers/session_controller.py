@@ -269,7 +269,8 @@ class SessionController(QObject):
         self.busyChanged.emit(f"Loading model and opening {spec}")
         session = self._factory(recipe, bundle, spec, mode=self.mode, device=self.device,
                                 results=self.results, history=self.history,
-                                counters=self.select_counters(recipe.name))
+                                counters=self.select_counters(recipe.name),
+                                line=self.line.slot, stop_line_on_close=False)
         self.history.clear()  # scores of another model or recipe are not comparable
         session.open()
         self._attach_line(session)
@@ -279,10 +280,8 @@ class SessionController(QObject):
         self.runningChanged.emit(True)
 
     def _attach_line(self, session: LiveSession) -> None:
-        """The session's results go to the line; the line is told the station is ready."""
-        worker = getattr(session, "worker", None)
-        if worker is not None:
-            worker.add_consumer(self.line.slot)
+        """The recipe's mapping and READY for the line (the session itself sends the line its
+        results, BUSY and counters; the line outlives it: a stopped session leaves the links up)."""
         self.line.set_recipe_overrides(getattr(session.recipe, "line_io", None))
         self.line.slot.update_state(ready=True, busy=False, error="", recipe=session.recipe.name,
                                     model_version=session.recipe.active_version)
