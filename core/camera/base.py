@@ -234,6 +234,10 @@ class CameraSource(ABC):
     def set_digital_output(self, line: str, value: bool) -> None:
         raise FeatureError(f"{self.source_id}: digital outputs are not supported")
 
+    def line_status(self, line: str) -> bool | None:
+        """The electrical state of I/O ``line`` as the device reports it (None: not offered)."""
+        return None
+
     @property
     def exhausted(self) -> bool:
         """True when a finite source (non-looping replay) has delivered everything."""

@@ -256,6 +256,32 @@ class GenICamSource(CameraSource):
                 gn.write(selector, "UserOutputSelector", user_output)
             gn.write(gn.get_node(nodes, "UserOutputValue"), "UserOutputValue", bool(value))
 
+    def line_status(self, line: str) -> bool | None:
+        """LineStatus of ``line`` (selected with LineSelector), else its bit of LineStatusAll
+        (bit n for "Line<n>"); None when the device offers neither or has no such line."""
+        if self._ia is None:
+            return None
+        nodes = self._nodes
+        with self._lock:
+            selector = gn.get_node(nodes, "LineSelector")
+            status = gn.get_node(nodes, "LineStatus")
+            if selector is not None and status is not None and gn.support_of(status).readable:
+                if line not in [str(s) for s in (_attr(selector, "symbolics") or ())]:
+                    return None
+                try:
+                    gn.write(selector, "LineSelector", line)
+                    return bool(status.value)
+                except Exception:
+                    return None
+            every = gn.get_node(nodes, "LineStatusAll")
+            digits = "".join(ch for ch in line if ch.isdigit())
+            if every is None or not digits or not gn.support_of(every).readable:
+                return None
+            try:
+                return bool((int(every.value) >> int(digits)) & 1)
+            except Exception:
+                return None
+
 
 def discover_genicam(hub: HarvesterHub | None = None, problems: list[str] | None = None) -> list[DeviceInfo]:
     """GenICam devices of every loaded producer; producer problems go to ``problems``."""

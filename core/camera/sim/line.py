@@ -11,6 +11,7 @@ the configuration and the seed, never on timing.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from numbers import Real
 from typing import Any
@@ -174,6 +175,8 @@ class SimLineSource(PacedSource):
         self._config = config
         self._renderer: SimLineRenderer | None = None
         self.output_states: dict[str, bool] = {}
+        # called with (line, value) on each set_digital_output, on the caller's thread (bench peers)
+        self.output_watchers: list[Callable[[str, bool], None]] = []
 
     @property
     def config(self) -> SimLineConfig:
@@ -248,6 +251,13 @@ class SimLineSource(PacedSource):
         if line not in ("Line1", "Line2"):
             raise FeatureError(f"{self.source_id}: no output line {line!r} (have Line1, Line2)")
         self.output_states[line] = bool(value)
+        for watch in list(self.output_watchers):
+            watch(line, bool(value))
+
+    def line_status(self, line: str) -> bool | None:
+        if line not in ("Line1", "Line2"):
+            return None
+        return self.output_states.get(line, False)
 
 
 def sim_device_info() -> DeviceInfo:
