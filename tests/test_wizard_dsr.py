@@ -151,3 +151,39 @@ def test_versions_and_status_bar_name_the_model_kind(qtbot, tmp_path):
     assert bar.model_label.text() == "| model v1 · DRÆM · onnxruntime (CPU, 2 threads)"
     bar.show_status(SessionStatus(model_version=1))   # not loaded yet: no kind claimed
     assert bar.model_label.text() == "| model v1"
+
+
+def test_annotated_defects_folder_is_offered_for_dsr_only_and_reaches_the_job(qtbot, tmp_path):
+    import cv2
+    import numpy as np
+
+    folder = tmp_path / "defects"
+    folder.mkdir()
+    img = np.full((64, 64, 3), 128, np.uint8)
+    mask = np.zeros((64, 64), np.uint8)
+    mask[20:30, 20:30] = 255
+    cv2.imwrite(str(folder / "crack1.png"), img)
+    cv2.imwrite(str(folder / "crack1_mask.png"), mask)
+    cv2.imwrite(str(folder / "dent2.png"), img)        # no mask: skipped, said
+    empty = tmp_path / "no_masks"
+    empty.mkdir()
+    cv2.imwrite(str(empty / "a.png"), img)
+    w, page = _train_page(qtbot, tmp_path)
+    try:
+        assert page.defects.isHidden()                 # DRÆM: no such option
+        _choose(page, "dsr")
+        assert not page.defects.isHidden()
+        page.defects.set_folder(str(empty))
+        assert page.defects.folder is None and "no image with a mask" in page.defects.label.text()
+        assert page._spec().defects is None
+        page.defects.set_folder(str(folder))
+        text = page.defects.label.text()
+        assert "1 annotated defect image" in text and "1 skipped" in text and "dent2.png" in text
+        assert page._spec().defects == str(folder)
+        page.defects.set_folder(str(tmp_path / "missing"))
+        assert page.defects.folder is None and page._spec().defects is None
+        page.defects.set_folder(str(folder))
+        _choose(page, "draem")                         # the folder is DSR's: not sent with DRÆM
+        assert page.defects.isHidden() and page._spec().defects is None
+    finally:
+        w.shutdown()

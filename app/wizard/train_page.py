@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, Q
 
 from app.wizard.context import WizardContext
 from app.wizard.cpu_share import LivePause
+from app.wizard.defects_picker import DefectsPicker
 from app.wizard.loss_chart import CURVES, DSR_CURVES, LossChart
 from app.wizard.model_choice import (DEFAULT_MODEL, HINTS, MODELS, WHEN_TO_PICK, describe_model_estimate,
                                      get_model_preset, kind_of, presets_for, probe_key)
@@ -66,6 +67,7 @@ class TrainPage(QWizardPage):
         self.continue_check.setToolTip("Start from the recipe's active model instead of the base model, "
                                        "e.g. to add an hour of training overnight; deploy the result as a "
                                        "new version if it validates better.")
+        self.defects = DefectsPicker()  # DSR's supervised extension (shown for DSR only)
         self.separability_label = QLabel("")
         self.share_label = QLabel("", wordWrap=True)
         self.share_label.setStyleSheet("color: #8d6e00;")
@@ -116,6 +118,7 @@ class TrainPage(QWizardPage):
         col = QVBoxLayout(self)
         col.addLayout(choice)
         col.addLayout(top)
+        col.addWidget(self.defects)
         col.addWidget(self.share_label)
         col.addLayout(buttons)
         col.addWidget(self.separability_label)
@@ -231,6 +234,8 @@ class TrainPage(QWizardPage):
         self.anomalies_combo.setEnabled(draem and not self.running)
         self.anomalies_label.setHidden(not draem)
         self.anomalies_combo.setHidden(not draem)
+        self.defects.setHidden(draem)
+        self.defects.setEnabled(not draem and not self.running)
         stale = self.measuring not in (None, self.key)  # measuring another preset or model
         unmeasured = self.key not in self.seconds_per_step and not self.running
         if unmeasured and (stale or (self.ctx.auto_measure and not self.live_pause.applies)):
@@ -292,7 +297,8 @@ class TrainPage(QWizardPage):
                        holdout=self.ctx.holdout,
                        false_reject=self.ctx.false_reject, resume=False,
                        preset_overrides={"anomalies": self.anomalies_combo.currentData()} if draem else {},
-                       continue_from=str(cont) if cont else None)
+                       continue_from=str(cont) if cont else None,
+                       defects=None if draem else self.defects.folder)
 
     def start(self) -> None:
         """Start a fresh run (an old checkpoint of this recipe is discarded)."""
@@ -360,6 +366,7 @@ class TrainPage(QWizardPage):
         self.minutes_spin.setEnabled(not running)
         self.measure_button.setEnabled(not running)
         self.anomalies_combo.setEnabled(not running and self.model == DEFAULT_MODEL)
+        self.defects.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         self.resume_button.setEnabled(not running and can_resume(self.ctx.run_dir))
 
