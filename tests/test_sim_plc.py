@@ -1,0 +1,191 @@
+"""The simulated PLC (core.lineio.sim_plc) against a real pymodbus server on loopback: a stand-in
+station laid out as the register map (tests/sim_plc_station.py). Gate times run on a fake clock:
+the test steps the PLC (trigger_part / poll) and moves the clock itself; the thread is run with
+generous gates only, and nothing asserts a timing."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from core.lineio.sim_plc import SimPlc, sim_truth
+from tests.lineio_net import free_port
+from tests.sim_plc_station import StandInStation
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def station_factory():
+    made: list[StandInStation] = []
+
+    def make(decide) -> StandInStation:
+        st = StandInStation(decide)
+        st.start()
+        made.append(st)
+        return st
+
+    yield make
+    for st in made:
+        st.stop()
+
+
+@pytest.fixture
+def plc_factory():
+    made: list[SimPlc] = []
+
+    def make(station: StandInStation, defective=(), **kw) -> SimPlc:
+        kw.setdefault("gate_ms", 1000)
+        plc = SimPlc("127.0.0.1", station.port, truth=lambda seq: seq in set(defective), **kw)
+        made.append(plc)
+        return plc
+
+    yield make
+    for plc in made:
+        assert plc.stop()
+
+
+def step(plc: SimPlc, clock: Clock, dt: float = 0.01) -> str | None:
+    clock.t += dt
+    return plc.poll()
+
+
+def test_options_are_checked():
+    truth = lambda seq: False  # noqa: E731
+    for bad, word in [({"parts_per_min": 0}, "parts_per_min"), ({"parts_per_min": float("nan")}, "parts_per_min"),
+                      ({"parts_per_min": "60"}, "parts_per_min"), ({"gate_ms": -1}, "gate_ms"),
+                      ({"gate_ms": True}, "gate_ms"), ({"poll_ms": 0}, "poll_ms"), ({"port": 0}, "port"),
+                      ({"port": 5020.0}, "port"), ({"parts": -1}, "parts"), ({"unit": 256}, "unit"),
+                      ({"base": 65535}, "base"), ({"review_bin": "review"}, "review_bin"),
+                      ({"host": "plc.local"}, "host"), ({"timeout_s": 0}, "timeout_s"),
+                      ({"first_seq": -1}, "first_seq")]:
+        with pytest.raises(ValueError, match=word):
+            SimPlc(**{"truth": truth, **bad})
+
+
+def test_wrong_bins_false_rejects_and_escapes(station_factory, plc_factory):
+    answers = {0: "NG", 1: "OK", 2: "OK", 3: "NG", 4: "REVIEW", 5: "ERROR"}
+    st = station_factory(answers.get)
+    clock = Clock()
+    plc = plc_factory(st, defective={1, 3}, clock=clock)
+    assert plc.connect()
+    outcomes = []
+    for _ in answers:
+        plc.trigger_part()
+        outcomes.append(step(plc, clock))
+    assert outcomes == ["sorted"] * 6 and st.triggers == 6
+    c = plc.counts()
+    # good 0 -> NG, good 4 -> REVIEW (NG bin by default), good 5 -> ERROR (rejected): false rejects;
+    # defective 1 -> OK: an escape; 2 and 3 right
+    assert (c.parts, c.ok_bin, c.ng_bin) == (6, 2, 4)
+    assert (c.false_rejects, c.escapes, c.wrong_bin, c.missed, c.late) == (3, 1, 4, 0, 0)
+    assert c.decisions == {"NG": 2, "OK": 2, "REVIEW": 1, "ERROR": 1} and len(c.latencies_ms) == 6
+
+
+def test_review_to_the_ok_bin_when_configured(station_factory, plc_factory):
+    st = station_factory(lambda seq: "REVIEW")
+    clock = Clock()
+    plc = plc_factory(st, defective={0}, clock=clock, review_bin="ok")
+    assert plc.connect()
+    plc.trigger_part()
+    assert step(plc, clock) == "sorted"
+    c = plc.counts()
+    assert (c.ok_bin, c.ng_bin, c.escapes) == (1, 0, 1)
+
+
+def test_no_result_by_the_gate_is_missed_and_a_later_one_late(station_factory, plc_factory):
+    st = station_factory(lambda seq: None)  # the station holds every result
+    clock = Clock()
+    plc = plc_factory(st, defective={0}, clock=clock, gate_ms=500)
+    assert plc.connect()
+    plc.trigger_part()
+    assert step(plc, clock, 0.4) is None
+    assert plc.counts().pending == 1 and plc.counts().missed == 0
+    step(plc, clock, 0.2)  # past the gate, undecided: the OK bin (the gate stayed shut)
+    c = plc.counts()
+    assert (c.pending, c.missed, c.ok_bin, c.escapes, c.late) == (0, 1, 1, 1, 0)
+    st.publish(0, "NG")
+    assert step(plc, clock) == "late"
+    c = plc.counts()
+    assert (c.missed, c.late, c.ok_bin, c.ng_bin) == (1, 1, 1, 0) and len(c.latencies_ms) == 1
+
+
+def test_a_result_seen_after_the_gate_counts_late_not_sorted(station_factory, plc_factory):
+    """The PLC did not poll between the gate and the result: the part still passed undecided."""
+    st = station_factory(lambda seq: None)
+    clock = Clock()
+    plc = plc_factory(st, clock=clock, gate_ms=100)
+    assert plc.connect()
+    plc.trigger_part()
+    st.publish(0, "NG")
+    assert step(plc, clock, 0.5) == "late"
+    c = plc.counts()
+    assert (c.missed, c.late, c.ok_bin, c.ng_bin) == (1, 1, 1, 0)
+
+
+def test_pairing_is_by_seq_when_a_frame_is_skipped(station_factory, plc_factory):
+    st = station_factory({0: "OK", 1: "skip", 2: "NG"}.get)
+    clock = Clock()
+    plc = plc_factory(st, defective={2}, clock=clock)
+    assert plc.connect()
+    for _ in range(3):
+        plc.trigger_part()
+        step(plc, clock)
+    step(plc, clock, 2.0)
+    c = plc.counts()
+    # by order, frame 2's NG would have gone to part 2 (good): a false reject and an escape
+    assert (c.ok_bin, c.ng_bin, c.missed, c.false_rejects, c.escapes, c.unmatched) == (2, 1, 1, 0, 0, 0)
+
+
+def test_results_the_plc_never_saw_and_test_results(station_factory, plc_factory):
+    st = station_factory(lambda seq: None)
+    clock = Clock()
+    plc = plc_factory(st, clock=clock)
+    assert plc.connect()
+    plc.trigger_part()
+    plc.trigger_part()
+    st.publish(0, "OK")
+    st.publish(1, "OK")  # two results between polls: the first is overwritten
+    assert step(plc, clock) == "sorted"
+    st.publish(0, "NG", test=True)  # a commissioning result is no part
+    assert step(plc, clock) == "test"
+    st.publish(7, "NG")
+    assert step(plc, clock) == "unmatched"
+    step(plc, clock, 2.0)
+    c = plc.counts()
+    assert (c.overwritten, c.test_results, c.unmatched, c.missed, c.ok_bin) == (1, 1, 1, 1, 2)
+
+
+def test_thread_runs_the_parts_then_stops(station_factory, plc_factory):
+    st = station_factory(lambda seq: "NG" if seq % 2 else "OK")
+    plc = plc_factory(st, defective={1, 3}, parts=5, parts_per_min=6000, gate_ms=10000, poll_ms=1)
+    plc.start()
+    assert plc.wait_done(10.0), plc.counts()
+    assert plc.stop()
+    c = plc.counts()
+    assert st.triggers == 5 and (c.parts, c.ok_bin, c.ng_bin, c.wrong_bin, c.missed) == (5, 3, 2, 0, 0)
+    assert plc.first_trigger_at <= plc.last_trigger_at
+    assert not [t for t in threading.enumerate() if t.name == "sim-plc"]
+
+
+def test_no_station_never_hangs():
+    plc = SimPlc("127.0.0.1", free_port(), truth=lambda seq: False, parts=3, timeout_s=0.2)
+    plc.start()
+    assert not plc.wait_done(0.3) and not plc.connected
+    assert plc.stop() and plc.counts().parts == 0
+
+
+def test_ground_truth_from_the_simulated_line():
+    from core.camera.sim.line import SimLineConfig, SimLineSource
+
+    config = SimLineConfig(width=64, height=64, seed=3, defect_rate=0.5)
+    truth = sim_truth(config)
+    source = SimLineSource(config)
+    assert [truth(i) for i in range(8)] == [source.render(i)[1]["defect_type"] is not None for i in range(8)]
