@@ -43,9 +43,11 @@ class ResultProbe:
 
 @contextlib.contextmanager
 def bench_station(transports: list[dict], *, preset: str = "fast", source: str = "sim",
-                  mode: str = "triggered", mapping: dict | None = None, device: str = "cpu"):
+                  mode: str = "triggered", mapping: dict | None = None, device: str = "cpu",
+                  bundle: Path | None = None):
     """Yield (station, probe) with the station open (line started, recipe inspecting);
-    ``transports``: [[transport]] tables as in line_io.toml (with "kind")."""
+    ``transports``: [[transport]] tables as in line_io.toml (with "kind"); ``bundle``: a
+    trained model (e.g. the demo's) instead of random weights of ``preset``."""
     from core.camera.registry import open_source
     from core.lineio.config import LineConfig
     from core.lineio.hub import LineInterface
@@ -56,7 +58,7 @@ def bench_station(transports: list[dict], *, preset: str = "fast", source: str =
 
     tmp = Path(tempfile.mkdtemp(prefix="lineinspector-bench-line-"))
     data = tmp / "data"
-    bundle = make_bundle(preset, tmp)
+    bundle = Path(bundle) if bundle is not None else make_bundle(preset, tmp)
     recipes = RecipeStore(data)
     recipes.create("bench", source=source, bundle=bundle)
     config = LineConfig.from_dict({"mapping": dict(mapping or {}), "transport": list(transports)})
