@@ -189,3 +189,49 @@ def test_ground_truth_from_the_simulated_line():
     truth = sim_truth(config)
     source = SimLineSource(config)
     assert [truth(i) for i in range(8)] == [source.render(i)[1]["defect_type"] is not None for i in range(8)]
+
+
+def test_the_whole_loop_through_the_station_and_modbus_server(tmp_path):
+    """The real thing: the headless station (simulated line, triggered; a fake model) with the
+    hub's "modbus-server" link, and the PLC's thread driving it. Each part lands where the
+    station's own verdict for its frame sends it, judged against the line's truth."""
+    pytest.importorskip("core.lineio.modbus")
+    from core.camera.registry import open_source
+    from core.inspection.session import LiveSession
+    from core.lineio.config import LineConfig
+    from core.lineio.contract import LineInput
+    from core.lineio.hub import LineInterface
+    from core.lineio.registry import TransportContext
+    from core.station.station import Station, triggered_opener
+    from tests.inspection_fakes import FakeInferencer, Sink
+    from tests.test_station import Recipes
+
+    port = free_port()
+    config = LineConfig.from_dict({"transport": [{"kind": "modbus-server", "host": "127.0.0.1", "port": port}]})
+    hub = LineInterface(config, context=TransportContext(data_dir=tmp_path))
+    sink = Sink()
+    station = Station(tmp_path, "alpha", "sim:fps=0,width=64,height=64,seed=1,defect_rate=0.5", mode="triggered",
+                      line=hub, recipes=Recipes(), results=sink, source_opener=triggered_opener(open_source),
+                      session_factory=lambda recipe, bundle, spec, **kw: LiveSession(
+                          recipe, bundle, spec, inferencer=FakeInferencer(), **kw))
+    station.open()
+    plc = None
+    try:
+        truth = sim_truth(station.camera().config)
+        plc = SimPlc("127.0.0.1", port, truth=truth, parts=6, parts_per_min=3000, gate_ms=20000, poll_ms=1)
+        plc.start()
+        assert plc.wait_done(20.0), plc.counts()
+        assert plc.stop()
+        triggers = [c for c in hub.signals().inputs if c.kind == LineInput.TRIGGER]
+        assert len(triggers) == 6 and triggers[0].source.startswith("modbus-server")
+    finally:
+        if plc is not None:
+            plc.stop()
+        station.close()
+    verdicts = {r.frame_id: r.verdict for r in sink.records}
+    assert sorted(verdicts) == list(range(6))
+    rejected = {seq for seq, v in verdicts.items() if v != "OK"}  # REVIEW -> NG: the default mapping
+    c = plc.counts()
+    assert (c.parts, c.missed, c.late, c.unmatched, c.ng_bin) == (6, 0, 0, 0, len(rejected))
+    assert c.false_rejects == sum(1 for s in rejected if not truth(s))
+    assert c.escapes == sum(1 for s in set(range(6)) - rejected if truth(s))
