@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import threading
 import time
 from typing import Any
@@ -23,6 +22,7 @@ from core.lineio import opcua_model as model
 from core.lineio.contract import CommandSink, LineCommand, LineOutput, LineResult, LinkStatus, StationState, Transport
 from core.lineio.linkstate import LinkState
 from core.lineio.registry import LineConfigError, TransportContext
+from core.lineio.serverloop import check_port, run_server, stop_server
 
 _log = logging.getLogger(__name__)
 
@@ -106,15 +106,7 @@ class OpcUaTransport(Transport):
         with self._lock:
             self._quit = True
             loop, event, thread = self._loop, self._stop_event, self._thread
-        if loop is not None and event is not None:
-            try:
-                loop.call_soon_threadsafe(event.set)
-            except RuntimeError:  # the loop already ended (the server failed to start)
-                pass
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(10.0)
-            if thread.is_alive():
-                _log.warning("%s: server thread did not end within 10 s", self.name)
+        stop_server(loop, event, thread, self.name)
         self._link.stopped()
 
     # --- any thread -> the server's loop -----------------------------------------------------
@@ -154,34 +146,16 @@ class OpcUaTransport(Transport):
 
     # --- server thread -----------------------------------------------------------------------
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            if isinstance(exc, OSError):
-                reason = f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
-            _log.error("%s: %s", self.name, reason)
-            self._link.set("down", reason)
-        finally:
-            try:
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            finally:
-                loop.close()
+        def serve(loop: asyncio.AbstractEventLoop):
+            self._loop = loop
+            return self._serve()
 
-    def _check_port(self) -> None:
-        """Fail with a plain OSError when the port is taken (asyncua would log a traceback)."""
-        infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        family, _t, _p, _c, addr = infos[0]
-        with socket.socket(family, socket.SOCK_STREAM) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(addr)
+        run_server(serve, self._link, self.name, self.host, self.port)
 
     async def _serve(self) -> None:
         with self._lock:
             self._stop_event = asyncio.Event()
-        self._check_port()
+        check_port(self.host, self.port)
         server = Server()
         await server.init()
         server.disable_clock()
