@@ -142,14 +142,15 @@ def test_through_line_interface(sim, tmp_path):
         assert line.stop()
 
 
-def test_bench_peer_sees_each_result_edge(started):
+@pytest.mark.parametrize("own_source", [True, False])
+def test_bench_peer_sees_each_result_edge(started, sim, own_source):
     from bench.lineio_peers.genicam import Peer
 
-    peer = Peer()
+    peer = Peer(source=sim if own_source else None)  # else: every SimLineSource (the bench's station)
     options = peer.transport_options()
     assert options.pop("kind") == "genicam"
     peer.start()
-    t = started(options, peer.camera)
+    t = started(options, lambda: sim)
     try:
         for seq in (5, 6, 7):
             t.publish_result(LineResult(seq=seq, verdict="OK", decision="OK" if seq % 2 else "NG", score=0.1,

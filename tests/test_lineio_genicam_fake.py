@@ -163,27 +163,43 @@ def test_overlapping_pulses_give_two_edges_and_the_later_end(source):
                            (100.08, "Line2", False)]
 
 
-def test_level_mode_ready_and_error_lines(source):
+def test_level_mode_and_the_error_line(source):
     clock = Clock()
     dev = Device(source, clock, status="LineStatusAll")
-    t = outputs(source, clock, pulse_ms=0, delay_ms=0, ok_line="Line1", ng_line="Line2", error_line="Line2",
-                ready_line="")
+    t = outputs(source, clock, pulse_ms=0, delay_ms=0, ok_line="Line1", ng_line="", error_line="Line2")
     dev.writes.clear()
     t.publish_result(result(1, "OK", 100.0))
     t.scheduler.run_due()
     assert dev.lines == {"Line1": True, "Line2": False}
     assert t.status().inputs == {"Line1": True, "Line2": False}  # from LineStatusAll's bits
-    t.publish_result(result(2, "ERROR", 100.0))  # NG and ERROR share Line2 (both reject)
+    t.publish_result(result(2, "ERROR", 100.0))
     t.scheduler.run_due()
     assert dev.lines == {"Line1": False, "Line2": True}
-    t.publish_result(result(3, "OK", 100.0))
+    t.publish_result(result(3, "NG", 100.0))  # no NG line: every decision line low
+    t.scheduler.run_due()
+    assert dev.lines == {"Line1": False, "Line2": False}
+    t.publish_result(result(4, "OK", 100.0))
     t.publish_state(StationState(ready=True, error="camera lost"))
     t.scheduler.run_due()
-    assert dev.lines == {"Line1": True, "Line2": True}  # the station's error holds the error line
+    assert dev.lines == {"Line1": True, "Line2": True}  # the station's error holds its own line
     t.publish_state(StationState(ready=True))
     t.scheduler.run_due()
     assert dev.lines == {"Line1": True, "Line2": False}
-    assert t.scheduler.pending() == 0 and t.status().sent == 3
+    assert t.scheduler.pending() == 0 and t.status().sent == 4
+
+
+def test_an_error_line_shared_with_ng_is_not_held_by_the_station_error(source):
+    clock = Clock()
+    dev = Device(source, clock)
+    t = outputs(source, clock, pulse_ms=20, delay_ms=0, ng_line="Line2", error_line="Line2")
+    t.publish_state(StationState(alarm="link down"))
+    t.scheduler.run_due()
+    assert dev.lines == {"Line2": False}  # held high, it would swallow the next reject's edge
+    dev.writes.clear()
+    t.publish_result(result(1, "ERROR", 100.0))
+    for when in (100.0, 100.02):
+        at(t, clock, when)
+    assert dev.edges() == [(100.0, "Line2", True), (100.02, "Line2", False)]
 
 
 def test_ready_line_and_forcing(source):

@@ -13,8 +13,10 @@ decision pulses: OK on ok_line, NG / REVIEW / ERROR on ng_line), and the n-th ed
 as the n-th result. So the bench must wait for its results in the order it triggered them,
 one per part, with delay_ms 0 and parts further apart than the pulse (2 ms).
 
-The station must write to this peer's camera: give it ``TransportContext(camera=peer.camera)``,
-or hand the station's own SimLineSource to ``Peer(source=...)``.
+Which camera: ``Peer(source=...)`` watches that SimLineSource only (give the station
+``TransportContext(camera=peer.camera)``); without one it watches every SimLineSource in the
+process (SimLineSource.every_output_watchers), which is how bench/lineio_latency.py's
+in-process station, with its own simulated line, is seen.
 """
 
 from __future__ import annotations
@@ -29,14 +31,15 @@ from core.camera.sim.line import SimLineSource
 class Peer:
     def __init__(self, source: SimLineSource | None = None, ok_line: str = "Line2", ng_line: str = "Line1",
                  pulse_ms: int = 2, **_ignored) -> None:
-        self.source = source if source is not None else SimLineSource()
+        self.source = source
+        self._watchers = source.output_watchers if source is not None else SimLineSource.every_output_watchers
         self.ok_line, self.ng_line, self.pulse_ms = ok_line, ng_line, int(pulse_ms)
         self._cond = threading.Condition()
         self._edges: collections.deque[float] = collections.deque()  # rising edges not yet matched
         self._seen: dict[int, float] = {}  # seq -> the edge matched to it
 
-    def camera(self) -> SimLineSource:
-        """For TransportContext.camera."""
+    def camera(self) -> SimLineSource | None:
+        """For TransportContext.camera (None when watching every simulated line)."""
         return self.source
 
     def transport_options(self) -> dict:
@@ -45,7 +48,7 @@ class Peer:
                 "pulse_ms": self.pulse_ms, "delay_ms": 0}
 
     def start(self) -> None:
-        self.source.output_watchers.append(self._saw)
+        self._watchers.append(self._saw)
 
     def wait_result(self, seq: int, timeout: float) -> float | None:
         """The next rising edge not yet matched to a result (asking again for a seq gives the
@@ -64,7 +67,7 @@ class Peer:
 
     def stop(self) -> None:
         try:
-            self.source.output_watchers.remove(self._saw)
+            self._watchers.remove(self._saw)
         except ValueError:  # not started
             pass
 

@@ -79,6 +79,10 @@ class GenICamOutputs(Transport):
         used = [f"{k.removesuffix('_line')}={v}" for k, v in self.lines.items() if v]
         self.name = f"genicam {' '.join(used)}"
         self._decision_lines = sorted({v for k, v in self.lines.items() if v and k != "ready_line"})
+        # the station's error / alarm holds the error line high only when it is the error's own
+        # line: held high, a line shared with NG would swallow the next reject pulse's edge
+        error = self.lines["error_line"]
+        self._error_holds = bool(error) and error not in [self.lines[k] for k in ("ok_line", "ng_line", "review_line")]
         self._lock = threading.Lock()  # guards what status() reads
         self._link = LinkState()
         self._camera: Any = None  # the camera the lines were last initialised on
@@ -172,8 +176,8 @@ class GenICamOutputs(Transport):
             return
         if self.pulse_s > 0:
             if line:
-                if self._owner.get(line) is not None and self._written.get(line):
-                    self._drive(line, False)  # still high from the last part: a fresh edge
+                if self._written.get(line):
+                    self._drive(line, False)  # still high (the last part, a force): a fresh edge
                 self._owner[line] = pulse
                 self._want[line] = True
         else:
@@ -190,9 +194,8 @@ class GenICamOutputs(Transport):
 
     def _targets(self) -> dict[str, bool]:
         out = {line: self._want.get(line, False) for line in self._decision_lines}
-        error = self.lines["error_line"]
-        if error and self._state_error:
-            out[error] = True
+        if self._error_holds and self._state_error:
+            out[self.lines["error_line"]] = True
         if self.lines["ready_line"]:
             out[self.lines["ready_line"]] = self._ready
         return out

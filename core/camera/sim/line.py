@@ -167,6 +167,8 @@ class SimLineSource(PacedSource):
     """The simulated line as a camera source (software trigger, fault injection)."""
 
     kind = "sim"
+    # like output_watchers, for every instance: a bench peer that never sees the station's source
+    every_output_watchers: list[Callable[[str, bool], None]] = []
 
     def __init__(self, config: SimLineConfig | None = None, **overrides: Any) -> None:
         config = replace(config or SimLineConfig(), **overrides)
@@ -251,7 +253,7 @@ class SimLineSource(PacedSource):
         if line not in ("Line1", "Line2"):
             raise FeatureError(f"{self.source_id}: no output line {line!r} (have Line1, Line2)")
         self.output_states[line] = bool(value)
-        for watch in list(self.output_watchers):
+        for watch in (*self.output_watchers, *SimLineSource.every_output_watchers):
             watch(line, bool(value))
 
     def line_status(self, line: str) -> bool | None:
