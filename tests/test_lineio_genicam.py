@@ -6,10 +6,12 @@ the bench peer."""
 from __future__ import annotations
 
 import queue
+import threading
 import time
 
 import pytest
 
+from core.camera.errors import SourceLostError
 from core.camera.genicam.producers import bundled_viky_cti
 from core.camera.sim.line import SimLineSource
 from core.lineio.contract import LineResult, StationState
@@ -159,3 +161,53 @@ def test_bench_peer_sees_each_result_edge(started, sim, own_source):
         assert peer.wait_result(999, 0.01) is None
     finally:
         peer.stop()
+
+
+class FlakyCamera:
+    """The sim line's outputs behind a gate (cleared: every write stalls) and a switch that
+    makes writes fail as a camera that went away does."""
+
+    def __init__(self, sim: SimLineSource) -> None:
+        self.sim, self.gate, self.lost = sim, threading.Event(), False
+        self.gate.set()
+        self.source_id = sim.source_id
+
+    def set_digital_output(self, line: str, value: bool) -> None:
+        assert self.gate.wait(30), "never released"
+        if self.lost:
+            raise SourceLostError(f"{self.source_id}: device removed")
+        self.sim.set_digital_output(line, value)
+
+    def line_status(self, line: str):
+        return self.sim.line_status(line)
+
+
+def test_a_stalled_or_lost_camera_never_blocks_the_station(sim, tmp_path):
+    from core.lineio.config import LineConfig
+    from core.lineio.hub import LineInterface
+    from tests.lineio_fakes import result
+
+    camera = FlakyCamera(sim)
+    cfg = LineConfig.from_dict({"transport": [{"kind": "genicam", "ng_line": "Line1", "pulse_ms": 0}]})
+    line = LineInterface(cfg, context=TransportContext(data_dir=tmp_path, camera=lambda: camera))
+    line.start()
+    try:
+        wait_for(lambda: line.statuses()[0].state == "connected", f"{line.statuses()}")
+        camera.gate.clear()  # the camera stops answering
+        for seq in range(1, 21):
+            line(result(seq, "NG" if seq % 2 else "OK"))  # returns at once: only queued
+        assert line.statuses()[0].name.startswith("genicam")  # status() does not wait for the camera
+        camera.gate.set()
+        wait_for(lambda: line.statuses()[0].sent == 20, f"{line.statuses()}")
+        assert sim.output_states["Line1"] is False  # the last part (20) was OK
+        camera.lost = True
+        line(result(21, "NG"))
+        wait_for(lambda: line.statuses()[0].state == "down", f"{line.statuses()}")
+        assert "device removed" in line.statuses()[0].detail and line.alarm
+        camera.lost = False  # plugged back in: the next write works again
+        line(result(22, "NG"))
+        wait_for(lambda: line.statuses()[0].state == "connected", f"{line.statuses()}")
+        wait_for(lambda: sim.output_states["Line1"] is True, f"{sim.output_states}")
+    finally:
+        camera.gate.set()
+        assert line.stop()
