@@ -134,7 +134,9 @@ def _companion(args) -> int:
     calibration = _calibration_images(args.calib, args.calib_limit)
     check = _calibration_images(args.check, args.calib_limit, "--check")
     try:
-        report = build_companion(args.model, calibration, check)
+        from core.training.separability import synthetic_anomalies
+
+        report = build_companion(args.model, calibration, check, anomalous=synthetic_anomalies(check))
     except (BundleError, BackendError) as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 ONNX_SUFFIX = ".int8.onnx"
 REPORT_SUFFIX = ".int8.json"
 SCORE_TOLERANCE = 0.02  # largest |int8 score - fp32 score| accepted on the check images
+AUROC_TOLERANCE = 0.005  # largest AUROC loss accepted (issue 15: int8 keeps AUROC within 0.5 points)
 MIN_CHECK_IMAGES = 4
 
 
@@ -52,11 +53,15 @@ def read_report(bundle: str | os.PathLike) -> dict | None:
 
 
 def build_companion(bundle: str | os.PathLike, calibration: Sequence[np.ndarray],
-                    check: Sequence[np.ndarray], *, tolerance: float = SCORE_TOLERANCE,
+                    check: Sequence[np.ndarray], *, anomalous: Sequence[np.ndarray] = (),
+                    tolerance: float = SCORE_TOLERANCE, auroc_tolerance: float = AUROC_TOLERANCE,
                     threads: int | None = None) -> dict:
     """Quantise ``bundle`` on the ``calibration`` good images, compare it with fp32 on the
     ``check`` good images (other ones), keep it if it agrees; returns the report (also
-    written next to the bundle). Raises BackendError when it cannot even be tried."""
+    written next to the bundle). With ``anomalous`` images (e.g. the check images with
+    synthetic defects), it must also tell them from the good ones as well as fp32 does: image
+    AUROC at most ``auroc_tolerance`` below fp32's. Raises BackendError when it cannot even
+    be tried."""
     from core.inference.inferencer import BackendError
     from core.inference.backends.cache import onnx_for_bundle
     from core.inference.backends.export import file_sha256
@@ -83,15 +88,31 @@ def build_companion(bundle: str | os.PathLike, calibration: Sequence[np.ndarray]
         deltas = np.abs(a - b)
         worst = float(deltas.max())
         accepted = bool(np.isfinite(worst) and worst <= tolerance)
+        reason = (f"int8 scores within {worst:.4f} of fp32 on {len(check)} good images" if accepted else
+                  f"int8 scores differ from fp32 by up to {worst:.4f} (> {tolerance}) on "
+                  f"{len(check)} good images: not used")
+        aurocs = None
+        if len(anomalous) and accepted:
+            aurocs = _aurocs(fp32, int8, a, b, anomalous)
+            lost = aurocs[0] - aurocs[1]
+            if not lost <= auroc_tolerance:  # NaN refuses too
+                accepted = False
+                reason = (f"int8 image AUROC {aurocs[1]:.4f} against fp32's {aurocs[0]:.4f} on {len(check)} "
+                          f"good and {len(anomalous)} synthetic-defect images (loses more than "
+                          f"{auroc_tolerance:.3f}): not used")
+            else:
+                reason += (f", image AUROC {aurocs[1]:.4f} against fp32's {aurocs[0]:.4f} with "
+                           f"{len(anomalous)} synthetic-defect images")
         report = {
             "bundle_sha256": sha, "accepted": accepted, "tolerance": tolerance,
             "max_abs_score_delta": round(worst, 6), "mean_abs_score_delta": round(float(deltas.mean()), 6),
             "calibration_images": len(calibration), "check_images": len(check),
             "model": meta.get("model", "draem"), "scope": scope, "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "reason": (f"int8 scores within {worst:.4f} of fp32 on {len(check)} good images" if accepted else
-                       f"int8 scores differ from fp32 by up to {worst:.4f} (> {tolerance}) on "
-                       f"{len(check)} good images: not used"),
+            "reason": reason,
         }
+        if aurocs is not None:
+            report.update(anomalous_images=len(anomalous), auroc_tolerance=auroc_tolerance,
+                          auroc_fp32=round(aurocs[0], 6), auroc_int8=round(aurocs[1], 6))
         if accepted:
             os.replace(tmp, onnx_path)
         else:
@@ -100,6 +121,19 @@ def build_companion(bundle: str | os.PathLike, calibration: Sequence[np.ndarray]
         return report
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _aurocs(fp32, int8, good_fp32: np.ndarray, good_int8: np.ndarray,
+            anomalous: Sequence[np.ndarray]) -> tuple[float, float]:
+    """Image AUROC of good against anomalous images, (fp32, int8)."""
+    from core.evaluation.metrics import roc_auc
+
+    labels = np.r_[np.zeros(len(good_fp32)), np.ones(len(anomalous))]
+    out = []
+    for backend, good in ((fp32, good_fp32), (int8, good_int8)):
+        bad = np.array([p.score for p in backend.predict_batch(list(anomalous), 4)], np.float64)
+        out.append(float(roc_auc(labels, np.r_[good, bad])))
+    return out[0], out[1]
 
 
 def verified_companion(bundle: str | os.PathLike, bundle_sha: Callable[[], str]) -> tuple[Path, str] | None:

@@ -187,6 +187,7 @@ def build_int8_companion(bundle: Path, train: list[Path], holdout: list[Path], l
     checked on up to ``limit`` held-out ones: a few seconds for `fast`, a few minutes for
     `paper` on a CPU); never fails the training: a problem is returned as ``{"error": ...}``."""
     from core.inference.int8_companion import MIN_CHECK_IMAGES, build_companion
+    from core.training.separability import synthetic_anomalies
     from core.io.images import evenly_spaced, load_images
 
     def read(paths: list[Path]) -> list:  # unreadable images were reported by the training
@@ -196,7 +197,8 @@ def build_int8_companion(bundle: Path, train: list[Path], holdout: list[Path], l
         return {"error": f"no int8 model: it needs at least {MIN_CHECK_IMAGES} held-out good "
                          f"images to be checked against fp32, there are {len(holdout)}"}
     try:
-        return build_companion(bundle, read(train), read(holdout))
+        check = read(holdout)
+        return build_companion(bundle, read(train), check, anomalous=synthetic_anomalies(check))
     except Exception as exc:  # int8 is an optimisation: the fp32 model stands on its own
         return {"error": f"no int8 model: {describe_error(exc)}"}
 

@@ -62,6 +62,21 @@ def _pairs(images: list[np.ndarray], simulator, seed: int, limit: int) -> tuple[
     return good, bad
 
 
+def synthetic_anomalies(images: list[np.ndarray], simulator=None, seed: int = 0,
+                        limit: int = PROBE_IMAGES) -> list[np.ndarray]:
+    """A copy of each good uint8 image with one synthetic anomaly, as uint8 (the int8 check
+    scores them beside the good ones: does int8 still tell them apart as fp32 does?).
+    ``simulator`` None: the defect-like kinds on procedural textures, grey when the images are."""
+    if simulator is None:
+        from core.training.data import make_simulator
+
+        gray = all(im.ndim == 2 or im.shape[2] == 1 or not np.ptp(im.astype(np.int16), axis=2).any()
+                   for im in images)
+        simulator = make_simulator(None, grayscale=gray, anomalies="defects")
+    _, bad = _pairs(list(images), simulator, seed, limit)
+    return [np.clip(np.rint(b * 255.0), 0, 255).astype(np.uint8) for b in bad]
+
+
 def make_probe(images: list[np.ndarray] | np.ndarray, simulator, meta: dict, seed: int = 0,
                limit: int = PROBE_IMAGES, batch_size: int = 4) -> Callable[[torch.nn.Module], dict]:
     """A callable ``probe(model) -> {"auroc", "spread", "good_mean", "anomalous_mean", "images"}``.
