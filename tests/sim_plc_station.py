@@ -42,6 +42,9 @@ class StandInStation:
         await self._server.serve_forever(background=True)
 
     def stop(self) -> None:
+        """Idempotent: a test may stop the station early (the PLC loses its link)."""
+        if self._loop.is_closed():
+            return
         if self._server is not None:
             asyncio.run_coroutine_threadsafe(self._server.shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -163,6 +163,21 @@ def test_results_the_plc_never_saw_and_test_results(station_factory, plc_factory
     assert (c.overwritten, c.test_results, c.unmatched, c.missed, c.ok_bin) == (1, 1, 1, 1, 2)
 
 
+def test_station_gone_parts_pass_undecided(station_factory, plc_factory):
+    st = station_factory(lambda seq: None)
+    clock = Clock()
+    plc = plc_factory(st, defective={1}, clock=clock, timeout_s=0.5)
+    assert plc.connect()
+    plc.trigger_part()
+    st.stop()  # the station vanishes: the line goes on, the PLC says so and keeps counting
+    assert step(plc, clock) is None and not plc.connected
+    plc.trigger_part()
+    assert not plc.connect()
+    step(plc, clock, 2.0)
+    c = plc.counts()
+    assert (c.parts, c.missed, c.ok_bin, c.escapes) == (2, 2, 2, 1)
+
+
 def test_thread_runs_the_parts_then_stops(station_factory, plc_factory):
     st = station_factory(lambda seq: "NG" if seq % 2 else "OK")
     plc = plc_factory(st, defective={1, 3}, parts=5, parts_per_min=6000, gate_ms=10000, poll_ms=1)
