@@ -62,7 +62,7 @@ def test_options_are_checked():
     for bad, word in [({"parts_per_min": 0}, "parts_per_min"), ({"parts_per_min": float("nan")}, "parts_per_min"),
                       ({"parts_per_min": "60"}, "parts_per_min"), ({"gate_ms": -1}, "gate_ms"),
                       ({"gate_ms": True}, "gate_ms"), ({"poll_ms": 0}, "poll_ms"), ({"port": 0}, "port"),
-                      ({"port": 5020.0}, "port"), ({"parts": -1}, "parts"), ({"unit": 256}, "unit"),
+                      ({"port": 5020.0}, "port"), ({"parts": -1}, "parts"), ({"unit_id": 248}, "unit_id"),
                       ({"base": 65535}, "base"), ({"review_bin": "review"}, "review_bin"),
                       ({"host": "plc.local"}, "host"), ({"timeout_s": 0}, "timeout_s"),
                       ({"first_seq": -1}, "first_seq")]:

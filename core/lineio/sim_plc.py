@@ -31,7 +31,7 @@ RANGES = {  # option -> (low, high) of what a user may type
     "parts_per_min": (1.0, 60000.0), "gate_ms": (1.0, 600000.0), "poll_ms": (0.5, 1000.0),
     "timeout_s": (0.05, 60.0),
 }
-INT_RANGES = {"port": (1, 65535), "unit": (0, 255), "base": (0, 65535 - mm.COMMAND),
+INT_RANGES = {"port": (1, 65535), "unit_id": (0, 247), "base": (0, 65535 - mm.COMMAND),
               "parts": (0, 10**8), "first_seq": (0, 2**32 - 1)}
 RECONNECT_S = 0.2
 
@@ -63,7 +63,7 @@ def sim_truth(config=None) -> Callable[[int], bool]:
 class SimPlc:
     def __init__(self, host: str = "127.0.0.1", port: int = 5020, *, truth: Callable[[int], bool],
                  parts_per_min: float = 1200.0, gate_ms: float = 1000.0, parts: int = 0,
-                 review_bin: str = "ng", unit: int = 1, base: int = 0, poll_ms: float = 2.0,
+                 review_bin: str = "ng", unit_id: int = 1, base: int = 0, poll_ms: float = 2.0,
                  first_seq: int = 0, timeout_s: float = 1.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         """``parts`` 0: until stop(). ``review_bin``: where a REVIEW decision sends the part."""
@@ -74,7 +74,8 @@ class SimPlc:
         if review_bin not in BINS:
             raise ValueError(f"sim PLC: review_bin must be one of {', '.join(BINS)}, got {str(review_bin)[:40]!r}")
         self.host = host
-        self.port, self.unit, self.base = _integer("port", port), _integer("unit", unit), _integer("base", base)
+        self.port, self.base = _integer("port", port), _integer("base", base)
+        self.unit_id = _integer("unit_id", unit_id)
         self.parts, self.first_seq = _integer("parts", parts), _integer("first_seq", first_seq)
         self.period_s = 60.0 / _number("parts_per_min", parts_per_min)
         self.gate_s = _number("gate_ms", gate_ms) / 1000.0
@@ -235,13 +236,13 @@ class SimPlc:
 
     # --- Modbus --------------------------------------------------------------------------------
     def _read(self, client, address: int, count: int) -> list[int]:
-        rr = client.read_holding_registers(self.base + address, count=count, device_id=self.unit)
+        rr = client.read_holding_registers(self.base + address, count=count, device_id=self.unit_id)
         if rr.isError():
             raise ConnectionError(f"read of register {self.base + address} refused: {rr}")
         return list(rr.registers)
 
     def _write(self, address: int, value: int) -> None:
-        rr = self._client.write_register(self.base + address, value, device_id=self.unit)
+        rr = self._client.write_register(self.base + address, value, device_id=self.unit_id)
         if rr.isError():
             raise ConnectionError(f"write of register {self.base + address} refused: {rr}")
 
