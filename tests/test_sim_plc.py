@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 from core.lineio.sim_plc import SimPlc, sim_truth
@@ -218,8 +219,15 @@ def test_the_whole_loop_through_the_station_and_modbus_server(tmp_path):
     from core.lineio.hub import LineInterface
     from core.lineio.registry import TransportContext
     from core.station.station import Station, triggered_opener
-    from tests.inspection_fakes import FakeInferencer, Sink
+    from tests.inspection_fakes import FakeInferencer, FakePrediction, Sink
     from tests.test_station import Recipes
+
+    class CoinModel(FakeInferencer):
+        """OK or NG by the image's parity: both bins get parts, whatever the line's truth."""
+
+        def predict(self, image):
+            score = 0.9 if int(image.sum()) % 2 else 0.1
+            return FakePrediction(score, np.full(image.shape[:2], score, np.float32))
 
     port = free_port()
     config = LineConfig.from_dict({"transport": [{"kind": "modbus-server", "host": "127.0.0.1", "port": port}]})
@@ -228,25 +236,26 @@ def test_the_whole_loop_through_the_station_and_modbus_server(tmp_path):
     station = Station(tmp_path, "alpha", "sim:fps=0,width=64,height=64,seed=1,defect_rate=0.5", mode="triggered",
                       line=hub, recipes=Recipes(), results=sink, source_opener=triggered_opener(open_source),
                       session_factory=lambda recipe, bundle, spec, **kw: LiveSession(
-                          recipe, bundle, spec, inferencer=FakeInferencer(), **kw))
+                          recipe, bundle, spec, inferencer=CoinModel(), **kw))
     station.open()
     plc = None
     try:
         truth = sim_truth(station.camera().config)
-        plc = SimPlc("127.0.0.1", port, truth=truth, parts=6, parts_per_min=3000, gate_ms=20000, poll_ms=1)
+        plc = SimPlc("127.0.0.1", port, truth=truth, parts=8, parts_per_min=3000, gate_ms=20000, poll_ms=1)
         plc.start()
         assert plc.wait_done(20.0), plc.counts()
         assert plc.stop()
         triggers = [c for c in hub.signals().inputs if c.kind == LineInput.TRIGGER]
-        assert len(triggers) == 6 and triggers[0].source.startswith("modbus-server")
+        assert len(triggers) == 8 and triggers[0].source.startswith("modbus-server")
     finally:
         if plc is not None:
             plc.stop()
         station.close()
     verdicts = {r.frame_id: r.verdict for r in sink.records}
-    assert sorted(verdicts) == list(range(6))
+    assert sorted(verdicts) == list(range(8))
     rejected = {seq for seq, v in verdicts.items() if v != "OK"}  # REVIEW -> NG: the default mapping
     c = plc.counts()
-    assert (c.parts, c.missed, c.late, c.unmatched, c.ng_bin) == (6, 0, 0, 0, len(rejected))
+    assert (c.parts, c.missed, c.late, c.unmatched, c.ng_bin) == (8, 0, 0, 0, len(rejected))
     assert c.false_rejects == sum(1 for s in rejected if not truth(s))
-    assert c.escapes == sum(1 for s in set(range(6)) - rejected if truth(s))
+    assert c.escapes == sum(1 for s in set(range(8)) - rejected if truth(s))
+    assert 0 < c.ng_bin < 8, verdicts  # both bins used (else the pairing went unchecked)
