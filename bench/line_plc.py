@@ -92,45 +92,78 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def run_plc(port: int, truth, *, parts: int, first_seq: int, args) -> tuple:
-    """A SimPlc run to the end (every part at its gate); (plc, finished)."""
-    from core.lineio.sim_plc import SimPlc
+def run_plc(port: int, line_config, parts: int, first_seq: int, opts: dict) -> dict:
+    """A SimPlc run to the end (every part at its gate or decided), in the PLC's process."""
+    from core.lineio.sim_plc import SimPlc, sim_truth
 
-    plc = SimPlc("127.0.0.1", port, truth=truth, parts=parts, parts_per_min=args.parts_per_min,
-                 gate_ms=args.gate_ms, review_bin=args.review_bin, poll_ms=args.poll_ms, first_seq=first_seq)
+    plc = SimPlc("127.0.0.1", port, truth=sim_truth(line_config), parts=parts, first_seq=first_seq, **opts)
     plc.start()
     try:
         finished = plc.wait_done(parts * plc.period_s + plc.gate_s + 60.0)
     finally:
         plc.stop()
-    return plc, finished
+    return {"counts": plc.counts(), "triggered": plc.triggered, "finished": finished,
+            "first": plc.first_trigger_at, "last": plc.last_trigger_at}
+
+
+def plc_process(port: int, line_config, warmup: int, parts: int, opts: dict, out) -> None:
+    """The PLC is another machine: its own process, so the station's threads never hold it up
+    (in-process they share one interpreter lock). Warm-up parts first, then the counted ones."""
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("pymodbus").setLevel(logging.ERROR)
+    try:
+        first = run_plc(port, line_config, warmup, 0, opts)["triggered"] if warmup else 0
+        out.send(run_plc(port, line_config, parts, first, opts))
+    except Exception as exc:  # said in the parent's report, not as a child's traceback
+        out.send({"error": f"{type(exc).__name__}: {exc}"})
+
+
+def in_child(port: int, line_config, warmup: int, parts: int, opts: dict) -> dict:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    here, there = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=plc_process, args=(port, line_config, warmup, parts, opts, there),
+                        name="sim-plc", daemon=True)
+    child.start()
+    there.close()
+    bound = (warmup + parts) * 60.0 / opts["parts_per_min"] + 2 * opts["gate_ms"] / 1000.0 + 180.0
+    try:
+        if not here.poll(bound):  # a failure guard: the child's own waits end well before
+            return {"error": f"the PLC's process gave no report within {bound:.0f} s"}
+        return here.recv()  # the child always sends, or dies: then EOFError
+    except EOFError:
+        return {"error": f"the PLC's process ended without a report (exit code {child.exitcode})"}
+    finally:
+        child.join(30.0)
+        if child.is_alive():
+            child.kill()
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("pymodbus").setLevel(logging.ERROR)  # its deprecation notes per server
-    from core.lineio.sim_plc import sim_truth
     from bench.lineio_peers._seen import free_port
 
     port = free_port()
     table = {"kind": "modbus-server", "host": "127.0.0.1", "port": port}
     with bench_station([table], preset=args.preset or "fast", source=args.source, device=args.device,
                        mapping={"deadline_ms": args.deadline_ms}, bundle=args.bundle) as (station, probe):
-        truth = sim_truth(station.camera().config)
-        first = 0
-        if args.warmup:  # the model's first calls are slow: parts at the same pitch, not counted
-            warm, _ = run_plc(port, truth, parts=args.warmup, first_seq=0, args=args)
-            first = warm.triggered
+        opts = {"parts_per_min": args.parts_per_min, "gate_ms": args.gate_ms, "review_bin": args.review_bin,
+                "poll_ms": args.poll_ms}
         t0 = time.monotonic()
-        plc, finished = run_plc(port, truth, parts=args.parts, first_seq=first, args=args)
+        run = in_child(port, station.camera().config, args.warmup, args.parts, opts)
         seconds = time.monotonic() - t0
         line = station.line.stats()
         inspected = station.inspected()
         links = [f"{s.name} {s.state}" for s in station.line.statuses()]
-    c = plc.counts()
-    span = (plc.last_trigger_at or 0.0) - (plc.first_trigger_at or 0.0)
-    achieved = (plc.triggered - 1) * 60.0 / span if plc.triggered > 1 and span > 0 else None
+    if "error" in run:
+        print(f"the simulated PLC failed: {run['error']}", file=sys.stderr)
+        return 1
+    c, finished = run["counts"], run["finished"]
+    span = (run["last"] or 0.0) - (run["first"] or 0.0)
+    achieved = (run["triggered"] - 1) * 60.0 / span if run["triggered"] > 1 and span > 0 else None
     payload = {
         "bench": "line_plc", "finished": finished, "source": args.source,
         "model": str(args.bundle) if args.bundle else f"random weights of {args.preset}",

@@ -259,3 +259,20 @@ def test_the_whole_loop_through_the_station_and_modbus_server(tmp_path):
     assert c.false_rejects == sum(1 for s in rejected if not truth(s))
     assert c.escapes == sum(1 for s in set(range(8)) - rejected if truth(s))
     assert 0 < c.ng_bin < 8, verdicts  # both bins used (else the pairing went unchecked)
+
+
+def test_bench_flags_are_checked(capsys):
+    from bench import line_plc
+
+    for argv, word in [(["--parts", "0"], "--parts"), (["--parts-per-min", "inf"], "--parts-per-min"),
+                       (["--gate-ms", "x"], "--gate-ms"), (["--deadline-ms", "1.5"], "--deadline-ms"),
+                       (["--poll-ms", "0"], "--poll-ms"), (["--review-bin", "review"], "--review-bin"),
+                       (["--source", "sim:fps=0"], "--parts-per-min"), (["--source", "sim:nope=1"], "--source"),
+                       (["--bundle", "/no/such.limodel"], "--bundle"), (["--warmup", "-1"], "--warmup")]:
+        with pytest.raises(SystemExit) as exc:
+            line_plc.parse_args(argv)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert word in err and "Traceback" not in err, err
+    args = line_plc.parse_args(["--source", "sim:fps=10"])
+    assert args.parts_per_min == 600.0 and args.bundle.is_file()
