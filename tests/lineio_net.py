@@ -1,8 +1,10 @@
-"""Loopback helpers for the transports' tests: a free port, and garbage sent to a server."""
+"""Loopback helpers for the transports' tests: a free port, garbage sent to a server, and a
+polled wait with a deadline."""
 
 from __future__ import annotations
 
 import socket
+import time
 
 GARBAGE = (b"\x00" * 64, b"HELF\xff\xff\xff\x7f" + b"x" * 200, b"\x03\x00\xff\xff" + b"x" * 300,
            b"GET / HTTP/1.1\r\n\r\n")
@@ -25,3 +27,11 @@ def send_garbage(port: int) -> None:
                     pass
             except OSError:
                 pass
+
+
+def wait_for(what, timeout: float = 10.0, message: str = "") -> None:
+    """Poll ``what()`` until it is true; fail after ``timeout`` (a guard, not a timing)."""
+    deadline = time.monotonic() + timeout
+    while not what():
+        assert time.monotonic() < deadline, message or "condition never came true"
+        time.sleep(0.01)

@@ -17,16 +17,9 @@ from pymodbus.client import ModbusTcpClient
 from core.lineio import modbus_map as mm
 from core.lineio.contract import LineInput, LineOutput, LineResult, StationState
 from core.lineio.registry import LineConfigError, TransportContext, build_transport
-from tests.lineio_net import free_port, send_garbage
+from tests.lineio_net import free_port, send_garbage, wait_for
 
 CTX = TransportContext(data_dir=".")
-
-
-def wait_for(what, timeout: float = 10.0, message: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not what():
-        assert time.monotonic() < deadline, message or "condition never came true"
-        time.sleep(0.01)
 
 
 def serve(commands, **options):

@@ -165,4 +165,6 @@ class ModbusServerTransport(Transport):
             await self._stop_event.wait()
         finally:
             await server.shutdown()
+            for _ in range(3):  # let requests already taken in end (else: never-awaited warnings)
+                await asyncio.sleep(0)
             self._server = None
