@@ -3,17 +3,16 @@
     xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python scripts/screenshot_lineio.py \\
         --out docs/line-io-page.png
 
-In a temporary data folder (unless --data-dir is given) the station gets two links: a
-Modbus TCP server with a real pymodbus client polling it as the PLC would, when
-core.lineio.modbus is there, else the tests' in-process link; and a second in-process link
-left "connecting". The PLC side sends START, RECIPE 1 and a TRIGGER; an NG output is forced
-and a test OK sent from the page; then the page is saved as the X server shows it.
+In a temporary data folder (unless --data-dir is given) the station gets two real links on
+loopback: a Modbus TCP server with a pymodbus client as the PLC (it sends START, selects
+recipe 1 and raises TRIGGER through the register map), and an OPC UA server no client has
+reached yet ("connecting"). An NG output is forced and a test OK sent from the page; then the
+page is saved as the X server shows it.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import tempfile
 from pathlib import Path
@@ -21,16 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from any folder: import the app from this tree
 
-LOOP = '\n[[transport]]\nkind = "loop"\nname = "{name}"\nstate = "{state}"\n'
-
-
-def line_io_toml(modbus_port: int | None) -> str:
-    text = '[mapping]\nreview_as = "ng"\ndeadline_ms = 500\nfail_safe = "reject"\nheartbeat_ms = 1000\n'
-    if modbus_port:
-        text += f'\n[[transport]]\nkind = "modbus-server"\nhost = "127.0.0.1"\nport = {modbus_port}\n'
-    else:
-        text += LOOP.format(name="plc (in-process)", state="connected")
-    return text + LOOP.format(name="mes (in-process)", state="connecting")
+def line_io_toml(modbus_port: int, opcua_port: int) -> str:
+    return ('[mapping]\nreview_as = "ng"\ndeadline_ms = 500\nfail_safe = "reject"\nheartbeat_ms = 1000\n'
+            f'\n[[transport]]\nkind = "modbus-server"\nhost = "127.0.0.1"\nport = {modbus_port}\n'
+            f'\n[[transport]]\nkind = "opcua"\nhost = "127.0.0.1"\nport = {opcua_port}\n')
 
 
 def free_port() -> int:
@@ -53,23 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.main import build_parser, create_window
-    from core.lineio import registry
-    from core.lineio.contract import LineInput, LineOutput
+    from core.lineio.contract import LineOutput
     from scripts.screenshot import run_until, save_widget
-    from tests import lineio_gui_fakes as fakes
 
-    registry.KINDS["loop"] = "tests.lineio_gui_fakes"  # the in-process link of the GUI tests
-    fakes.ensure_config_module()
-    modbus = importlib.util.find_spec("core.lineio.modbus") is not None
-    port = free_port() if modbus else None
+    port = free_port()
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="lineinspector-lineio-shot-"))
     data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / "line_io.toml").write_text(line_io_toml(port))
-    try:
-        from core.lineio.hub import LineInterface  # noqa: F401
-    except ImportError:  # before the hub: the tests' stand-in with its names
-        from app.workers import line_control
-        line_control._default_hub = lambda config, context: fakes.FakeHub(config, context=context)
+    (data_dir / "line_io.toml").write_text(line_io_toml(port, free_port()))
 
     app = QApplication.instance() or QApplication([])
     window = create_window(build_parser().parse_args(["--data-dir", str(data_dir), "--recipe", "demo"]))
@@ -87,12 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         w, h = (int(v) for v in args.size.lower().split("x"))
         page.resize(w, h)
         page.move(0, 0)
-        loops = [t for t in fakes.BUILT if t.state == "connected"]
-        if port:
-            plc.append(modbus_plc(port))
-        elif loops:
-            for kind, value in ((LineInput.START, None), (LineInput.RECIPE, 1), (LineInput.TRIGGER, None)):
-                loops[0].send_from_thread(kind, value).join(5)
+        plc.append(modbus_plc(port))
         page.commission.confirm = lambda: True
         page.commission.output.setCurrentText(LineOutput.NG.name)
         page.commission.value.setText("on")
@@ -113,11 +91,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def modbus_plc(port: int):
-    """A pymodbus client connected to the station, as the PLC (it only needs to be there)."""
+    """A pymodbus client connected to the station, as the PLC: START, recipe 1, one TRIGGER."""
     from pymodbus.client import ModbusTcpClient
+
+    from core.lineio import modbus_map as m
 
     client = ModbusTcpClient("127.0.0.1", port=port)
     client.connect()
+    client.write_register(m.COMMAND, m.CMD_START)
+    client.write_register(m.RECIPE, 1)
+    client.write_register(m.COMMAND, m.CMD_SELECT_RECIPE)
+    client.write_register(m.TRIGGER, 1)
     return client
 
 

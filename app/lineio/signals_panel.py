@@ -68,7 +68,7 @@ class SignalsPanel(QWidget):
         self.outputs = _table(("Output", "Last value"), 1)
         self.inputs = _table(("Time", "Source", "Input", "Value"), 1)
         self.links = _table(("State", "Link", "Detail", "Sent", "Failed", "Queued"), 2)
-        self.counts = QLabel("")
+        self.counts = QLabel("", wordWrap=True)  # a long alarm text must not widen the page
         self._shown: dict[str, object] = {}
         out_box, in_box, link_box = (QGroupBox(t) for t in ("Outputs (station → line)",
                                                              "Inputs received (line → station), newest first",

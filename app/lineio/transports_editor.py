@@ -18,8 +18,8 @@ STARTER_OPTIONS: dict[str, dict] = {
     "modbus-client": {"host": "", "port": 502},
     "opcua": {"host": "0.0.0.0", "port": 4840},
     "mqtt": {"host": "", "port": 1883, "prefix": "lineinspector"},
-    "genicam": {"ok_line": "", "ng_line": "", "pulse_ms": 0, "delay_ms": 0},
-    "s7": {},
+    "genicam": {"ng_line": "Line1", "pulse_ms": 100, "delay_ms": 0},
+    "s7": {"host": "0.0.0.0", "port": 102, "db": 10},
 }
 
 
