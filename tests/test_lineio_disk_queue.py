@@ -97,3 +97,14 @@ def test_a_foreign_database_is_moved_aside(tmp_path):
 def test_bound_is_checked(tmp_path, bad):
     with pytest.raises(ValueError, match="max_messages"):
         DiskQueue(tmp_path / "q.sqlite", bad)
+
+
+def test_a_queue_that_cannot_be_created_is_an_oserror_not_moved_aside(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OSError):
+        DiskQueue(blocker / "q.sqlite", 10)
+    (tmp_path / "dir.sqlite").mkdir()
+    with pytest.raises(OSError, match="unable to open"):  # sqlite cannot open it: not corrupt, left alone
+        DiskQueue(tmp_path / "dir.sqlite", 10)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir.sqlite", "file"]

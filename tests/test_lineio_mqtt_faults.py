@@ -164,3 +164,17 @@ def test_a_stalled_or_garbage_broker_never_blocks(fake_broker, tmp_path, mode):
         stopped.start()
         stopped.join(20)
         assert not stopped.is_alive(), "stop() hung on a broken broker"
+
+
+def test_a_queue_that_cannot_be_opened_is_down_with_the_reason(tmp_path):
+    not_a_folder = tmp_path / "data"
+    not_a_folder.write_text("a file where the data folder should be")
+    t = build("mqtt", {"host": "127.0.0.1", "port": free_port()}, TransportContext(data_dir=not_a_folder))
+    t.start(lambda c: None)  # the station starts anyway; this link shows why it cannot work
+    try:
+        s = t.status()
+        assert s.state == "down" and "cannot open the queue file" in s.detail, s
+        with pytest.raises(ConnectionError, match="queue file"):
+            t.publish_result(ok(1))
+    finally:
+        t.stop()

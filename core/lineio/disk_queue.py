@@ -36,6 +36,12 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 MAX_MESSAGES = 1_000_000
 
 
+def _cannot_open(exc: sqlite3.DatabaseError) -> bool:
+    """sqlite's "unable to open", "readonly", "locked", "disk I/O error" (an OperationalError)
+    as opposed to a file that is not a queue (not a database, malformed, other tables)."""
+    return isinstance(exc, sqlite3.OperationalError) and "no such" not in str(exc)
+
+
 @dataclass(frozen=True)
 class QueuedMessage:
     id: int  # increases with every put; the order messages go out in
@@ -55,6 +61,8 @@ class DiskQueue:
         try:
             self._db, self._count, self._dropped = self._open()
         except sqlite3.DatabaseError as exc:
+            if _cannot_open(exc):  # not the file's fault: permissions, a lock, a full disk
+                raise OSError(f"{exc}") from None
             aside = self._move_aside()
             _log.error("MQTT queue %s is unreadable (%s): renamed to %s, starting an empty queue",
                        self.path, exc, aside.name)

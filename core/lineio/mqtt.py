@@ -81,7 +81,10 @@ class MqttTransport(Transport):
             raise RuntimeError(f"{self.name}: already started")
         self._commands = commands
         self._link.set("connecting", f"connecting to {self.host}:{self.port}")
-        self._open_queue()
+        try:
+            self._open_queue()
+        except ConnectionError:  # down with the reason; the station runs on without this link
+            return
         self._thread = threading.Thread(target=self._run, name=f"lineio-mqtt-{self.host}:{self.port}"[:60],
                                         daemon=True)
         self._thread.start()
@@ -138,7 +141,7 @@ class MqttTransport(Transport):
                     raise ConnectionError(f"{self.name}: stopped")
                 try:
                     self._queue = DiskQueue(self.queue_path, self.queue_max)
-                except OSError as exc:  # e.g. the data folder is read-only
+                except OSError as exc:  # e.g. the data folder is read-only or not a folder
                     reason = f"cannot open the queue file {self.queue_path}: {exc.strerror or exc}"
                     self._link.set("down", reason)
                     raise ConnectionError(f"{self.name}: {reason}") from None
