@@ -207,11 +207,45 @@ def test_ground_truth_from_the_simulated_line():
     assert [truth(i) for i in range(8)] == [source.render(i)[1]["defect_type"] is not None for i in range(8)]
 
 
+def test_base_and_unit_id_through_the_hub_and_modbus_server(tmp_path):
+    """The real "modbus-server" link behind the hub, its map moved to base 1000 and unit 7: the
+    hub answers each TRIGGER LineCommand with a result for that frame (odd frames NG)."""
+    from core.lineio.config import LineConfig
+    from core.lineio.contract import LineInput
+    from core.lineio.hub import LineInterface
+    from core.lineio.registry import TransportContext
+    from tests.lineio_fakes import result, wait_for
+
+    port = free_port()
+    hub = LineInterface(LineConfig.from_dict({"transport": [{"kind": "modbus-server", "host": "127.0.0.1",
+                                                              "port": port, "base": 1000, "unit_id": 7}]}),
+                        context=TransportContext(data_dir=tmp_path))
+    frames = iter(range(100))
+
+    def on_command(cmd):
+        if cmd.kind == LineInput.TRIGGER:
+            n = next(frames)
+            hub(result(n, "NG" if n % 2 else "OK"))
+
+    hub.start(on_command)
+    clock = Clock()
+    plc = SimPlc("127.0.0.1", port, truth=lambda seq: seq == 2, base=1000, unit_id=7, clock=clock)
+    try:
+        assert wait_for(plc.connect)
+        for _ in range(4):
+            plc.trigger_part()
+            assert wait_for(lambda: plc.poll() == "sorted")
+    finally:
+        plc.stop()
+        assert hub.stop()
+    c = plc.counts()
+    assert (c.parts, c.ok_bin, c.ng_bin, c.false_rejects, c.escapes, c.missed) == (4, 2, 2, 2, 1, 0)
+
+
 def test_the_whole_loop_through_the_station_and_modbus_server(tmp_path):
     """The real thing: the headless station (simulated line, triggered; a fake model) with the
     hub's "modbus-server" link, and the PLC's thread driving it. Each part lands where the
     station's own verdict for its frame sends it, judged against the line's truth."""
-    pytest.importorskip("core.lineio.modbus")
     from core.camera.registry import open_source
     from core.inspection.session import LiveSession
     from core.lineio.config import LineConfig
