@@ -4,6 +4,11 @@ need their own (persistence, restarts). Skipped with the reason when mosquitto i
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+
+import paho.mqtt.client as paho
 import pytest
 
 from bench.lineio_peers._mosquitto import Broker, mosquitto_binary
@@ -39,10 +44,6 @@ class Listener:
     while it is away); None: a clean session."""
 
     def __init__(self, port: int, topic: str = "#", session: str | None = None) -> None:
-        import threading
-
-        import paho.mqtt.client as paho
-
         self.port, self.topic = port, topic
         self.messages: list[tuple[str, bytes, bool]] = []
         self._cond = threading.Condition()
@@ -67,8 +68,6 @@ class Listener:
 
     def wait_for(self, predicate, timeout: float = 10.0) -> list[tuple[str, bytes, bool]]:
         """The messages once ``predicate(messages)`` holds (fails after ``timeout``)."""
-        import time
-
         deadline = time.monotonic() + timeout
         with self._cond:
             while not predicate(self.messages):
@@ -78,8 +77,6 @@ class Listener:
             return list(self.messages)
 
     def json_on(self, suffix: str) -> list[dict]:
-        import json
-
         with self._cond:
             return [json.loads(p) for t, p, _r in self.messages if t.endswith(suffix)]
 

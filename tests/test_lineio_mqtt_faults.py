@@ -178,3 +178,50 @@ def test_a_queue_that_cannot_be_opened_is_down_with_the_reason(tmp_path):
             t.publish_result(ok(1))
     finally:
         t.stop()
+
+
+def test_a_failing_queue_read_restarts_the_link_and_loses_nothing(broker, listen, tmp_path, caplog):  # noqa: F811
+    import sqlite3
+
+    sub = listen(broker.port, RESULTS)
+    t = transport(tmp_path, broker.port)
+    t.start(lambda c: None)
+    try:
+        wait_until(lambda: t.status().state == "connected", "connected")
+        q, real_peek, failures = t._queue, t._queue.peek, []
+
+        def peek_failing_once(*a, **kw):  # the disk hiccups once under the link's thread
+            if not failures:
+                failures.append(1)
+                raise sqlite3.OperationalError("disk I/O error")
+            return real_peek(*a, **kw)
+
+        q.peek = peek_failing_once
+        publish_quickly(t, range(1, 6))
+        sub.wait_for(lambda m: len(seqs_seen(sub)) >= 5)
+        assert seqs_seen(sub) == [1, 2, 3, 4, 5] and failures
+        assert "link failed" in caplog.text and "disk I/O error" in caplog.text
+        wait_until(lambda: (s := t.status()).state == "connected" and s.queued == 0, "drained")
+    finally:
+        t.stop()
+
+
+def test_a_broker_that_freezes_holds_up_nothing_and_catches_up(broker, listen, tmp_path):  # noqa: F811
+    import signal
+
+    sub = listen(broker.port, RESULTS)
+    t = transport(tmp_path, broker.port)
+    t.start(lambda c: None)
+    try:
+        wait_until(lambda: t.status().state == "connected", "connected")
+        broker.proc.send_signal(signal.SIGSTOP)  # the broker stops answering, its sockets stay open
+        try:
+            publish_quickly(t, range(1, 11))
+            assert t.status().queued == 10  # on disk until the broker acknowledges them
+        finally:
+            broker.proc.send_signal(signal.SIGCONT)
+        sub.wait_for(lambda m: len(seqs_seen(sub)) >= 10)
+        assert seqs_seen(sub) == list(range(1, 11))
+        wait_until(lambda: t.status().queued == 0, "acknowledged")
+    finally:
+        t.stop()

@@ -173,30 +173,42 @@ class MqttTransport(Transport):
     def _run(self) -> None:
         client = self._client = self._new_client()
         delay = RECONNECT_MIN_S
-        try:
-            while not self._closing.is_set():
-                self._refused = ""
+        while not self._closing.is_set():
+            self._refused = ""
+            try:
+                client.reconnect()
+            except (OSError, ValueError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+                self._down(f"cannot connect to {self.host}:{self.port}: {reason} (retrying)")
+            else:
                 try:
-                    client.reconnect()
-                except (OSError, ValueError) as exc:
-                    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
-                    self._down(f"cannot connect to {self.host}:{self.port}: {reason} (retrying)")
-                else:
                     if self._serve(client):
                         delay = RECONNECT_MIN_S  # it was up: try again soon
-                if self._closing.is_set():
-                    break
-                self._sleep(delay)
-                delay = min(delay * 2, RECONNECT_MAX_S)
-        except Exception as exc:  # a bug must show on the status bar, not end silently
-            _log.exception("%s: link thread failed", self.name)
-            self._link.set("down", f"link thread failed: {type(exc).__name__}: {exc}")
-        finally:
-            self._connected = False
-            try:
-                client.disconnect()
-            except Exception:  # the socket may be gone already
-                pass
+                except Exception as exc:  # a bug or a failing queue file: shown, then a fresh start
+                    _log.exception("%s: link failed", self.name)
+                    self._down(f"link failed: {type(exc).__name__}: {exc} (retrying)")
+                    client = self._fresh_client(client)
+            if self._closing.is_set():
+                break
+            self._sleep(delay)
+            delay = min(delay * 2, RECONNECT_MAX_S)
+        self._connected = False
+        try:
+            client.disconnect()
+        except Exception:  # the socket may be gone already
+            pass
+
+    def _fresh_client(self, old: paho.Client) -> paho.Client:
+        """A new paho client after an unexpected error; the queue is sent again from its oldest
+        message (the old client's in-flight ones are forgotten: QoS 1 duplicates, never gaps)."""
+        self._connected = False
+        try:
+            old.disconnect()
+        except Exception:  # it is being thrown away
+            pass
+        self._handed, self._last_handed = {}, 0
+        client = self._client = self._new_client()
+        return client
 
     def _sleep(self, seconds: float) -> None:
         select.select([self._wake_r], [], [], seconds)
@@ -292,7 +304,8 @@ class MqttTransport(Transport):
         self._connected = False
         if self._closing.is_set():
             return
-        self._down(self._refused or f"connection to {self.host}:{self.port} lost: {reason} (reconnecting)")
+        why = "closed by the broker or the network" if reason.value == 128 else str(reason)  # 128: "Unspecified error"
+        self._down(self._refused or f"connection to {self.host}:{self.port} lost: {why} (reconnecting)")
 
     def _on_publish(self, client, userdata, mid, reason, properties) -> None:
         queue_id = self._handed.pop(mid, None)
