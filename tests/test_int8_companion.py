@@ -79,6 +79,7 @@ def test_companion_that_disagrees_is_not_kept(bundle):
 
 
 def test_companion_must_keep_the_auroc_on_synthetic_defects(bundle):
+    from core.evaluation.metrics import roc_auc
     from core.training.data import make_simulator
     from core.training.separability import synthetic_anomalies
 
@@ -86,12 +87,13 @@ def test_companion_must_keep_the_auroc_on_synthetic_defects(bundle):
     bad = synthetic_anomalies(good, make_simulator(None, grayscale=False, anomalies="defects"))
     assert len(bad) == len(good) and all(b.dtype == np.uint8 and b.shape == g.shape for b, g in zip(bad, good))
     assert any((b != g).any() for b, g in zip(bad, good))
-    report = build_companion(bundle, _images(8, 1), good, anomalous=bad, tolerance=1.0, auroc_tolerance=1.0)
+    report = build_companion(bundle, _images(8, 1), good, anomalous=bad, auroc=roc_auc, tolerance=1.0,
+                             auroc_tolerance=1.0)
     assert report["accepted"] and report["anomalous_images"] == len(bad)
     assert 0.0 <= report["auroc_int8"] <= 1.0 and 0.0 <= report["auroc_fp32"] <= 1.0
     assert "image AUROC" in report["reason"]
     lost = report["auroc_fp32"] - report["auroc_int8"]
-    report = build_companion(bundle, _images(8, 1), good, anomalous=bad, tolerance=1.0,
+    report = build_companion(bundle, _images(8, 1), good, anomalous=bad, auroc=roc_auc, tolerance=1.0,
                              auroc_tolerance=lost - 0.01)   # it loses more than it may
     assert not report["accepted"] and "AUROC" in report["reason"] and "not used" in report["reason"]
     assert not companion_paths(bundle)[0].exists() and _verified(bundle) is None

@@ -134,9 +134,11 @@ def _companion(args) -> int:
     calibration = _calibration_images(args.calib, args.calib_limit)
     check = _calibration_images(args.check, args.calib_limit, "--check")
     try:
+        from core.evaluation.metrics import roc_auc
         from core.training.separability import synthetic_anomalies
 
-        report = build_companion(args.model, calibration, check, anomalous=synthetic_anomalies(check))
+        report = build_companion(args.model, calibration, check, anomalous=synthetic_anomalies(check),
+                                 auroc=roc_auc)
     except (BundleError, BackendError) as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:

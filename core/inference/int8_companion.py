@@ -54,14 +54,17 @@ def read_report(bundle: str | os.PathLike) -> dict | None:
 
 def build_companion(bundle: str | os.PathLike, calibration: Sequence[np.ndarray],
                     check: Sequence[np.ndarray], *, anomalous: Sequence[np.ndarray] = (),
-                    tolerance: float = SCORE_TOLERANCE, auroc_tolerance: float = AUROC_TOLERANCE,
+                    auroc: Callable[[np.ndarray, np.ndarray], float] | None = None, tolerance: float = SCORE_TOLERANCE, auroc_tolerance: float = AUROC_TOLERANCE,
                     threads: int | None = None) -> dict:
     """Quantise ``bundle`` on the ``calibration`` good images, compare it with fp32 on the
     ``check`` good images (other ones), keep it if it agrees; returns the report (also
     written next to the bundle). With ``anomalous`` images (e.g. the check images with
     synthetic defects), it must also tell them from the good ones as well as fp32 does: image
-    AUROC at most ``auroc_tolerance`` below fp32's. Raises BackendError when it cannot even
-    be tried."""
+    AUROC (``auroc(labels, scores)``, e.g. core.evaluation.metrics.roc_auc: inference does not
+    import evaluation) at most ``auroc_tolerance`` below fp32's. Raises BackendError when it
+    cannot even be tried."""
+    if len(anomalous) and auroc is None:
+        raise ValueError("build_companion: anomalous images need the auroc function")
     from core.inference.inferencer import BackendError
     from core.inference.backends.cache import onnx_for_bundle
     from core.inference.backends.export import file_sha256
@@ -93,7 +96,7 @@ def build_companion(bundle: str | os.PathLike, calibration: Sequence[np.ndarray]
                   f"{len(check)} good images: not used")
         aurocs = None
         if len(anomalous) and accepted:
-            aurocs = _aurocs(fp32, int8, a, b, anomalous)
+            aurocs = _aurocs(fp32, int8, a, b, anomalous, auroc)
             lost = aurocs[0] - aurocs[1]
             if not lost <= auroc_tolerance:  # NaN refuses too
                 accepted = False
@@ -124,10 +127,8 @@ def build_companion(bundle: str | os.PathLike, calibration: Sequence[np.ndarray]
 
 
 def _aurocs(fp32, int8, good_fp32: np.ndarray, good_int8: np.ndarray,
-            anomalous: Sequence[np.ndarray]) -> tuple[float, float]:
+            anomalous: Sequence[np.ndarray], roc_auc: Callable) -> tuple[float, float]:
     """Image AUROC of good against anomalous images, (fp32, int8)."""
-    from core.evaluation.metrics import roc_auc
-
     labels = np.r_[np.zeros(len(good_fp32)), np.ones(len(anomalous))]
     out = []
     for backend, good in ((fp32, good_fp32), (int8, good_int8)):

@@ -187,6 +187,7 @@ def build_int8_companion(bundle: Path, train: list[Path], holdout: list[Path], l
     checked on up to ``limit`` held-out ones: a few seconds for `fast`, a few minutes for
     `paper` on a CPU); never fails the training: a problem is returned as ``{"error": ...}``."""
     from core.inference.int8_companion import MIN_CHECK_IMAGES, build_companion
+    from core.evaluation.metrics import roc_auc
     from core.training.separability import synthetic_anomalies
     from core.io.images import evenly_spaced, load_images
 
@@ -198,7 +199,8 @@ def build_int8_companion(bundle: Path, train: list[Path], holdout: list[Path], l
                          f"images to be checked against fp32, there are {len(holdout)}"}
     try:
         check = read(holdout)
-        return build_companion(bundle, read(train), check, anomalous=synthetic_anomalies(check))
+        return build_companion(bundle, read(train), check, anomalous=synthetic_anomalies(check),
+                               auroc=roc_auc)
     except Exception as exc:  # int8 is an optimisation: the fp32 model stands on its own
         return {"error": f"no int8 model: {describe_error(exc)}"}
 
