@@ -84,6 +84,8 @@ def test_results_arrive_once_in_order_as_json(station, listen):  # noqa: F811
         assert time.monotonic() < deadline, s
         time.sleep(0.02)
     assert s.state == "connected" and "127.0.0.1" in s.detail
+    status = listen(t.port, f"{BASE}/status")  # online even before the station published a state
+    assert status.wait_for(lambda m: m)[0][2] and status.json_on("/status")[0]["online"] is True
 
 
 def test_retained_status_online_then_offline_on_stop(broker, listen, tmp_path):  # noqa: F811

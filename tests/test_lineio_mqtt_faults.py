@@ -225,3 +225,24 @@ def test_a_broker_that_freezes_holds_up_nothing_and_catches_up(broker, listen, t
         wait_until(lambda: t.status().queued == 0, "acknowledged")
     finally:
         t.stop()
+
+
+def test_hub_with_no_broker_alarms_and_queues(tmp_path):
+    """Through LineInterface: inspection goes on, the alarm names the link and the reason, and
+    the results wait on disk (the link's queued count)."""
+    from core.lineio.config import LineConfig
+    from core.lineio.hub import LineInterface
+    from tests.lineio_fakes import result
+
+    cfg = LineConfig.from_dict({"transport": [{"kind": "mqtt", "host": "127.0.0.1", "port": free_port()}]})
+    line = LineInterface(cfg, context=TransportContext(data_dir=tmp_path, station=STATION))
+    line.start(lambda c: None)
+    try:
+        wait_until(lambda: line.statuses()[0].state == "down", "down")
+        for seq in (1, 2, 3):
+            line(result(seq, "NG"))  # an InspectionWorker consumer: returns at once
+        wait_until(lambda: line.statuses()[0].queued == 3, "3 queued")
+        assert "mqtt 127.0.0.1" in line.alarm and "cannot connect" in line.alarm
+        assert line.stats().sent == 3 and line.stats().dropped == 0
+    finally:
+        assert line.stop()

@@ -37,6 +37,7 @@ WINDOW = 100  # queued messages handed to paho at once (awaiting PUBACK)
 RECONNECT_MIN_S, RECONNECT_MAX_S = 0.25, 5.0
 CONNECT_TIMEOUT_S = 5.0
 STOP_GRACE_S = 2.0  # stop() lets queued messages go out for this long while connected
+_NOT_YET = object()  # no status published on this connection yet
 
 
 def build(kind: str, options: dict[str, Any], context: TransportContext) -> MqttTransport:
@@ -72,7 +73,7 @@ class MqttTransport(Transport):
         self._connected = False
         self._handed: dict[int, int] = {}  # paho mid -> queue id, awaiting PUBACK
         self._last_handed = 0  # highest queue id handed to paho
-        self._status_sent: StationState | None = None
+        self._status_sent: object = _NOT_YET
         self._refused = ""  # the broker's reason when it refused the connection
 
     # --- Transport ---------------------------------------------------------------------------
@@ -264,7 +265,7 @@ class MqttTransport(Transport):
     def _send_status(self, client: paho.Client) -> None:
         with self._lock:
             state = self._state
-        if state is not None and state != self._status_sent:
+        if self._status_sent is _NOT_YET or state != self._status_sent:
             client.publish(self.topics.status, msg.status_payload(state, self.station, online=True), qos=1,
                            retain=True)
             self._status_sent = state
@@ -295,7 +296,7 @@ class MqttTransport(Transport):
             self._down(self._refused)
             return
         self._connected = True
-        self._status_sent = None  # the retained status is published again on every connection
+        self._status_sent = _NOT_YET  # online again on every connection (the Will may have said offline)
         client.subscribe(self.topics.cmd_filter, qos=1)
         self._link.set("connected", f"broker {self.host}:{self.port} as {self.client_id}")
         _log.info("%s: connected as %s (%d message(s) queued)", self.name, self.client_id, len(self._queue or ()))
