@@ -17,7 +17,7 @@ import pytest
 from core.lineio.contract import LineInput, LineOutput, LineResult, StationState
 from core.lineio.mqtt import build
 from core.lineio.registry import LineConfigError, TransportContext, build_transport
-from tests.mosquitto import broker, listen, make_broker  # noqa: F401 (fixtures)
+from tests.mosquitto import MISSING, broker, listen, make_broker  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 STATION = "cell1"
@@ -218,7 +218,7 @@ def test_bench_peer_sees_results_and_triggers(tmp_path):
     from bench.lineio_peers.mqtt import Peer
 
     if mosquitto_binary() is None:
-        pytest.skip("mosquitto not installed")
+        pytest.skip(MISSING)
     peer = Peer(station=STATION)
     options = peer.transport_options()
     assert options.pop("kind") == "mqtt"
