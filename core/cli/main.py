@@ -28,6 +28,8 @@ COMMAND_MODULES = (
     "core.cli.recipe_cmd",
     "core.cli.results_cmd",
     "core.cli.station_cmd",
+    "core.cli.users_cmd",
+    "core.cli.audit_cmd",
     "core.cli.selftest_cmd",
 )
 

@@ -57,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("bundle", type=Path)
     p.add_argument("--trained-from", help="training data description (default: from bundle)")
     p.add_argument("--activate", action="store_true", help="activate it right away")
+    p.add_argument("--reason", help="why (recorded in the audit trail)")
     p.set_defaults(func=cmd_add_version)
 
     p = sub.add_parser("activate", parents=[common], help="activate a model version")
@@ -64,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("version", type=int)
     p.add_argument("--keep-thresholds", action="store_true",
                    help="keep the recipe's limits instead of the bundle's calibrated ones")
+    p.add_argument("--reason", help="why (recorded in the audit trail)")
     p.set_defaults(func=cmd_activate)
 
     p = sub.add_parser("rollback", parents=[common],
@@ -71,6 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("name")
     p.add_argument("--keep-thresholds", action="store_true",
                    help="keep the recipe's limits instead of the bundle's calibrated ones")
+    p.add_argument("--reason", help="why (recorded in the audit trail)")
     p.set_defaults(func=cmd_rollback)
 
 
@@ -100,6 +103,21 @@ def _fmt_thresholds(r) -> str:
     if t is None:
         return "not set"
     return f"OK < {t.ok_limit:g} <= REVIEW < {t.ng_limit:g} <= NG, pixel {t.pixel:g}"
+
+
+def _state(recipe) -> dict:
+    """What a deploy or rollback changes, for the audit trail: the version and the limits."""
+    t = recipe.thresholds
+    limits = None if t is None else {"ok_limit": t.ok_limit, "ng_limit": t.ng_limit,
+                                     "pixel": t.pixel}
+    return {"version": recipe.active_version, "thresholds": limits}
+
+
+def _audit(args: argparse.Namespace, action: str, before, after) -> None:
+    from core.cli.cli_actor import record
+
+    reason = (getattr(args, "reason", None) or "").strip() or "(none given on the command line)"
+    record(args, action, after.name, before and _state(before), _state(after), reason)
 
 
 @_guard
@@ -207,6 +225,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     model = f"model v{recipe.active_version}" if recipe.active_version else "no model yet"
     print(f"created recipe '{recipe.name}' ({model}; thresholds: {_fmt_thresholds(recipe)})")
     print(f"  {store.recipe_file(recipe.name)}")
+    _audit(args, "recipe_edit", None, recipe)
     return 0
 
 
@@ -227,25 +246,30 @@ def cmd_add_version(args: argparse.Namespace) -> int:
     v = store.add_version(args.name, args.bundle, trained_from=args.trained_from)
     print(f"recipe '{args.name}': added model version {v}")
     if args.activate:
+        before = store.get(args.name, check_model=False)
         recipe = store.activate(args.name, v)
         print(f"recipe '{args.name}': activated v{v} ({_fmt_thresholds(recipe)})")
+        _audit(args, "deploy", before, recipe)
     return 0
 
 
 @_guard
 def cmd_activate(args: argparse.Namespace) -> int:
-    recipe = _store(args).activate(args.name, args.version,
-                                   adopt_thresholds=not args.keep_thresholds)
+    store = _store(args)
+    before = store.get(args.name, check_model=False)
+    recipe = store.activate(args.name, args.version, adopt_thresholds=not args.keep_thresholds)
     print(f"recipe '{args.name}': activated v{recipe.active_version} "
           f"({_fmt_thresholds(recipe)})")
+    _audit(args, "deploy", before, recipe)
     return 0
 
 
 @_guard
 def cmd_rollback(args: argparse.Namespace) -> int:
     store = _store(args)
-    before = store.get(args.name, check_model=False).active_version
+    before = store.get(args.name, check_model=False)
     recipe = store.rollback(args.name, adopt_thresholds=not args.keep_thresholds)
-    print(f"recipe '{args.name}': rolled back from v{before} to v{recipe.active_version} "
-          f"({_fmt_thresholds(recipe)})")
+    print(f"recipe '{args.name}': rolled back from v{before.active_version} to "
+          f"v{recipe.active_version} ({_fmt_thresholds(recipe)})")
+    _audit(args, "rollback", before, recipe)
     return 0

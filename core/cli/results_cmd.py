@@ -39,6 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("export", parents=[_common()], help="export results to CSV")
     p.add_argument("--out", type=Path, required=True, metavar="FILE.csv")
+    p.add_argument("--no-audit", action="store_true",
+                   help="do not write the audit trail beside it (FILE.audit.csv)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("prune", parents=[_common(False, False)],
@@ -141,7 +143,31 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         raise CliError(f"cannot write {args.out}: {os_error_line(exc)}") from None
     print(f"wrote {n} result(s) to {args.out}")
+    if not args.no_audit:
+        _export_audit(args, since, until)
     return 0
+
+
+def audit_path_for(out: Path) -> Path:
+    """Where the audit trail goes beside a results export: results.csv -> results.audit.csv."""
+    return out.with_name(f"{out.stem}.audit{out.suffix or '.csv'}")
+
+
+def _export_audit(args: argparse.Namespace, since: float | None, until: float | None) -> None:
+    """The audit entries of the same time range (every target: user management has no
+    recipe), so that the results travel with the record of who changed what."""
+    from core.audit import AuditError, export_csv
+
+    out = audit_path_for(args.out)
+    try:
+        n = export_csv(_query(args).db_path, out, since=since, until=until)
+    except AuditError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        from core.cli.main import os_error_line
+
+        raise CliError(f"cannot write {out}: {os_error_line(exc)}") from None
+    print(f"wrote {n} audit entr{'y' if n == 1 else 'ies'} to {out}")
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
@@ -162,4 +188,10 @@ def cmd_prune(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     print(f"removed {len(report.removed)} archived file(s), freed "
           f"{report.bytes_freed / 1e6:.1f} MB, {report.bytes_left / 1e6:.1f} MB left")
+    if report.removed:
+        from core.cli.cli_actor import record
+
+        record(args, "results_prune", "archive", None,
+               {"max_age_days": age, "max_size_mb": size, "files_removed": len(report.removed),
+                "bytes_freed": report.bytes_freed})
     return 0

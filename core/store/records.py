@@ -10,12 +10,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.recipe import VERDICTS, verdict_for
+from core.store.audit_schema import AUDIT_SCHEMA
 from core.store.errors import ResultsError
 
 if TYPE_CHECKING:
     from core.recipe import Recipe
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# What each version adds to the one before, applied in order when an older database is
+# opened for writing (each script idempotent: two processes may migrate at once).
+# 1: results; 2: audit trail.
+_MIGRATIONS = {2: AUDIT_SCHEMA}
 
 
 class NewerSchemaError(ResultsError):
@@ -151,7 +156,9 @@ def connect(db_path: Path, *, create: bool = False) -> sqlite3.Connection:
             raise NewerSchemaError(f"{db_path}: results schema {version} is newer than this "
                                f"software supports ({SCHEMA_VERSION}); update LineInspector")
         if create and version < SCHEMA_VERSION:
-            conn.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+            steps = "".join(s for v, s in sorted(_MIGRATIONS.items()) if v > max(version, 1))
+            conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}{steps}"
+                               f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
         return conn
     except sqlite3.DatabaseError as exc:
         raise ResultsError(f"{db_path}: cannot open results database ({exc})") from None

@@ -1,0 +1,18 @@
+"""The audit trail: who changed what, when and why, hash-chained in the results database
+(no Qt). See docs/station-admin.md, "Audit trail".
+
+Public API::
+
+    AuditTrail(db_path).record(user, role, action, target, old, new, reason) -> AuditEntry
+    AuditTrail.for_data_dir(data_dir), AuditTrail.entries(since=, until=, user=, action=, ...)
+    query(db_path, ...), verify(db_path) -> VerifyReport, export_csv(db_path, out, ...)
+    AuditEntry, AuditError, KNOWN_ACTIONS, REASON_REQUIRED, GENESIS
+"""
+
+from core.audit.chain import GENESIS, VerifyReport, verify
+from core.audit.entry import KNOWN_ACTIONS, REASON_REQUIRED, AuditEntry, AuditError
+from core.audit.export import export_csv
+from core.audit.trail import AuditTrail, query
+
+__all__ = ["GENESIS", "KNOWN_ACTIONS", "REASON_REQUIRED", "AuditEntry", "AuditError",
+           "AuditTrail", "VerifyReport", "export_csv", "query", "verify"]
