@@ -1,5 +1,6 @@
-"""The bench peers of kinds "opcua" and "s7" (bench/lineio_peers) against the real
-transports: they connect once the station's server is up, see each result's seq and trigger."""
+"""The bench peers of kinds "opcua", "s7", "modbus-server" and "modbus-client"
+(bench/lineio_peers) against the real transports: they connect once the station's side is
+up, see each result's seq and trigger."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from core.lineio.contract import LineInput, LineResult
 from core.lineio.registry import TransportContext, build_transport
 
 
-@pytest.mark.parametrize("kind", ["opcua", "s7"])
+@pytest.mark.parametrize("kind", ["opcua", "s7", "modbus-server", "modbus-client"])
 def test_peer_sees_results_and_triggers(kind):
-    peer = importlib.import_module(f"bench.lineio_peers.{kind}").Peer()
+    peer = importlib.import_module(f"bench.lineio_peers.{kind.replace('-', '_')}").Peer()
     options = peer.transport_options()
     assert options.pop("kind") == kind
     commands: queue.Queue = queue.Queue()

@@ -88,12 +88,6 @@ class ModbusServerTransport(Transport):
         self._link.stopped()
 
     # --- registers ---------------------------------------------------------------------------
-    @property
-    def registers(self) -> list[int]:
-        """A copy of base+0 .. base+102 as the PLC reads them (for the Line I/O page, tests)."""
-        with self._lock:
-            return list(self._regs)
-
     def _change(self, apply, *args) -> None:
         state, detail, _ = self._link.get()
         if state == "down":
