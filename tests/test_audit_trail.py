@@ -173,3 +173,42 @@ def test_csv_export(tmp_path):
     assert len(rows) == 1 and rows[0]["reason"] == "drift, again"
     assert rows[0]["new_value"] == '{"ok":0.3}' and rows[0]["time_utc"].startswith("2027-01-15")
     assert rows[0]["prev_hash"] == GENESIS and len(rows[0]["hash"]) == 64
+
+
+def test_submit_writes_in_order_from_the_trails_thread(tmp_path):
+    trail = AuditTrail(tmp_path / "results.sqlite", clock=Clock())
+    with pytest.raises(AuditError, match="deploy needs a reason"):  # checked in the caller
+        trail.submit("anna", "engineer", "deploy", "cap")
+    futures = [trail.submit("anna", "engineer", "alarm_ack", f"a{i}") for i in range(5)]
+    assert [f.result(timeout=30).id for f in futures] == [1, 2, 3, 4, 5]
+    trail.close()
+    assert [e.target for e in query(trail.db_path)] == [f"a{i}" for i in range(5)]
+    assert verify(trail.db_path).ok
+
+
+def test_audit_writes_beside_the_results_writer_and_a_second_process(tmp_path):
+    """The writer thread commits results while two trails (the GUI's and a CLI's) append:
+    every result and entry goes in, and the chain stays one line."""
+    import threading
+
+    db = tmp_path / "results" / "results.sqlite"
+    gui, cli = AuditTrail(db), AuditTrail(db)
+    with ResultsStore(tmp_path, batch_size=5, max_delay_s=0) as store:
+        def audit(trail, who):
+            for i in range(20):
+                trail.record(who, "engineer", "alarm_ack", f"{who}{i}")
+
+        threads = [threading.Thread(target=audit, args=(t, w))
+                   for t, w in ((gui, "gui"), (cli, "cli"))]
+        for t in threads:
+            t.start()
+        for i in range(200):
+            store.append(ResultRecord(T0 + i, "cap", None, 0.2, 0.4, None, 0.1, "OK"))
+        for t in threads:
+            t.join()
+        store.flush()
+    gui.close()
+    cli.close()
+    assert ResultsQuery(db).summary()[0].total == 200
+    report = verify(db)
+    assert report.ok and report.rows_checked == 40, report.message

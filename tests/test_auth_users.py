@@ -196,3 +196,15 @@ def test_a_damaged_users_file_is_one_clear_error(tmp_path):
     (tmp_path / "users.json").write_text('{"users": {"anna": {"role": "engineer"}}}')
     with pytest.raises(AuthError, match="'anna' is incomplete or damaged"):
         store(tmp_path).list()
+
+
+def test_first_start_admin_only_once(tmp_path):
+    trail = AuditTrail(tmp_path / "results" / "results.sqlite")
+    s = store(tmp_path, audit=trail)
+    user = s.create_first_admin("Boss", "long secret")
+    assert user.role is Role.ADMINISTRATOR and not s.needs_admin()
+    with pytest.raises(AuthError, match="administrator exists already"):
+        s.create_first_admin("eve", "long secret")
+    [entry] = query(trail.db_path)
+    assert (entry.user, entry.role, entry.action) == ("boss", "administrator (first start)",
+                                                       "user_add")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import os
+from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_open
@@ -29,3 +30,18 @@ def export_csv(db_path: str | os.PathLike, out: str | os.PathLike, **filters: An
                         e.old_value or "", e.new_value or "", e.reason or "", e.prev_hash,
                         e.hash])
     return len(entries)
+
+
+def audit_path_for(results_csv: str | os.PathLike) -> Path:
+    """Where the audit trail goes beside a results export: results.csv -> results.audit.csv."""
+    out = Path(results_csv)
+    return out.with_name(f"{out.stem}.audit{out.suffix or '.csv'}")
+
+
+def export_beside(db_path: str | os.PathLike, results_csv: str | os.PathLike,
+                  since: Any = None, until: Any = None) -> tuple[Path, int]:
+    """The audit entries of a results export's time range, beside it (every target: user
+    management belongs to no recipe), so the results travel with the record of who changed
+    what. Returns the file written and how many entries."""
+    out = audit_path_for(results_csv)
+    return out, export_csv(db_path, out, since=since, until=until)

@@ -13,6 +13,7 @@ Append-only: there is no update or delete here (and triggers refuse both in SQL)
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import os
 import sqlite3
@@ -45,6 +46,7 @@ class AuditTrail:
         self.busy_timeout_s = busy_timeout_s
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     @classmethod
     def for_data_dir(cls, data_dir: str | os.PathLike | None = None, **kw: Any) -> AuditTrail:
@@ -87,6 +89,21 @@ class AuditTrail:
         log.debug("audit: %s (%s) %s %s", user, role, action, target or "")
         return AuditEntry(rid, **fields, prev_hash=prev, hash=digest)
 
+    def submit(self, user: str, role: str, action: str, target: str | None = None,
+               old: Any = None, new: Any = None, reason: str | None = None, *,
+               time: float | None = None) -> concurrent.futures.Future[AuditEntry]:
+        """:meth:`record` in the trail's own thread, in submission order: for a caller that
+        must not wait on the disk (a GUI thread). The entry is checked now (AuditError
+        here for a broken rule); the future raises AuditError if it could not be written."""
+        t = self.clock() if time is None else time
+        check_fields(t, user, role, action, target, reason)
+        to_json(old), to_json(new)  # unfit values: refused in the caller's thread
+        with self._lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(1, "audit-trail")
+            pool = self._pool
+        return pool.submit(self.record, user, role, action, target, old, new, reason, time=t)
+
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             conn = connect(self.db_path, create=True)  # migrates an older database
@@ -103,6 +120,11 @@ class AuditTrail:
             self._conn = None
 
     def close(self) -> None:
+        """Write what was submitted, then close the connection."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
         with self._lock:
             self._drop()
 

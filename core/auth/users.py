@@ -192,6 +192,18 @@ class UserStore:
                      edit)
         return self._user(name, self._read()["users"][name])
 
+    def create_first_admin(self, name: str, secret: str) -> User:
+        """First start (the GUI's setup dialog): the administrator, audited as made by
+        themselves; AuthError once an administrator exists (a second one is added by an
+        administrator, or from the CLI)."""
+        name = check_name(name)
+        with self._locked():  # held across the check and the add: two dialogs, one admin
+            if not self.needs_admin():
+                raise AuthError("an administrator exists already; sign in as one to add "
+                                "users")
+            return self.add(name, Role.ADMINISTRATOR, secret,
+                            by=Actor(name, "administrator (first start)"))
+
     def _existing(self, users: dict[str, Any], name: str) -> dict[str, Any]:
         if name not in users:
             raise AuthError(f"no user {name!r} (see `lineinspect users list`)")

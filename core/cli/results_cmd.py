@@ -148,19 +148,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def audit_path_for(out: Path) -> Path:
-    """Where the audit trail goes beside a results export: results.csv -> results.audit.csv."""
-    return out.with_name(f"{out.stem}.audit{out.suffix or '.csv'}")
-
-
 def _export_audit(args: argparse.Namespace, since: float | None, until: float | None) -> None:
-    """The audit entries of the same time range (every target: user management has no
-    recipe), so that the results travel with the record of who changed what."""
-    from core.audit import AuditError, export_csv
+    from core.audit import AuditError, audit_path_for, export_beside
 
     out = audit_path_for(args.out)
     try:
-        n = export_csv(_query(args).db_path, out, since=since, until=until)
+        out, n = export_beside(_query(args).db_path, args.out, since, until)
     except AuditError as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
