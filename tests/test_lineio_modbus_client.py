@@ -157,3 +157,16 @@ def test_registers_the_plc_refuses(plc):
             t.publish_result(LineResult(seq=1, verdict="OK", decision="OK", score=0.1))
     finally:
         t.stop()
+
+
+def test_command_registers_the_plc_refuses(plc):
+    """Outputs fit (base 100: 100..113) but the command registers (200..202) do not exist:
+    the link stays connected, says so, and results still go out."""
+    t = link(plc.port, base=100)
+    try:
+        wait_for(lambda: "command registers fail" in t.status().detail, message=str(t.status()))
+        assert t.status().state == "connected"
+        t.publish_result(LineResult(seq=12, verdict="OK", decision="OK", score=0.1))
+        assert mm.decode_status(plc.get(100, mm.RESULT_SIZE))["seq"] == 12
+    finally:
+        t.stop()

@@ -42,6 +42,7 @@ class ModbusClientTransport(Transport):
         self._client: ModbusTcpClient | None = None
         self._link = LinkState()
         self._ever = False  # connected once: a later loss is "down", not "connecting"
+        self._poll_failing = False  # reading the command registers fails (said once)
         self._quit = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -132,9 +133,15 @@ class ModbusClientTransport(Transport):
                     continue
             try:
                 self._poll()
-            except Exception as exc:  # logged by _drop when the PLC is lost; a refusal is said here
-                if self._client is not None:
-                    _log.warning("%s: command registers: %s", self.name, exc)
+            except Exception as exc:  # a lost PLC is said by _drop; a refusal here, once a burst
+                if self._client is not None and not self._poll_failing:
+                    self._poll_failing = True
+                    _log.warning("%s: command registers: %s (said once until they work again)", self.name, exc)
+                    self._link.set("connected", f"{self._connected_detail()}; command registers fail: {exc}")
+            else:
+                if self._poll_failing:
+                    self._poll_failing = False
+                    self._link.set("connected", self._connected_detail())
             self._quit.wait(self.poll_s)
 
     def _connect(self) -> bool:
@@ -160,10 +167,13 @@ class ModbusClientTransport(Transport):
                 self._link.set("down" if self._ever else "connecting",
                                f"{self.host}:{self.port} connected but the outputs were refused: {exc}")
                 return False
-        self._ever = True
-        self._link.set("connected", f"connected to {self.host}:{self.port} (unit id {self.unit_id}, base {self.base})")
+        self._ever, self._poll_failing = True, False
+        self._link.set("connected", self._connected_detail())
         _log.info("%s: connected (unit id %d, base %d)", self.name, self.unit_id, self.base)
         return True
+
+    def _connected_detail(self) -> str:
+        return f"connected to {self.host}:{self.port} (unit id {self.unit_id}, base {self.base})"
 
     def _poll(self) -> None:
         with self._io:
