@@ -107,6 +107,13 @@ def test_tampering_is_found(tmp_path, statements, bad_id, problem, words):
     assert words in r.message and r.message.startswith(f"audit trail broken at entry {bad_id}")
 
 
+def test_a_dropped_audit_table_is_found(tmp_path):
+    trail = trail_with(tmp_path, 2)
+    tamper(trail.db_path, "DROP TABLE audit")
+    r = verify(trail.db_path)
+    assert (r.ok, r.problem) == (False, "deleted") and "table is missing" in r.message
+
+
 def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(tmp_path):
     from core.audit.chain import entry_hash
 

@@ -67,6 +67,22 @@ def test_no_terminal_and_no_stdin_is_a_clear_error_never_a_hang(cli, monkeypatch
     assert not (tmp_path / "users.json").exists()
 
 
+def test_interactive_prompt_asks_twice(cli, monkeypatch, tmp_path):
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("CI", raising=False)
+    answers = iter(["s3cret pass", "s3cret typo", "s3cret pass", "s3cret pass"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    monkeypatch.setattr("sys.stdin", Tty())
+    code, _, err = cli("users", "add-admin")
+    assert code == 2 and "the two entries differ" in err
+    assert not (tmp_path / "users.json").exists()
+    code, out, _ = cli("users", "add-admin")
+    assert code == 0 and UserStore(tmp_path).authenticate("admin", "s3cret pass")
+
+
 @pytest.mark.parametrize("argv, stdin, words", [
     (("users", "add", "bob", "--role", "operator"), "1234\n", "operator needs no account"),
     (("users", "add", "bob", "--role", "chief"), "1234\n", "--role must be one of"),

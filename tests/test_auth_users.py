@@ -167,6 +167,20 @@ def test_every_user_change_is_audited_without_secrets(tmp_path):
     assert verify(trail.db_path).ok
 
 
+def test_a_lock_out_is_audited(tmp_path):
+    trail = AuditTrail(tmp_path / "results" / "results.sqlite")
+    s = store(tmp_path, audit=trail, max_failures=2)
+    s.add("anna", "engineer", "1234", by=ADMIN)
+    with pytest.raises(BadCredentials):
+        s.authenticate("anna", "0000")
+    assert [e.action for e in query(trail.db_path)] == ["user_add"]  # one failure: no entry
+    with pytest.raises(LockedOut):
+        s.authenticate("anna", "0000")
+    last = query(trail.db_path)[-1]
+    assert (last.user, last.role, last.action, last.new) == (
+        "anna", "engineer", "user_lockout", {"failures": 2, "wait_s": 30.0})
+
+
 def test_the_last_administrator_stays(tmp_path):
     s = store(tmp_path)
     s.add("boss", "administrator", "long secret", by=ADMIN)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.audit.entry import HASHED, AuditEntry, AuditError, canonical
+from core.store.audit_schema import AUDIT_SINCE_VERSION
 from core.store.errors import ResultsError
 
 GENESIS = hashlib.sha256(b"LineInspector audit trail").hexdigest()
@@ -51,6 +52,10 @@ def _bad(n: int, rid: int, problem: str, why: str) -> VerifyReport:
 def verify_connection(conn: sqlite3.Connection) -> VerifyReport:
     """Check every entry of an open database, oldest first; stops at the first fault."""
     if not has_table(conn):
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= AUDIT_SINCE_VERSION:
+            # the migration to this version created the table: it was dropped since
+            return VerifyReport(False, 0, None, "deleted", "audit trail broken: the audit "
+                                "table is missing from a database that had one (deleted)")
         return VerifyReport(True, 0, message="audit trail intact (no entries yet)")
     rows = [AuditEntry(*r) for r in conn.execute(SELECT + " ORDER BY id")]
     where = {r.hash: r.id for r in rows}

@@ -301,6 +301,12 @@ class UserStore:
         self._write(doc)
         log.warning("user %r locked out for %.0f s after %d failed sign-ins", name, wait,
                     s.max_failures)
+        if self.audit is not None:  # a security event; the lock-out holds even unrecorded
+            try:
+                self.audit.record(name, str(entry.get("role", "?")), "user_lockout", name,
+                                  None, {"wait_s": wait, "failures": s.max_failures})
+            except Exception as exc:
+                log.error("lock-out of %r not audited: %s", name, exc)
         raise LockedOut(f"{WRONG}; {s.max_failures} failed sign-ins for {name!r}: wait "
                         f"{_seconds(wait)} before trying again", wait)
 

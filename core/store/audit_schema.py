@@ -7,8 +7,7 @@ chain (:mod:`core.audit.chain`). AUTOINCREMENT keeps a deleted last row's id fro
 reused, so its removal shows as a gap.
 """
 
-AUDIT_COLUMNS = ("time", "user", "role", "action", "target", "old_value", "new_value",
-                 "reason", "prev_hash", "hash")
+AUDIT_SINCE_VERSION = 2  # the results schema version whose migration adds the table
 
 AUDIT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.recipe import VERDICTS, verdict_for
-from core.store.audit_schema import AUDIT_SCHEMA
+from core.store.audit_schema import AUDIT_SCHEMA, AUDIT_SINCE_VERSION
 from core.store.errors import ResultsError
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ SCHEMA_VERSION = 2
 # What each version adds to the one before, applied in order when an older database is
 # opened for writing (each script idempotent: two processes may migrate at once).
 # 1: results; 2: audit trail.
-_MIGRATIONS = {2: AUDIT_SCHEMA}
+_MIGRATIONS = {AUDIT_SINCE_VERSION: AUDIT_SCHEMA}
 
 
 class NewerSchemaError(ResultsError):
