@@ -119,3 +119,25 @@ def test_lock_after_apply(session):
     assert s.role is Role.OPERATOR and s.user is None and s.last_lock_reason == "apply"
     assert not s.can("thresholds")
 
+
+
+def test_the_gate_checks_records_then_locks_after_apply(session, tmp_path):
+    from core.audit import AuditError, AuditTrail, query
+    from core.auth import ActionGate
+
+    s, _ = session
+    trail = AuditTrail(tmp_path / "results.sqlite")
+    gate = ActionGate(s, trail)
+    with pytest.raises(PermissionDenied):
+        gate.perform("thresholds", "cap", {"ok": 0.2}, {"ok": 0.3}, "drift")
+    gate.perform("alarm_ack", "3 NG in a row")  # the operator may
+    s.sign_in("anna", "1234")
+    with pytest.raises(AuditError, match="needs a reason"):  # not recorded: not applied
+        gate.perform("thresholds", "cap", {"ok": 0.2}, {"ok": 0.3})
+    assert s.role is Role.ENGINEER
+    gate.perform("recipe_select", "bottle", "cap", "bottle", audit_as="recipe_switch")
+    gate.perform("thresholds", "cap", {"ok": 0.2}, {"ok": 0.3}, "drift")
+    assert s.role is Role.OPERATOR and s.last_lock_reason == "apply"
+    assert [(e.user, e.role, e.action) for e in query(trail.db_path)] == [
+        ("operator", "operator", "alarm_ack"), ("anna", "engineer", "recipe_switch"),
+        ("anna", "engineer", "thresholds")]
