@@ -21,7 +21,7 @@ from app.workers.line_commands import LineCommandError, carry_out
 from app.workers.line_control import LineControl
 from core.camera.delivery import DeliveryMode
 from core.demo import DEMO_NAME, ensure_demo_recipe
-from core.inspection.counters import ShiftCounters
+from core.inspection.counters import ShiftContext, ShiftCounters
 from core.inspection.frame_tap import FrameTap
 from core.inspection.history import ScoreHistory
 from core.inspection.result import InspectionResult
@@ -67,8 +67,10 @@ class SessionController(QObject):
         self.source_override = source
         self.mode, self.device = mode, device
         self.history = ScoreHistory(history_size)
+        # the station's shift schedule and current lot, shared by every recipe's counters
+        self.shift_context = ShiftContext(self._load_schedule())
         self._counters: dict[str, ShiftCounters] = {}
-        self.counters = ShiftCounters()  # of the recipe being inspected (see select_counters)
+        self.counters = ShiftCounters(self.shift_context)  # of the recipe being inspected (see select_counters)
         self.session: LiveSession | None = None
         self.results: ResultsStore | None = None
         self._factory = session_factory
@@ -91,8 +93,23 @@ class SessionController(QObject):
         parts, and switching back to a recipe shows its counts again."""
         if not self._counters:  # the counters made before any recipe become the first one's
             self._counters[recipe_name] = self.counters
-        self.counters = self._counters.setdefault(recipe_name, ShiftCounters())
+            self.counters.recipe = recipe_name
+        self.counters = self._counters.setdefault(recipe_name,
+                                                  ShiftCounters(self.shift_context, recipe_name))
         return self.counters
+
+    def _load_schedule(self):
+        """The shift schedule of station.toml; a wrong file is said in the log and in
+        :attr:`shift_config_error`, and counting goes on without shifts."""
+        from core.shifts.config import ShiftConfigError, load_schedule
+
+        self.shift_config_error = ""
+        try:
+            return load_schedule(self.data_dir)
+        except ShiftConfigError as exc:
+            self.shift_config_error = str(exc)
+            _log.error("shifts not used: %s", exc)
+            return None
 
     def select_recipe(self, name: str) -> None:
         """Make ``name`` the recipe START starts (the line's RECIPE while stopped)."""

@@ -30,8 +30,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description="Query and export recorded inspection results.")
     sub = parser.add_subparsers(dest="results_command", metavar="ACTION", required=True)
 
-    p = sub.add_parser("summary", parents=[_common()], help="counts and yield per recipe")
+    p = sub.add_parser("summary", parents=[_common()],
+                       help="counts and yield per recipe, shift or lot")
+    p.add_argument("--by", default="recipe", metavar="recipe|shift|lot",
+                   help="group by recipe (default), shift name or lot number")
     p.set_defaults(func=cmd_summary)
+
+    from core.cli.shift_report_cmd import register_report
+
+    register_report(sub, _common)
 
     p = sub.add_parser("last", parents=[_common(False)], help="the most recent results")
     p.add_argument("-n", type=int, default=20, help="how many (default 20)")
@@ -74,11 +81,17 @@ def _local(t: float | None) -> str:
 def cmd_summary(args: argparse.Namespace) -> int:
     from core.store import ResultsError
 
+    from core.store.results_query import GROUPS
+
+    if args.by not in GROUPS:
+        raise CliError(f"--by must be one of {', '.join(GROUPS)}, got {args.by[:40]!r}")
     since, until = _time(args.since, "--since"), _time(args.until, "--until")
     query = _query(args)
     if not query.db_path.exists():
         print(f"no results recorded yet ({query.db_path})")
         return 0
+    if args.by != "recipe":
+        return _summary_by(query, args.by, args.recipe, since, until)
     try:
         rows = query.summary(args.recipe, since, until)
     except ResultsError as exc:
@@ -95,6 +108,24 @@ def cmd_summary(args: argparse.Namespace) -> int:
         tot = [sum(getattr(r, k) for r in rows) for k in ("total", "ok", "review", "ng")]
         print(f"{'(all)':<24} {tot[0]:>8} {tot[1]:>8} {tot[2]:>8} {tot[3]:>8} "
               f"{_pct(tot[1] / tot[0]):>7}")
+    return 0
+
+
+def _summary_by(query, by: str, recipe: str | None, since, until) -> int:
+    from core.store import ResultsError
+
+    try:
+        rows = query.summary_by(by, recipe, since, until)
+    except ResultsError as exc:
+        raise CliError(str(exc)) from None
+    if not rows:
+        print("no results in this range")
+        return 0
+    print(f"{by:<24} {'total':>8} {'OK':>8} {'REVIEW':>8} {'NG':>8} {'yield':>7}  first / last")
+    for r in rows:
+        key = r.key if r.key is not None else f"(no {by})"
+        print(f"{key[:24]:<24} {r.total:>8} {r.ok:>8} {r.review:>8} {r.ng:>8} "
+              f"{_pct(r.yield_ratio):>7}  {_local(r.first_time)} / {_local(r.last_time)}")
     return 0
 
 

@@ -85,8 +85,16 @@ def run(args) -> int:
         from core.camera.registry import open_source
 
         opener = triggered_opener(open_source)
+    from core.inspection.counters import ShiftContext, StationCounters
+    from core.shifts.config import ShiftConfigError, load_schedule
+
+    try:
+        counters = StationCounters(ShiftContext(load_schedule(data)))
+    except ShiftConfigError as exc:
+        raise CliError(str(exc)) from None
     station = Station(data, args.recipe, args.source, mode=args.mode, device=args.device, line=line,
-                      recipes=recipes, results=ResultsStore(data), source_opener=opener)
+                      recipes=recipes, results=ResultsStore(data), source_opener=opener,
+                      counters=counters)
     holder["s"] = station
     stop = threading.Event()
     undo = install_stop_signals(stop)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -30,23 +31,32 @@ class ResultsSink(Protocol):
                heatmap: np.ndarray | None = None) -> ResultRecord: ...
 
 
-def to_record(result: InspectionResult) -> ResultRecord:
+Labels = Callable[[], tuple[str | None, str | None]]  # (shift, lot) now
+
+
+def to_record(result: InspectionResult, shift: str | None = None,
+              lot: str | None = None) -> ResultRecord:
     """The results-store row of an inspection result."""
     t = result.thresholds
     return ResultRecord(
         time=result.frame.wall_time, recipe=result.recipe, model_version=result.model_version,
         ok_limit=t.ok_limit, ng_limit=t.ng_limit, pixel_threshold=t.pixel, score=result.score,
         verdict=str(result.verdict), latency_ms=result.latency_ms, frame_id=result.frame.frame_id,
-        source=result.frame.source_id)
+        source=result.frame.source_id, shift=shift, lot=lot)
 
 
 class ResultRecorder:
     """A worker consumer (call it with each result) that records them in a results store."""
 
-    def __init__(self, store: ResultsSink, capacity: int = 256, put_timeout: float = 2.0) -> None:
+    def __init__(self, store: ResultsSink, capacity: int = 256, put_timeout: float = 2.0,
+                 labels: Labels | None = None) -> None:
+        """``labels()``: the shift and lot to record with each result, taken when the result
+        comes (in the worker's thread, by the counters' clock, so a part is recorded in the
+        shift it was counted in; a lot changed later is not applied to it)."""
         self.store = store
+        self._labels = labels
         self.put_timeout = put_timeout
-        self._queue: queue.Queue[InspectionResult | None] = queue.Queue(maxsize=capacity)
+        self._queue: queue.Queue[tuple | None] = queue.Queue(maxsize=capacity)
         self._lock = threading.Lock()
         self.recorded = 0
         self.lost = 0  # results that could not be queued or written
@@ -59,8 +69,14 @@ class ResultRecorder:
         if self._closed:
             self._fail(f"recorder closed, result of frame {result.frame.frame_id} not recorded")
             return
+        shift = lot = None
+        if self._labels is not None:
+            try:
+                shift, lot = self._labels()
+            except Exception as exc:  # recorded without them rather than not at all
+                _log.error("shift / lot of frame %s unknown: %s", result.frame.frame_id, exc)
         try:
-            self._queue.put(result, timeout=self.put_timeout)
+            self._queue.put((result, shift, lot), timeout=self.put_timeout)
         except queue.Full:
             self._fail(f"results store too slow: result of frame {result.frame.frame_id} not recorded")
 
@@ -89,11 +105,12 @@ class ResultRecorder:
 
     def _run(self) -> None:
         while True:
-            result = self._queue.get()
-            if result is None:
+            item = self._queue.get()
+            if item is None:
                 return
+            result, shift, lot = item
             try:
-                self.store.record(to_record(result), result.image, result.anomaly_map)
+                self.store.record(to_record(result, shift, lot), result.image, result.anomaly_map)
             except Exception as exc:
                 self._fail(f"recording frame {result.frame.frame_id} failed: {type(exc).__name__}: {exc}")
                 continue

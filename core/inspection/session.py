@@ -161,7 +161,8 @@ class LiveSession:
                                    stall_timeout=self._stall_timeout)
             self.grabber.events.add_listener(self.faults)
             if self.results is not None:
-                self.recorder = ResultRecorder(self.results)
+                self.recorder = ResultRecorder(self.results,
+                                               labels=getattr(self.counters, "labels_at", None))
             self.worker = InspectionWorker(
                 inspector, self.grabber, history=self.history,
                 counters=self.counters,

@@ -75,6 +75,7 @@ class LineInterface:
         self._stopped = threading.Event()
         self._heartbeat: threading.Thread | None = None
         self._acked: frozenset[str] | None = None  # links down when the alarm was acknowledged
+        self._station_alarm = ""  # set through update_state(alarm=...): the alarm engine's
         self._started = False
 
     # --- life cycle --------------------------------------------------------------------------
@@ -194,11 +195,17 @@ class LineInterface:
         if unknown:
             raise ValueError(f"update_state: unknown field {sorted(unknown)[0]!r} "
                              f"(expected one of: {', '.join(STATE_FIELDS)})")
+        if "alarm" in fields:  # the station's alarms (core.alarms), kept beside the links' own
+            self._station_alarm = str(fields["alarm"] or "")
+            fields["alarm"] = self._alarm_text(self.alarm)
         with self._lock:
             new = dataclasses.replace(self._state, **fields)
             changed, self._state = new != self._state, new
         if changed:
             self._push_state(new)
+
+    def _alarm_text(self, links: str) -> str:
+        return "; ".join(a for a in (self._station_alarm, links) if a)
 
     def state(self) -> StationState:
         return self._state
@@ -213,7 +220,7 @@ class LineInterface:
             self._wake.clear()
             if self._wake.wait(self._mapping.heartbeat_ms / 1000.0):
                 continue  # a new period, or stop
-            alarm = self.alarm
+            alarm = self._alarm_text(self.alarm)
             with self._lock:
                 self._state = state = dataclasses.replace(
                     self._state, heartbeat=self._state.heartbeat + 1, alarm=alarm)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.recipe.alarm_rules import AlarmRules, check_alarm_rules
 from core.recipe.errors import RecipeError
 from core.recipe.line_mapping import check_overrides
 from core.recipe.thresholds import KEYS as THRESHOLD_KEYS
@@ -98,6 +99,8 @@ class Recipe:
     # the station's line mapping overridden for this part (review_as, deadline_ms, fail_safe;
     # see core.lineio.config.Mapping.merged); None: the station's mapping as it is
     line_io: dict[str, Any] | None = None
+    # the alarm rules of this part ([alarms]); None: core.recipe.alarm_rules.DEFAULT
+    alarms: AlarmRules | None = None
 
     def verdict(self, score: float) -> Verdict:
         """Verdict for an image score under this recipe's thresholds."""
@@ -125,6 +128,8 @@ class Recipe:
                            "anomalies": self.training.anomalies}
         if self.line_io:
             out["line_io"] = dict(self.line_io)
+        if self.alarms is not None:
+            out["alarms"] = self.alarms.to_dict()
         return out
 
     @classmethod
@@ -186,7 +191,8 @@ class _Parser:
     def recipe(self, data: dict[str, Any]) -> Recipe:
         top = self.table(data, "", ("format_version", "name", "active_version",
                                     "activation_stack", "false_reject_target", "camera", "roi",
-                                    "preprocessing", "thresholds", "training", "line_io"))
+                                    "preprocessing", "thresholds", "training", "line_io",
+                                    "alarms"))
         fmt = self.integer(top.get("format_version", FORMAT_VERSION), "format_version", 1)
         if fmt > FORMAT_VERSION:
             raise self.fail(f"format_version {fmt} is newer than this software supports "
@@ -204,7 +210,16 @@ class _Parser:
                       roi=self.roi(top), preprocessing=self.preprocessing(top),
                       thresholds=self.thresholds(top), false_reject_target=frt,
                       active_version=active, training=self.training(top),
-                      activation_stack=self.stack(top), line_io=self.line_io(top))
+                      activation_stack=self.stack(top), line_io=self.line_io(top),
+                      alarms=self.alarms(top))
+
+    def alarms(self, top: dict) -> AlarmRules | None:
+        if "alarms" not in top:
+            return None
+        try:
+            return check_alarm_rules(top["alarms"])
+        except ValueError as exc:
+            raise self.fail(str(exc)) from None
 
     def line_io(self, top: dict) -> dict | None:
         if "line_io" not in top:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.camera.base import Feature
-from core.inspection.counters import ShiftCounters
+from core.inspection.counters import ShiftContext, StationCounters
 from core.inspection.session import LiveSession
 from core.lineio.contract import LineCommand, LineInput
 from core.lineio.recipe_select import LineCommandError, resolve_recipe
@@ -55,9 +55,14 @@ class Station:
     def __init__(self, data_dir: Path, recipe: str, source: str | None = None, *, mode: str = "live",
                  device: str = "auto", line, recipes, results,
                  session_factory: Callable[..., LiveSession] = LiveSession,
-                 source_opener: Callable | None = None) -> None:
+                 source_opener: Callable | None = None,
+                 counters: StationCounters | None = None, alarms=None) -> None:
         """``line``: a core.lineio.hub.LineInterface (not started: :meth:`open` starts it);
-        ``recipes``: a RecipeStore; ``results``: a ResultsStore (closed by :meth:`close`)."""
+        ``recipes``: a RecipeStore; ``results``: a ResultsStore (closed by :meth:`close`);
+        ``counters``: per recipe and shift (default: the schedule of ``data_dir``'s
+        station.toml; ShiftConfigError, a ValueError, if it is wrong); ``alarms``: a
+        core.alarms.station_alarms.StationAlarms (default: on this line, recorded in the
+        results database, watching its disks; closed by :meth:`close`)."""
         self.data_dir = Path(data_dir)
         self.selected = recipe
         self.source_override = source
@@ -66,7 +71,26 @@ class Station:
         self._factory = session_factory
         self._opener = source_opener
         self.session: LiveSession | None = None
-        self._counters: dict[str, ShiftCounters] = {}
+        if counters is None:
+            from core.shifts.config import load_schedule
+
+            counters = StationCounters(ShiftContext(load_schedule(self.data_dir)))
+        self.counters = counters
+        self.reports = None  # writes each shift's report when it ends (a ResultsStore only)
+        if counters.context.schedule is not None and hasattr(results, "summary_by"):
+            from core.shifts.auto_report import ShiftReportWriter
+
+            self.reports = ShiftReportWriter(results, self.data_dir / "reports",
+                                             counters.context.schedule.tz)
+            counters.add_rollover_listener(self.reports)
+        if alarms is None:
+            from core.alarms.station_alarms import StationAlarms
+
+            db = getattr(results, "db_path", None)
+            archive = getattr(getattr(results, "archive", None), "root", None)
+            disks = {k: v for k, v in (("results", db and Path(db).parent), ("archive", archive)) if v}
+            alarms = StationAlarms(line=line, db_path=db, disks=disks)
+        self.alarms = alarms
         self._commands: queue.SimpleQueue[LineCommand] = queue.SimpleQueue()
         self._inspected_before = 0  # by sessions already closed
         self._unrecorded_before = 0
@@ -87,9 +111,10 @@ class Station:
         spec = self.source_override or recipe.camera.source or "sim"
         kw = {} if self._opener is None else {"source_opener": self._opener}
         session = self._factory(recipe, bundle, spec, mode=self.mode, device=self.device,
-                                results=self.results, counters=self._counters.setdefault(name, ShiftCounters()),
+                                results=self.results, counters=self.counters.for_recipe(name),
                                 line=self.line, stop_line_on_close=False, **kw)
         session.open()
+        self.alarms.attach(session)
         with self._lock:
             self.session = session
         self.selected = name
@@ -103,6 +128,7 @@ class Station:
         if session is None:
             return
         ok = session.close(10.0, drain=True)
+        self.alarms.detach()
         self.closed_ok &= ok
         if session.worker is not None:
             self._inspected_before += session.worker.stats().inspected
@@ -114,6 +140,8 @@ class Station:
     def close(self, timeout: float = 15.0) -> StationReport:
         """Stop the session (drained, every result recorded), the results store, the line."""
         self.stop_session()
+        if self.reports is not None and not self.reports.wait(timeout):
+            _log.warning("station: a shift report was still being written at close")
         recorded = 0
         try:
             self.results.close(timeout)
@@ -121,6 +149,7 @@ class Station:
         except Exception as exc:  # said; the line still stops
             _log.error("station: closing the results store: %s", exc)
             self.closed_ok = False
+        self.closed_ok &= self.alarms.close(min(timeout, 5.0))
         self.closed_ok &= bool(self.line.stop(min(timeout, 5.0)))
         return StationReport(self._inspected_before, recorded, self._unrecorded_before, self.closed_ok)
 
@@ -165,6 +194,8 @@ class Station:
                 _log.error("line command %s from %s failed: %s", cmd.kind, cmd.source or "the line", exc)
             else:
                 _log.info("line command from %s: %s", cmd.source or "the line", said)
+        self.counters.tick()  # roll over at the shift's end even when no part comes
+        self.alarms.tick(self.session)
         self.line.update_state(error=self.fault())
 
     def carry_out(self, cmd: LineCommand) -> str:
@@ -189,11 +220,12 @@ class Station:
             self.stop_session()
             return "STOP: stopped"
         if kind is LineInput.RESET_COUNTERS:
-            self._counters.setdefault(self.selected, ShiftCounters()).reset()
+            self.counters.for_recipe(self.selected).reset()
             self.line.update_state(ok=0, review=0, ng=0, late=0)
             return f"RESET_COUNTERS: counters of '{self.selected}' reset"
         if kind is LineInput.ACK_ALARM:
-            text = self.line.ack_alarm()
+            acked = [a.text for a in self.alarms.acknowledge_all("line")]
+            text = "; ".join([t for t in (self.line.ack_alarm(),) if t] + acked)
             return f"ACK_ALARM: alarm cleared ({text})" if text else "ACK_ALARM: no alarm"
         return f"{kind.name}: nothing to do"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,23 +13,28 @@ from typing import TYPE_CHECKING, Any
 from core.recipe import VERDICTS, verdict_for
 from core.store.audit_schema import AUDIT_SCHEMA, AUDIT_SINCE_VERSION
 from core.store.errors import ResultsError
+from core.store.shift_schema import SHIFT_COLUMNS, add_shifts_and_alarms
 
 if TYPE_CHECKING:
     from core.recipe import Recipe
 
-SCHEMA_VERSION = 2
 # What each version adds to the one before, applied in order when an older database is
-# opened for writing (each script idempotent: two processes may migrate at once).
-# 1: results; 2: audit trail.
-_MIGRATIONS = {AUDIT_SINCE_VERSION: AUDIT_SCHEMA}
+# opened for writing, each in its own transaction and idempotent (two processes may migrate
+# at once), so steps added by different features compose. A step is an SQL script or a
+# function of the connection (called inside the transaction).
+# 1: results (_SCHEMA); 2: audit trail; 3: shift and lot columns, alarms table.
+SCHEMA_VERSION = 3
+_MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
+    AUDIT_SINCE_VERSION: AUDIT_SCHEMA, 3: add_shifts_and_alarms}
 
 
 class NewerSchemaError(ResultsError):
     """The database was written by a newer LineInspector (never retried)."""
 
-COLUMNS = ("time", "recipe", "model_version", "ok_limit", "ng_limit", "pixel_threshold",
-           "score", "verdict", "latency_ms", "frame_id", "source", "image_path",
-           "heatmap_path", "archive_pruned")
+COLUMNS_V1 = ("time", "recipe", "model_version", "ok_limit", "ng_limit", "pixel_threshold",
+              "score", "verdict", "latency_ms", "frame_id", "source", "image_path",
+              "heatmap_path", "archive_pruned")
+COLUMNS = (*COLUMNS_V1, *SHIFT_COLUMNS)
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS results (
     id INTEGER PRIMARY KEY,
@@ -73,6 +79,8 @@ class ResultRecord:
     image_path: str | None = None
     heatmap_path: str | None = None
     archive_pruned: bool = False
+    shift: str | None = None  # the shift's name when it was inspected (None: no schedule)
+    lot: str | None = None
     id: int | None = None
 
     @classmethod
@@ -108,6 +116,10 @@ class ResultRecord:
             raise bad("recipe", "must be a non-empty string")
         if self.verdict not in VERDICTS:
             raise bad("verdict", f"must be one of {', '.join(VERDICTS)}")
+        for name in ("shift", "lot"):
+            v = getattr(self, name)
+            if v is not None and not isinstance(v, str):
+                raise bad(name, "must be text or None")
         for name in ("model_version", "frame_id"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
@@ -120,13 +132,14 @@ class ResultRecord:
         return (float(self.time), self.recipe, self.model_version, float(self.ok_limit),
                 float(self.ng_limit), self.pixel_threshold, score, v, self.latency_ms,
                 self.frame_id, self.source, self.image_path, self.heatmap_path,
-                int(self.archive_pruned))
+                int(self.archive_pruned), self.shift, self.lot)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row | tuple) -> ResultRecord:
         """Inverse of values(), for a row selected as ``id, *COLUMNS``."""
         rid, *vals = tuple(row)
-        d = dict(zip(COLUMNS, vals))
+        d = dict.fromkeys(COLUMNS)
+        d.update(zip(COLUMNS, vals))  # rows of an older schema lack the newest columns
         d["score"] = math.nan if d["score"] is None else d["score"]
         d["archive_pruned"] = bool(d["archive_pruned"])
         return cls(id=rid, **d)
@@ -155,10 +168,30 @@ def connect(db_path: Path, *, create: bool = False) -> sqlite3.Connection:
             conn.close()
             raise NewerSchemaError(f"{db_path}: results schema {version} is newer than this "
                                f"software supports ({SCHEMA_VERSION}); update LineInspector")
-        if create and version < SCHEMA_VERSION:
-            steps = "".join(s for v, s in sorted(_MIGRATIONS.items()) if v > max(version, 1))
-            conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}{steps}"
-                               f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+        if version < SCHEMA_VERSION and (create or version >= 1):
+            migrate(conn)
         return conn
     except sqlite3.DatabaseError as exc:
         raise ResultsError(f"{db_path}: cannot open results database ({exc})") from None
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the database to SCHEMA_VERSION: _SCHEMA on a new one, then each missing step."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] < 1:
+        conn.executescript(_SCHEMA + "PRAGMA user_version = 1;")
+    for step in range(2, SCHEMA_VERSION + 1):
+        todo = _MIGRATIONS[step]
+        if isinstance(todo, str):  # a script (idempotent: run again if another process did)
+            if conn.execute("PRAGMA user_version").fetchone()[0] < step:
+                conn.executescript(f"BEGIN IMMEDIATE;{todo}PRAGMA user_version = {step}; COMMIT;")
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:  # read again under the lock: another process may have migrated meanwhile
+            if conn.execute("PRAGMA user_version").fetchone()[0] < step:
+                todo(conn)
+                conn.execute(f"PRAGMA user_version = {step}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise

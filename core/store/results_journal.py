@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from core.atomic import atomic_open
-from core.store.records import COLUMNS, ResultRecord
+from core.store.records import COLUMNS, COLUMNS_V1, ResultRecord
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def decode(line: str) -> Item | None:
         obj = json.loads(line)
         if "row" in obj:
             vals = obj["row"]
-            if len(vals) != len(COLUMNS):
+            if not len(COLUMNS_V1) <= len(vals) <= len(COLUMNS):  # older rows lack shift, lot
                 raise ValueError(f"{len(vals)} values, expected {len(COLUMNS)}")
             return "row", ResultRecord.from_row((None, *vals))
         return "prune", [str(p) for p in obj["prune"]]

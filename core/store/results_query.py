@@ -25,7 +25,7 @@ from pathlib import Path
 
 from core.atomic import atomic_open
 from core.store.errors import ResultsError
-from core.store.records import _SCHEMA, COLUMNS, SCHEMA_VERSION, NewerSchemaError, ResultRecord
+from core.store.records import COLUMNS, SCHEMA_VERSION, NewerSchemaError, ResultRecord, migrate
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,18 @@ TimeLike = float | int | _dt.datetime | None
 CSV_HEADER = ("id", "time_utc", *COLUMNS)
 
 
+class _Yield:
+    ok: int
+    total: int
+
+    @property
+    def yield_ratio(self) -> float:
+        """First-pass yield: OK / total (REVIEW counts as not passed); NaN when total is 0."""
+        return self.ok / self.total if self.total else math.nan
+
+
 @dataclass(frozen=True)
-class RecipeSummary:
+class RecipeSummary(_Yield):
     recipe: str
     total: int
     ok: int
@@ -43,10 +53,22 @@ class RecipeSummary:
     first_time: float | None
     last_time: float | None
 
-    @property
-    def yield_ratio(self) -> float:
-        """First-pass yield: OK / total (REVIEW counts as not passed); NaN when total is 0."""
-        return self.ok / self.total if self.total else math.nan
+
+GROUPS = ("recipe", "shift", "lot")  # what summary_by groups on
+
+
+@dataclass(frozen=True)
+class GroupSummary(_Yield):
+    """Counts of one shift, lot or recipe; ``key`` None: results recorded without one."""
+
+    by: str
+    key: str | None
+    total: int
+    ok: int
+    review: int
+    ng: int
+    first_time: float | None
+    last_time: float | None
 
 
 @dataclass(frozen=True)
@@ -75,6 +97,7 @@ def to_epoch(t: TimeLike) -> float | None:
 
 class _Conn(sqlite3.Connection):
     info: tuple[int, bool]
+    cols: frozenset[str] = frozenset(COLUMNS)  # the results columns this file has
 
 
 def _probe(uri: str) -> _Conn:
@@ -86,17 +109,28 @@ def _probe(uri: str) -> _Conn:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         has = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
                            "AND name = 'results'").fetchone() is not None
+        cols = frozenset(r[1] for r in conn.execute("PRAGMA table_info(results)"))
     except BaseException:
         conn.close()
         raise
     conn.info = (version, has)
+    conn.cols = cols
     return conn
 
 
 def _empty() -> sqlite3.Connection:
-    conn = sqlite3.connect(":memory:", check_same_thread=False)
-    conn.executescript(_SCHEMA)
+    conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+    migrate(conn)
     return conn
+
+
+def column(conn: sqlite3.Connection, name: str) -> str:
+    """``name`` for SQL, or ``NULL`` where an older (read-only) file lacks the column."""
+    return name if name in getattr(conn, "cols", COLUMNS) else "NULL"
+
+
+def select_list(conn: sqlite3.Connection) -> str:
+    return ", ".join(c if column(conn, c) == c else f"NULL AS {c}" for c in COLUMNS)
 
 
 def _where(recipe: str | None, since: TimeLike, until: TimeLike) -> tuple[str, list]:
@@ -170,6 +204,40 @@ class ResultsQuery:
         with self._conn() as conn:
             return [RecipeSummary(*row) for row in conn.execute(sql, params)]
 
+    def summary_by(self, by: str, recipe: str | None = None, since: TimeLike = None,
+                   until: TimeLike = None) -> list[GroupSummary]:
+        """Like :meth:`summary`, grouped by ``by`` (one of GROUPS) from the stored columns;
+        shifts in order of their first result, lots and recipes by name, None last."""
+        if by not in GROUPS:
+            raise ValueError(f"summary_by: by must be one of {', '.join(GROUPS)}, got {by!r}")
+        where, params = _where(recipe, since, until)
+        with self._conn() as conn:
+            col = column(conn, by)
+            order = "MIN(time)" if by == "shift" else "k"
+            sql = (f"SELECT {col} AS k, COUNT(*), SUM(verdict = 'OK'), SUM(verdict = 'REVIEW'), "
+                   f"SUM(verdict = 'NG'), MIN(time), MAX(time) FROM results{where} "
+                   f"GROUP BY k ORDER BY k IS NULL, {order}")
+            return [GroupSummary(by, *row) for row in conn.execute(sql, params)]
+
+    def alarm_rows(self, since: TimeLike = None, until: TimeLike = None) -> list[tuple]:
+        """Rows of the alarms table (id, rule, recipe, text, raised_at, cleared_at,
+        acknowledged_by, acknowledged_at) open at some time in [since, until), oldest first."""
+        clauses, params = [], []
+        if until is not None:
+            clauses.append("raised_at < ?")
+            params.append(to_epoch(until))
+        if since is not None:
+            clauses.append("(cleared_at IS NULL OR cleared_at >= ?)")
+            params.append(to_epoch(since))
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        with self._conn() as conn:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alarms'"
+                            ).fetchone() is None:
+                return []  # an older database: no alarm recorded
+            return conn.execute("SELECT id, rule, recipe, text, raised_at, cleared_at, "
+                                f"acknowledged_by, acknowledged_at FROM alarms{where} "
+                                "ORDER BY raised_at, id", params).fetchall()
+
     def score_distribution(self, recipe: str | None = None, since: TimeLike = None,
                            until: TimeLike = None, *, bins: int = 50, lo: float | None = None,
                            hi: float | None = None) -> ScoreHistogram:
@@ -198,17 +266,17 @@ class ResultsQuery:
     def last(self, n: int = 100, recipe: str | None = None) -> list[ResultRecord]:
         """The ``n`` most recent results, newest first."""
         where, params = _where(recipe, None, None)
-        sql = (f"SELECT id, {', '.join(COLUMNS)} FROM results{where} "
-               "ORDER BY time DESC, id DESC LIMIT ?")
         with self._conn() as conn:
+            sql = (f"SELECT id, {select_list(conn)} FROM results{where} "
+                   "ORDER BY time DESC, id DESC LIMIT ?")
             return [ResultRecord.from_row(r) for r in conn.execute(sql, [*params, int(n)])]
 
     def iter_records(self, recipe: str | None = None, since: TimeLike = None,
                      until: TimeLike = None) -> Iterator[ResultRecord]:
         """All matching results, oldest first (streamed)."""
         where, params = _where(recipe, since, until)
-        sql = f"SELECT id, {', '.join(COLUMNS)} FROM results{where} ORDER BY time, id"
         with self._conn() as conn:
+            sql = f"SELECT id, {select_list(conn)} FROM results{where} ORDER BY time, id"
             for row in conn.execute(sql, params):
                 yield ResultRecord.from_row(row)
 
