@@ -149,3 +149,17 @@ def test_cli_summary_by_and_shift_report(tmp_path, capsys):
         code, _, err = run(capsys, "results", "shift-report", "--data-dir", d, *argv,
                            "--out", str(out_file))
         assert code == 2 and msg in err and "Traceback" not in err
+
+
+def test_the_report_is_written_once_at_the_end_of_a_shift(tmp_path):
+    from core.shifts.auto_report import ShiftReportWriter
+
+    fill(tmp_path)
+    span = SCHEDULE.span_on(dt.date(2026, 6, 10), "late")
+    with ResultsStore(tmp_path, max_delay_s=0.0) as store:
+        w = ShiftReportWriter(store, tmp_path / "reports", BERLIN)
+        w(None, span)  # every recipe's counters roll over: one report
+        w(None, span)
+        assert w.wait(10.0)
+    assert [p.name for p in w.written] == ["shift-2026-06-10-late.html"] and w.error == ""
+    assert "<b id=inspected>2</b>" in w.written[0].read_text()

@@ -76,6 +76,7 @@ class Station:
 
             counters = StationCounters(ShiftContext(load_schedule(self.data_dir)))
         self.counters = counters
+        counters.add_rollover_listener(self._shift_ended)
         self.reports = None  # writes each shift's report when it ends (a ResultsStore only)
         if counters.context.schedule is not None and hasattr(results, "summary_by"):
             from core.shifts.auto_report import ShiftReportWriter
@@ -152,6 +153,13 @@ class Station:
         self.closed_ok &= self.alarms.close(min(timeout, 5.0))
         self.closed_ok &= bool(self.line.stop(min(timeout, 5.0)))
         return StationReport(self._inspected_before, recorded, self._unrecorded_before, self.closed_ok)
+
+    def _shift_ended(self, final, span) -> None:
+        """A recipe's counters rolled over: the line's counters of the running one start
+        again too (the hub counts the results it sends from the session's opening figures)."""
+        session = self.session
+        if session is not None and session.recipe.name == final.recipe:
+            self.line.update_state(ok=0, review=0, ng=0, late=0)
 
     # --- the line's orders -------------------------------------------------------------------
     def on_command(self, cmd: LineCommand) -> None:
@@ -254,7 +262,8 @@ class Station:
             st = s.status()
             c = s.counters.snapshot()
             head = (f"station: '{s.recipe.name}' v{st.model_version} {st.state} on {st.source}, "
-                    f"{c.inspected} inspected (OK {c.ok}, REVIEW {c.review}, NG {c.ng}), "
+                    f"{c.inspected} inspected (OK {c.ok}, REVIEW {c.review}, NG {c.ng})"
+                    f"{f' in shift {c.shift!r}' if c.shift else ''}{f', lot {c.lot}' if c.lot else ''}, "
                     f"{st.inspected_fps:.1f}/s")
             if st.fault or st.alarm:
                 head += f", fault: {st.fault or st.alarm}"
