@@ -160,14 +160,25 @@ def test_station_alarms_sample_status_and_acknowledge_all(tmp_path):
         def status(self):
             return Status()
 
+    class Audit:
+        entries = []
+
+        def submit(self, user, role, action, target=None, old=None, new=None, reason=None, *, time=None):
+            self.entries.append((user, role, action, target, new["text"], time is not None))
+
     line = LineInterface(LineConfig(), [])
     sa = StationAlarms(line=line, db_path=tmp_path / "r.sqlite", disks={"archive": tmp_path},
-                       free=lambda p: 1.0)
+                       free=lambda p: 1.0, audit=Audit())
     sample = sample_status(Session(), line, {"archive": tmp_path}, free=lambda p: 1.0)
     assert (sample.camera_fault, sample.live, sample.free_mb) == ("stalled", True, {"archive": 1.0})
     sa.tick(Session())
     assert line.state().alarm == "camera: stalled"
     assert [a.acknowledged_by for a in sa.acknowledge_all("line")] == ["line"]
+    assert sa.audit.entries == [("line", "operator", "alarm_ack", "camera_fault", "camera: stalled", True)]
+    sa.engine.on_status(StatusSample(free_mb={"archive": 1.0}))  # camera fine: cleared
+    assert sa.engine.open_alarms() == []
+    with pytest.raises(AlarmError):
+        sa.acknowledge("gone", "anna")
     assert sa.close()
     assert line.state().alarm == ""
 
@@ -192,3 +203,20 @@ def test_recipe_alarms_table_is_validated_and_round_trips():
         assert str(exc.value).startswith("recipe 'bottle': ")
     with pytest.raises(ValueError, match="alarms must be a table"):
         check_alarm_rules([1])
+
+
+def test_acknowledgement_is_written_to_the_real_audit_trail(tmp_path):
+    from core.audit import AuditTrail, verify
+
+    db = tmp_path / "results.sqlite"
+    trail = AuditTrail(db)
+    sa = StationAlarms(db_path=db, audit=trail, clock=Clock())
+    sa.engine.set_rules(AlarmRules(consecutive_ng=1, line_down=False), "a")
+    sa.engine.on_result("NG")
+    alarm = sa.acknowledge(sa.engine.open_alarms()[0].id, "anna", "engineer")
+    assert sa.close()
+    trail.close()
+    (entry,) = [e for e in trail.entries() if e.action == "alarm_ack"]
+    assert (entry.user, entry.role, entry.target, entry.time) == ("anna", "engineer", "consecutive_ng",
+                                                                    alarm.acknowledged_at)
+    assert verify(db).ok

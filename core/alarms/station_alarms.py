@@ -23,10 +23,11 @@ log = logging.getLogger(__name__)
 class StationAlarms:
     def __init__(self, *, line=None, db_path: str | os.PathLike | None = None,
                  disks: dict[str, str | os.PathLike] | None = None,
-                 clock: Callable[[], float] = time.time, free=free_mb) -> None:
+                 clock: Callable[[], float] = time.time, free=free_mb, audit=None) -> None:
         """``line``: a LineInterface (None: no stack light); ``db_path``: the results
         database the alarms are recorded in (None: not recorded); ``disks``: folders whose
-        free space the min_free_mb rule watches."""
+        free space the min_free_mb rule watches; ``audit``: a core.audit AuditTrail, each
+        acknowledgement made through :meth:`acknowledge` is submitted to it (never waits)."""
         self.engine = AlarmEngine(clock=clock)
         self.line, self.disks, self._free = line, dict(disks or {}), free
         self.log = None if db_path is None else AlarmLog(Path(db_path))
@@ -34,6 +35,7 @@ class StationAlarms:
             self.engine.add_listener(self.log)
         self._line = None if line is None else LineAlarm(line, self.engine)
         self._worker = None
+        self.audit = audit
 
     def attach(self, session) -> None:
         """Judge ``session``'s recipe by its [alarms] rules and its results from now on."""
@@ -54,8 +56,27 @@ class StationAlarms:
         """A status tick (never in the inspection thread: it asks the file system)."""
         self.engine.on_status(sample_status(session, self.line, self.disks, free=self._free))
 
-    def acknowledge_all(self, user: str) -> list[Alarm]:
-        return self.engine.acknowledge_all(user)
+    def acknowledge(self, alarm_id: str, user: str, role: str = "operator") -> Alarm:
+        """Acknowledge one alarm (the banner's button); AlarmError if it is not open."""
+        alarm = self.engine.acknowledge(alarm_id, user)
+        self._audit(alarm, role)
+        return alarm
+
+    def acknowledge_all(self, user: str, role: str = "operator") -> list[Alarm]:
+        done = self.engine.acknowledge_all(user)
+        for alarm in done:
+            self._audit(alarm, role)
+        return done
+
+    def _audit(self, alarm: Alarm, role: str) -> None:
+        if self.audit is None:
+            return
+        try:
+            self.audit.submit(alarm.acknowledged_by or "", role, "alarm_ack", target=alarm.rule,
+                              new={"id": alarm.id, "text": alarm.text, "recipe": alarm.recipe},
+                              time=alarm.acknowledged_at)
+        except Exception as exc:  # acknowledged all the same; the audit's own error is said
+            log.error("alarm acknowledgement not audited: %s", exc)
 
     def close(self, timeout: float = 10.0) -> bool:
         self.detach()

@@ -124,7 +124,12 @@ class ShiftCounters:
         self._listeners.append(fn)
 
     def labels_at(self, t: float | None = None) -> tuple[str | None, str | None]:
-        return self.context.labels_at(t)
+        """(shift, lot) for a result; the current span answers without a schedule lookup."""
+        span = self._span
+        now = self.context.clock() if t is None else t
+        if span is not None and span.contains(now):
+            return span.name, self.context.lot
+        return self.context.labels_at(now)
 
     def add(self, verdict: Verdict | str, t: float | None = None) -> None:
         """Count one inspected part (OK, REVIEW or NG) under the current lot; rolls over first
