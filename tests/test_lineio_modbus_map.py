@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from core.lineio import modbus_map as mm
 from core.lineio.contract import LineInput, LineResult, StationState
 
@@ -58,3 +60,26 @@ def test_trigger_counter_and_command_bits():
     word = mm.CMD_START | mm.CMD_ACK_ALARM | mm.CMD_SELECT_RECIPE | 0x8000
     assert mm.decode_commands(word) == [LineInput.START, LineInput.ACK_ALARM, LineInput.RECIPE]
     assert word & ~mm.CMD_MASK == 0x8000
+
+
+def test_result_ring_keeps_the_last_eight_in_order_across_the_counter_wrap():
+    from core.lineio.modbus_io import OutputRegisters
+
+    out = OutputRegisters()
+    out.regs[mm.RESULT_COUNT] = 65530  # a long-running station: the counter wraps meanwhile
+    for seq in range(1, 13):
+        first, block = out.result(LineResult(seq=seq, verdict="NG", decision="NG" if seq % 3 else "OK",
+                                             score=seq / 100))
+    assert first == 0 and len(block) == mm.RING_END and block[mm.RESULT_COUNT] == 6  # 65530 + 12
+    got, gone = mm.decode_ring(block, since=65530)  # a PLC that last saw the state before seq 1
+    assert gone == 4 and [r["seq"] for r in got] == list(range(5, 13))
+    assert [r["result_count"] for r in got] == [65535, 0, 1, 2, 3, 4, 5, 6]
+    assert [r["decision"] for r in got] == ["NG" if s % 3 else "OK" for s in range(5, 13)]
+    assert abs(got[-1]["score"] - 0.12) < 1e-6
+    got, gone = mm.decode_ring(block, since=4)  # one poll behind by two results
+    assert gone == 0 and [r["seq"] for r in got] == [11, 12]
+    assert mm.decode_ring(block, since=6) == ([], 0)
+    fresh = OutputRegisters()
+    assert mm.decode_ring(fresh.regs, since=0) == ([], 0)
+    with pytest.raises(ValueError, match="0..67"):
+        mm.decode_ring(block[:mm.RESULT_SIZE], since=0)

@@ -242,6 +242,34 @@ def test_base_and_unit_id_through_the_hub_and_modbus_server(tmp_path):
     assert (c.parts, c.ok_bin, c.ng_bin, c.false_rejects, c.escapes, c.missed) == (4, 2, 2, 2, 1, 0)
 
 
+def test_a_burst_of_results_between_two_polls_is_all_sorted_from_the_ring(tmp_path):
+    """The real modbus-server link: five results written before the PLC polls again (a station
+    catching up) all reach their parts through the result ring; none is overwritten."""
+    from core.lineio.contract import LineResult
+    from core.lineio.modbus import build
+    from core.lineio.registry import TransportContext
+    from tests.lineio_fakes import wait_for
+
+    port = free_port()
+    link = build("modbus-server", {"host": "127.0.0.1", "port": port}, TransportContext(data_dir=tmp_path))
+    link.start(lambda cmd: None)
+    clock = Clock()
+    plc = SimPlc("127.0.0.1", port, truth=lambda seq: seq in (1, 3), clock=clock)
+    try:
+        assert wait_for(plc.connect)
+        for _ in range(5):
+            plc.trigger_part()
+        for seq in range(5):
+            link.publish_result(LineResult(seq=seq, verdict="NG", decision="NG" if seq in (1, 3) else "OK",
+                                           score=0.5))
+        assert step(plc, clock) == "sorted"
+    finally:
+        plc.stop()
+        link.stop()
+    c = plc.counts()
+    assert (c.parts, c.ok_bin, c.ng_bin, c.overwritten, c.missed, c.wrong_bin) == (5, 3, 2, 0, 0, 0)
+
+
 def test_the_whole_loop_through_the_station_and_modbus_server(tmp_path):
     """The real thing: the headless station (simulated line, triggered; a fake model) with the
     hub's "modbus-server" link, and the PLC's thread driving it. Each part lands where the

@@ -159,7 +159,7 @@ class ModbusClientTransport(Transport):
         with self._io:
             self._client = client
             with self._mlock:
-                block = list(self._out.regs[:mm.CMD_ACK + 1])
+                block = list(self._out.regs[:mm.RING_END])
             try:
                 self._request(lambda c: c.write_registers(self.base, block, device_id=self.unit_id))
             except Exception as exc:

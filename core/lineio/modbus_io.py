@@ -20,10 +20,11 @@ COMMAND_ORDER = (mm.CMD_SELECT_RECIPE, mm.CMD_STOP, mm.CMD_START, mm.CMD_RESET_C
 
 
 class OutputRegisters:
-    """Registers base+0 .. base+15; each change returns (first address, registers) to write."""
+    """Registers base+0 .. base+67 (status, counters, the result ring); each change returns
+    (first address, registers) to write in one request."""
 
     def __init__(self) -> None:
-        self.regs = [0] * mm.OUT_SIZE
+        self.regs = [0] * mm.RING_END
         self._state_error = self._result_error = False
 
     def result(self, result: LineResult) -> tuple[int, list[int]]:
@@ -31,10 +32,13 @@ class OutputRegisters:
         keep = self.regs[mm.STATUS] & mm.STATE_BITS
         if self._state_error:
             keep |= mm.ST_ERROR
+        count = mm.u16(self.regs[mm.RESULT_COUNT] + 1)
         self.regs[:mm.RESULT_SIZE] = mm.encode_result(
-            result, state=keep, heartbeat=self.regs[mm.HEARTBEAT],
-            result_count=self.regs[mm.RESULT_COUNT] + 1)
-        return 0, self.regs[:mm.RESULT_SIZE]
+            result, state=keep, heartbeat=self.regs[mm.HEARTBEAT], result_count=count)
+        slot = mm.slot_address(count)
+        self.regs[slot:slot + mm.SLOT_SIZE] = mm.encode_slot(result, count)
+        # one block from STATUS to the ring's end: the PLC sees the result and its slot together
+        return 0, self.regs[:mm.RING_END]
 
     def state(self, state: StationState) -> tuple[int, list[int]]:
         self._state_error = bool(state.error)

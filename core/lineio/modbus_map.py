@@ -13,6 +13,11 @@ Station -> line (the station writes, the PLC reads), base+0 .. base+15:
     11 MODEL_VERSION uint16 (0 = none)
     12 TRIGGER_ACK   the last TRIGGER count the station has taken
     13 CMD_ACK       last command error: 0 none, 1 bad recipe number, 2 refused
+    20-67 RESULT_RING the last 8 results, 6 registers each (COUNT, BITS, SEQ, SCORE): the
+                     result whose RESULT_COUNT is c sits in slot c % 8, so a PLC that polls
+                     slower than results come (a station catching up) misses none of the
+                     last 8: it reads 0..67 in one request and takes every slot whose COUNT
+                     is newer than the last one it took
 
 Line -> station (the PLC writes), base+100 .. base+102:
 
@@ -46,6 +51,10 @@ TRIGGER_ACK = 12
 CMD_ACK = 13
 OUT_SIZE = 16  # registers base+0 .. base+15
 RESULT_SIZE = 7  # registers 0..6: what a PLC reads in one request after RESULT_COUNT moved
+RING = 20  # the result ring: RING_SLOTS slots of SLOT_SIZE registers
+RING_SLOTS = 8
+SLOT_SIZE = 6  # COUNT, BITS (result STATUS bits), SEQ (2), SCORE (2)
+RING_END = RING + RING_SLOTS * SLOT_SIZE  # 68: read 0..67 to have the status and the ring
 
 # line -> station
 TRIGGER = 100
@@ -149,6 +158,37 @@ def encode_result(result: LineResult, *, state: int = 0, heartbeat: int = 0,
     status = (int(state) & (STATE_BITS | ST_ERROR)) | result_bits(result)
     return [status, u16(heartbeat), *uint32_regs(result.seq), *float32_regs(result.score),
             u16(result_count)]
+
+
+def slot_address(result_count: int) -> int:
+    """The first register of the ring slot that holds the result with this RESULT_COUNT."""
+    return RING + (int(result_count) % RING_SLOTS) * SLOT_SIZE
+
+
+def encode_slot(result: LineResult, result_count: int) -> list[int]:
+    """The ring slot of one result: COUNT, BITS, SEQ, SCORE."""
+    return [u16(result_count), result_bits(result), *uint32_regs(result.seq), *float32_regs(result.score)]
+
+
+def decode_ring(regs, since: int) -> tuple[list[dict], int]:
+    """(the results of the ring newer than RESULT_COUNT ``since``, oldest first; how many
+    newer results are no longer in it). ``regs``: registers 0..RING_END-1 read in one request."""
+    if len(regs) < RING_END:
+        raise ValueError(f"decode_ring needs registers 0..{RING_END - 1}, got {len(regs)}")
+    count = int(regs[RESULT_COUNT])
+    new = (count - int(since)) % 65536
+    out = []
+    for c in range(count - min(new, RING_SLOTS) + 1, count + 1):
+        c %= 65536
+        a = slot_address(c)
+        slot = regs[a:a + SLOT_SIZE]
+        if int(slot[0]) != c:  # not written yet (a fresh station) or overwritten meanwhile
+            continue
+        bits = int(slot[1])
+        decision = next((n for n in ("OK", "REVIEW", "NG", "ERROR") if bits & DECISION_BITS[n]), "")
+        out.append({"result_count": c, "decision": decision, "test": bool(bits & ST_TEST),
+                    "seq": regs_uint32(slot[2:4]), "score": regs_float32(slot[4:6])})
+    return out, max(0, new - RING_SLOTS)
 
 
 def encode_counters(state: StationState) -> list[int]:

@@ -139,7 +139,7 @@ class SimPlc:
             if not client.connect():
                 raise ConnectionError("connection refused")
             trigger = self._read(client, mm.TRIGGER, 1)[0]
-            regs = self._read(client, mm.STATUS, mm.RESULT_SIZE)
+            regs = self._read(client, mm.STATUS, mm.RING_END)
         except Exception as exc:
             client.close()
             if not self._said_down:
@@ -177,12 +177,13 @@ class SimPlc:
         return seq
 
     def poll(self) -> str | None:
-        """Read registers 0..6 once; sort the part a new result names, then let parts past
-        the gate through. What became of a new result (see PartLedger.result), else None."""
+        """Read registers 0..67 once (status and the result ring); sort the parts the new
+        results name, then let parts past the gate through. What became of the newest new
+        result (see PartLedger.result), else None."""
         outcome = None
         if self._connected:
             try:
-                regs = self._read(self._client, mm.STATUS, mm.RESULT_SIZE)
+                regs = self._read(self._client, mm.STATUS, mm.RING_END)
             except Exception as exc:
                 self._lost(exc)
             else:
@@ -196,18 +197,24 @@ class SimPlc:
 
     def _take(self, regs: list[int]) -> str | None:
         count = regs[mm.RESULT_COUNT]
-        moved = (count - self._result_count) % 65536 if self._result_count is not None else 0
+        since = self._result_count if self._result_count is not None else count
         self._result_count = count
-        if moved == 0:
+        if count == since:
             return None
-        st = mm.decode_status(regs)
-        decision = st["decision"] or "ERROR"  # a handshake without a decision: reject, say it
-        if not st["decision"]:
-            _log.warning("sim PLC: RESULT_COUNT moved but no decision bit is set (seq %s)", st["seq"])
+        results, gone = mm.decode_ring(regs, since)
+        if not results:  # a station without the ring (or a torn ring): the status block only
+            st = mm.decode_status(regs)
+            results, gone = [st], (count - since) % 65536 - 1
+        outcome = None
         with self._lock:
-            if moved > 1:
-                self._ledger.lost_results(moved - 1)
-            return self._ledger.result(st["seq"], decision, self._clock(), test=st["test"])
+            if gone:
+                self._ledger.lost_results(gone)
+            for r in results:
+                decision = r["decision"] or "ERROR"  # a handshake without a decision: reject, say it
+                if not r["decision"]:
+                    _log.warning("sim PLC: result %s has no decision bit (seq %s)", r["result_count"], r["seq"])
+                outcome = self._ledger.result(r["seq"], decision, self._clock(), test=r["test"])
+        return outcome
 
     # --- the thread ----------------------------------------------------------------------------
     def _run(self) -> None:
