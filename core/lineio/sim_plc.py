@@ -1,7 +1,8 @@
 """A simulated PLC for the simulated line: a Modbus TCP client (the PLC side; the station runs
 the "modbus-server" kind, register map in core.lineio.modbus_map) that sends one part down the
 line every 60/parts_per_min seconds: it bumps TRIGGER, waits for RESULT_COUNT to move, reads
-registers 0..6 in one request and sorts the part whose seq it names into the OK or NG bin
+registers 0..67 (status and result ring) in one request and sorts each part a new result names
+by its seq into the OK or NG bin
 before the part reaches the reject gate (gate_ms after its trigger). It counts parts that
 reached the wrong bin (false rejects, escapes), parts that passed the gate undecided (missed:
 they go to the OK bin, as on a real line whose gate stays shut) and decisions that came late.
