@@ -119,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         timer = StartupTimer(window, app, wait_result_s=0.0 if args.no_start else 60.0)
     window.show()
     splash.finish(window)
+    if not args.startup_time:
+        window.roles.offer_first_admin()  # first start: no administrator yet
     rc = app.exec()
     if timer is not None:
         return 0 if timer.shown_s is not None and (args.no_start or timer.result_s is not None) else 1

@@ -49,6 +49,10 @@ class ModelActions(QObject):
         self.window, self.controller = window, controller
         self.wizard: TrainingWizard | None = None
         self.versions: VersionsDialog | None = None
+        # the window's role gate replaces these: Activate asks it (rollback confirmed and
+        # audited); record_deploy(recipe, reason, bundle) is called before a wizard deploy
+        self.on_activate = lambda recipe, version: controller.activate_version(recipe, version)
+        self.record_deploy = None
         controller.recipesChanged.connect(self._refresh_versions)
         controller.failed.connect(self._on_failed)
         controller.pausedChanged.connect(self._on_paused)
@@ -61,7 +65,7 @@ class ModelActions(QObject):
             ctx = WizardContext(c.recipes, source=c.live_source() or c.source_override or DEFAULT_SOURCE,
                                 preset=default_preset(c.device), device=c.device,
                                 retrain=self.window.recipe_name or "",
-                                live=LiveInspectionHandle(c))
+                                live=LiveInspectionHandle(c), record_deploy=self.record_deploy)
             self.wizard = TrainingWizard(context=ctx, camera_opener=self._open_camera, parent=self.window)
             self.wizard.deployed.connect(self._on_deployed)
             self.wizard.finished.connect(self._wizard_closed)
@@ -107,7 +111,7 @@ class ModelActions(QObject):
         if self.versions is None:
             c = self.controller
             self.versions = VersionsDialog(name, lambda n: version_rows(c.recipes, n), parent=self.window)
-            self.versions.activateRequested.connect(lambda r, v: c.activate_version(r, v))
+            self.versions.activateRequested.connect(lambda r, v: self.on_activate(r, v))
             self.versions.finished.connect(self._versions_closed)
         else:
             self.versions.refresh()

@@ -1,5 +1,5 @@
 """The window's actions (start, stop, freeze, snapshot, training, model versions, operator
-mode) and the recipe selector."""
+mode, sign-in, users) and the recipe selector."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ class MainToolBar(QToolBar):
         super().__init__("Inspection", parent)
         self.setMovable(False)
         self.setObjectName("mainToolBar")
-        self.addWidget(QLabel(" Recipe "))
+        # what the role or the kiosk allows (app/auth sets these, set_state applies them)
+        self.allow_start_stop = self.allow_recipe = True
+        recipe_label = self.addWidget(QLabel(" Recipe "))
         self.recipe_combo = QComboBox()
         self.recipe_combo.setMinimumContentsLength(14)
         self.recipe_combo.setToolTip("Recipe to inspect (switching restarts inspection)")
-        self.addWidget(self.recipe_combo)
+        self.recipe_actions = (recipe_label, self.addWidget(self.recipe_combo))
         self.addSeparator()
         self.start_action = self._action("Start", "F5", "Start inspecting")
         self.stop_action = self._action("Stop", "Shift+F5", "Stop inspecting and release the camera")
@@ -42,6 +44,12 @@ class MainToolBar(QToolBar):
         self.operator_action = self._action("Operator mode", "F11",
                                             "Full screen with image, verdict and counters only",
                                             checkable=True)
+        self.addSeparator()
+        self.sign_in_action = self._action("Sign in…", "Ctrl+I",
+                                           "Engineers and administrators: sign in for thresholds, "
+                                           "training, model versions, line I/O and counter reset")
+        self.users_action = self._action("Users…", "Ctrl+U", "Add, remove and change the "
+                                         "station's engineers and administrators")
         self.stop_action.setEnabled(False)
 
     def _action(self, text: str, key: str, tip: str, checkable: bool = False) -> QAction:
@@ -62,6 +70,6 @@ class MainToolBar(QToolBar):
         self.recipe_combo.blockSignals(False)
 
     def set_state(self, running: bool, busy: bool) -> None:
-        self.start_action.setEnabled(not busy and not running)
-        self.stop_action.setEnabled(not busy and running)
-        self.recipe_combo.setEnabled(not busy)
+        self.start_action.setEnabled(self.allow_start_stop and not busy and not running)
+        self.stop_action.setEnabled(self.allow_start_stop and not busy and running)
+        self.recipe_combo.setEnabled(self.allow_recipe and not busy)

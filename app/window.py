@@ -8,6 +8,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QSizePolicy, QSplitter, QVBoxLayout,
                                QWidget)
 
+from app.auth.window_roles import WindowRoles
 from app.lineio.actions import LineIoActions
 from app.model_actions import ModelActions
 from app.presenter import LivePresenter
@@ -47,6 +48,7 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(APP_QSS)
         self._build()
         self._connect()
+        self.roles.refresh()
         self.presenter.start()
 
     # --- construction -----------------------------------------------------------------------
@@ -103,6 +105,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(split)
         self.models = ModelActions(self, self.controller)
         self.line_io = LineIoActions(self, self.controller)
+        self.roles = WindowRoles(self, self.controller)  # every engineering action asks it
         self.presenter = LivePresenter(self.controller, self.image_view, self.tile, self.counters,
                                        self.trend, self.histogram, self.thresholds, self.status,
                                        parent=self)
@@ -121,18 +124,21 @@ class MainWindow(QMainWindow):
         c.recipesChanged.connect(self.refresh_recipes)
         c.modelSwitched.connect(lambda name, v: self.status.notify(
             f"Now inspecting '{name}' with model v{v}", 8000))
-        tb.start_action.triggered.connect(self.start)
-        tb.stop_action.triggered.connect(lambda: c.stop())
+        r = self.roles
+        tb.start_action.triggered.connect(r.guarded("start_stop", self.start))
+        tb.stop_action.triggered.connect(r.guarded("start_stop", c.stop))
         tb.freeze_action.toggled.connect(self.presenter.set_frozen)
         tb.snapshot_action.triggered.connect(self.snapshot)
         tb.operator_action.toggled.connect(self.set_operator_mode)
-        tb.train_action.triggered.connect(self.models.open_wizard)
-        tb.versions_action.triggered.connect(self.models.open_versions)
-        tb.lineio_action.triggered.connect(self.line_io.open_dialog)
-        tb.recipe_combo.textActivated.connect(self.start)
-        self.counters.resetRequested.connect(lambda: c.counters.reset())  # the current recipe's
+        tb.train_action.triggered.connect(r.guarded("train", self.models.open_wizard))
+        tb.versions_action.triggered.connect(r.guarded("rollback", self.models.open_versions))
+        tb.lineio_action.triggered.connect(r.guarded("line_io", self.line_io.open_dialog))
+        tb.recipe_combo.textActivated.connect(r.switch_recipe)
+        self.counters.resetRequested.connect(r.reset_counters)  # the current recipe's
         self.thresholds.previewChanged.connect(self._on_preview)
-        self.thresholds.applyRequested.connect(lambda t: c.apply_thresholds(t))
+        self.thresholds.applyRequested.connect(r.apply_thresholds)
+        self.models.on_activate, self.models.record_deploy = r.activate_version, r.record_deploy
+        self.line_io.on_force = r.force_output
         for plot in (self.trend, self.histogram):
             plot.lines.dragged.connect(self.thresholds.set_value)
             self.thresholds.lockChanged.connect(lambda locked, p=plot: p.lines.set_movable(not locked))
@@ -159,14 +165,9 @@ class MainWindow(QMainWindow):
         self.controller.snapshot(shown, opacity=self.image_view.opacity_slider.value() / 100.0)
 
     def set_operator_mode(self, on: bool) -> None:
-        """Full screen with image, verdict and counters; engineering panels hidden."""
-        self.toolbar.operator_action.setChecked(on)
-        self.thresholds.setVisible(not on)
-        self.histogram.setVisible(not on)
-        if on:
-            self.showFullScreen()
-        elif self.isFullScreen():
-            self.showNormal()
+        """The operator kiosk (app/auth/kiosk.py): full screen, operator actions only; leaving
+        it needs an engineer's sign-in."""
+        self.roles.set_kiosk(on)
 
     def show_error(self, message: str) -> None:
         self.error_label.setText(breakable(message))
@@ -208,6 +209,10 @@ class MainWindow(QMainWindow):
         self.presenter.set_preview(t if self.thresholds.is_modified() else None)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if not self.roles.may_close():  # asked first while inspecting
+            event.ignore()
+            return
+        self.roles.close()
         self.models.close()
         self.line_io.close()
         self.presenter.stop()

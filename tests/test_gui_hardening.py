@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from core.recipe import Thresholds  # noqa: E402
-from tests.gui_helpers import make_data_dir, open_window  # noqa: E402
+from tests.gui_helpers import make_data_dir, open_window, sign_in  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -137,6 +137,8 @@ def test_before_start_plots_say_no_data_and_panel_shows_no_limits(qtbot, idle_wi
     assert not w.histogram.bars.isVisible()
     assert all(s.text() == "—" for s in w.thresholds.spins.values())
     assert not w.thresholds.lock_box.isEnabled()
+    sign_in(qtbot, w)  # an engineer may unlock once limits are shown
+    assert not w.thresholds.lock_box.isEnabled()
     w.trend.set_scores(np.array([0.2, 0.3]))
     assert not w.trend.placeholder.isVisible() and w.trend.getPlotItem().getAxis("bottom").isVisible()
     w.thresholds.set_applied(Thresholds(0.3, 0.6, 0.5))
@@ -181,8 +183,9 @@ def test_counter_reset_button_resets_the_current_recipes_counters(qtbot, idle_wi
     w = idle_window
     w.controller.select_counters("other")
     w.controller.counters.add("OK")
+    sign_in(qtbot, w)  # an engineer's action, confirmed (the helper says yes) and audited
     w.counters.reset_button.click()
-    assert w.controller.counters.snapshot().inspected == 0
+    qtbot.waitUntil(lambda: w.controller.counters.snapshot().inspected == 0, timeout=5000)
 
 
 def test_validate_histogram_axis_reads_plain_scores_and_labels_clear_the_bars(qtbot, tmp_path):

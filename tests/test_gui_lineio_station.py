@@ -99,7 +99,7 @@ def test_a_bad_line_io_file_is_one_line_and_inspection_still_starts(qtbot, tmp_p
 
 def test_the_window_shows_the_links_and_opens_the_page(qtbot, tmp_path, loop_kind, monkeypatch):
     from app.workers import line_control
-    from tests.gui_helpers import make_data_dir, open_window
+    from tests.gui_helpers import make_data_dir, open_window, sign_in
 
     monkeypatch.setattr(line_control, "_default_hub", hub_factory())
     data = make_data_dir(tmp_path)
@@ -116,6 +116,7 @@ def test_the_window_shows_the_links_and_opens_the_page(qtbot, tmp_path, loop_kin
         qtbot.waitUntil(lambda: ind.view.colour == "#c5221f", timeout=10000)
         assert "mes" in ind.label.text() and "connection refused" in ind.toolTip()
         qtbot.waitUntil(lambda: window.controller.line.stats().sent > 0, timeout=30000)  # results reach the line
+        sign_in(qtbot, window)  # the Line I/O page needs an engineer
         window.toolbar.lineio_action.trigger()
         page = window.line_io.dialog
         assert page is not None and page.isVisible() and page.config.transports.list.count() == 2

@@ -10,7 +10,7 @@ pytest.importorskip("pytestqt")
 
 from core.inspection.frame_tap import FrameTap  # noqa: E402
 from core.store.recipe_store import RecipeStore  # noqa: E402
-from tests.gui_helpers import SIM, make_data_dir, open_window, our_threads  # noqa: E402
+from tests.gui_helpers import SIM, make_data_dir, open_window, our_threads, sign_in  # noqa: E402
 from tests.inspection_fakes import make_tiny_bundle  # noqa: E402
 
 pytestmark = pytest.mark.gui
@@ -49,6 +49,7 @@ def test_train_action_opens_wizard_sharing_the_live_camera(qtbot, tmp_path):
     w = open_window(qtbot, make_data_dir(tmp_path))
     try:
         s = _running(qtbot, w, 1)
+        sign_in(qtbot, w)  # training needs an engineer
         assert re.search(rf"\| model v1 · DRÆM · {BACKEND}$", w.status.model_label.text())
         assert w.status.model_label.toolTip()  # how the backend was chosen
         w.toolbar.train_action.trigger()
@@ -80,6 +81,7 @@ def test_deployed_version_is_switched_to_without_a_restart(qtbot, tmp_path):
     try:
         s = _running(qtbot, w, 1)
         grabber, worker = s.grabber, s.worker
+        sign_in(qtbot, w)
         w.toolbar.train_action.trigger()
         wizard = w.models.wizard
         v = _add_version(data_dir, tmp_path, activate=True)  # what the Deploy page does...
@@ -106,6 +108,7 @@ def test_versions_dialog_lists_and_rolls_back_the_live_model(qtbot, tmp_path):
     w = open_window(qtbot, data_dir)
     try:
         s = _running(qtbot, w, 2)
+        sign_in(qtbot, w)  # rollback needs an engineer (confirmed: the helper says yes)
         w.toolbar.versions_action.trigger()
         d = w.models.versions
         assert d is not None and d.isVisible() and d.recipe == "demo"
@@ -142,6 +145,7 @@ def test_activating_a_version_that_cannot_load_changes_nothing(qtbot, tmp_path):
     w = open_window(qtbot, data_dir)
     try:
         s = _running(qtbot, w, 1)
+        sign_in(qtbot, w)
         d = w.models.open_versions()
         d.select_version(2)
         with qtbot.waitSignal(w.controller.failed, timeout=30000):

@@ -8,7 +8,7 @@ import pytest
 
 from core.inspection.history import WhatIfCounts
 from core.recipe import Thresholds
-from tests.gui_helpers import make_data_dir, open_window
+from tests.gui_helpers import make_data_dir, open_window, sign_in
 
 pytestmark = pytest.mark.gui
 
@@ -99,7 +99,9 @@ def test_snapshot_and_operator_mode(qtbot, tmp_path):
             assert (Path(sig.args[0]).parent / name).stat().st_size > 0
         w.toolbar.operator_action.trigger()
         assert w.isFullScreen() and w.thresholds.isHidden() and not w.tile.isHidden()
-        w.set_operator_mode(False)
-        assert not w.isFullScreen() and not w.thresholds.isHidden()
+        w.set_operator_mode(False)  # leaving the kiosk needs an engineer's sign-in
+        assert w.isFullScreen() and w.thresholds.isHidden()
+        sign_in(qtbot, w)  # answers the dialog leaving asked for
+        qtbot.waitUntil(lambda: not w.isFullScreen() and not w.thresholds.isHidden(), timeout=5000)
     finally:
         w.close()

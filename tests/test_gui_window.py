@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from core.store.recipe_store import RecipeStore  # noqa: E402
-from tests.gui_helpers import make_data_dir, open_window, our_threads  # noqa: E402
+from tests.gui_helpers import give_reason, make_data_dir, open_window, our_threads, sign_in  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -38,6 +38,7 @@ def test_frames_flow_and_counters_add_up(qtbot, window):
     qtbot.waitUntil(lambda: window.toolbar.stop_action.isEnabled(), timeout=5000)
     window.toolbar.stop_action.trigger()
     qtbot.waitUntil(lambda: window.controller.session is None, timeout=10000)
+    sign_in(qtbot, window)  # resetting counters needs an engineer
     window.counters.reset_button.click()
     qtbot.waitUntil(lambda: window.counters.values["inspected"].text() == "0", timeout=5000)
     assert window.counters.values["yield"].text() == "—"
@@ -45,6 +46,7 @@ def test_frames_flow_and_counters_add_up(qtbot, window):
 
 def test_threshold_slider_changes_frozen_verdict_and_apply_saves(qtbot, window, data_dir):
     qtbot.waitUntil(lambda: window.tile.verdict in ("OK", "REVIEW", "NG"), timeout=20000)
+    sign_in(qtbot, window)  # tuning thresholds needs an engineer
     window.toolbar.freeze_action.trigger()
     score = window.presenter.displayed_result().score
     frozen_seq = window.presenter.result.seq
@@ -71,6 +73,7 @@ def test_threshold_slider_changes_frozen_verdict_and_apply_saves(qtbot, window, 
     assert RecipeStore(data_dir).get("demo").thresholds.ng_limit == pytest.approx(0.6)  # not saved yet
     with qtbot.waitSignal(window.controller.thresholdsSaved, timeout=10000):
         panel.apply_button.click()
+        give_reason(qtbot, window)
     t = RecipeStore(data_dir).get("demo").thresholds
     assert (t.ok_limit, t.ng_limit) == (pytest.approx(0.25), pytest.approx(1.0))
     assert window.controller.session.inspector.thresholds.ng_limit == pytest.approx(1.0)

@@ -18,6 +18,9 @@ class LineIoActions(QObject):
         super().__init__(window)
         self.window, self.controller = window, controller
         self.dialog: LineIoDialog | None = None
+        # on_force(dialog, output, value, link): the window's role gate records a forced output
+        # before the page drives it (None: the page forces directly)
+        self.on_force = None
         # START from the line starts what the recipe selector shows
         controller.selected_recipe = lambda: window.toolbar.recipe_combo.currentText() or window.recipe_name
         controller.recipeSelected.connect(self._on_selected)
@@ -36,6 +39,10 @@ class LineIoActions(QObject):
         if self.dialog is None:
             self.dialog = LineIoDialog(self.controller.line, parent=self.window)
             self.dialog.finished.connect(self._closed)
+            if self.on_force is not None:
+                d = self.dialog
+                d.commission.forceRequested.disconnect(d._force)
+                d.commission.forceRequested.connect(lambda o, v, link: self.on_force(d, o, v, link))
         self.dialog.show()
         self.dialog.raise_()
         self.dialog.activateWindow()

@@ -44,6 +44,7 @@ class ThresholdsPanel(QGroupBox):
         self._applied: Thresholds | None = None
         self._value = Thresholds(0.5, 0.5, 0.5)
         self._updating = False
+        self.may_unlock = True  # the role's say (app/auth): False keeps the lock shut
         grid = QGridLayout(self)
         grid.setContentsMargins(8, 6, 8, 6)
         self.lock_box = QCheckBox("Locked")
@@ -104,7 +105,7 @@ class ThresholdsPanel(QGroupBox):
     def set_applied(self, t: Thresholds) -> None:
         """Thresholds in force (from the recipe): shown and used as the revert point."""
         self._applied = t
-        self.lock_box.setEnabled(True)
+        self.lock_box.setEnabled(self.may_unlock)
         decimals = max(4, decimals_to_tell_apart(t.ok_limit, t.ng_limit, minimum=4))
         for spin in self.spins.values():
             spin.setSpecialValueText("")
@@ -134,6 +135,16 @@ class ThresholdsPanel(QGroupBox):
     def thresholds(self) -> Thresholds:
         """The thresholds shown (applied, or being tried)."""
         return self._value
+
+    def set_may_unlock(self, may: bool) -> None:
+        """Whether the current role may unlock; taking it away locks the panel again."""
+        self.may_unlock = may
+        if not may:
+            self.lock_box.setChecked(True)
+        self.lock_box.setEnabled(may and self._applied is not None)
+
+    def applied(self) -> Thresholds | None:
+        return self._applied
 
     def is_locked(self) -> bool:
         return self.lock_box.isChecked()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,9 @@ class WizardContext:
     deployed_version: int | None = None
     retrain: str = ""                 # recipe preselected for retraining on the Part page
     live: LiveInspection | None = None  # the live window's inspection (paused while training on a CPU)
+    # the live window's role gate: (recipe, reason, bundle) checks the role and writes the audit
+    # entry before a deploy (raises to refuse); set, the Deploy page asks for a reason
+    record_deploy: Callable[[str, str, str], None] | None = None
 
     @property
     def work_dir(self) -> Path:

@@ -16,14 +16,18 @@ from core.recipe import RecipeError, Thresholds, TrainingConfig
 from core.store import StoreError
 from core.training.deploy_gate import MIN_REASON_CHARS, can_tell, deploy_record
 
-def deploy(ctx: WizardContext, override_reason: str = "") -> int:
+def deploy(ctx: WizardContext, override_reason: str = "", reason: str = "") -> int:
     """Add the trained bundle as a new version, activate it with the proposed limits
     (one :meth:`RecipeStore.deploy`); returns the version. On any error the recipe's active
     model is left as it was. The gate (:mod:`core.training.deploy_gate`) refuses a model that
-    cannot tell unless ``override_reason`` says why; the reason is kept with the version."""
+    cannot tell unless ``override_reason`` says why; the reason is kept with the version.
+    Opened from the live window, ``ctx.record_deploy`` checks the role and writes the audit
+    entry (with ``reason``) first: refused or not written, nothing is deployed."""
     if ctx.bundle is None or not ctx.bundle.is_file():
         raise StoreError("no trained model to deploy: train it first")
     validation = deploy_record(ctx.result, ctx.validation, override_reason)
+    if ctx.record_deploy is not None:
+        ctx.record_deploy(ctx.recipe_name, reason, str(ctx.bundle))
     meta = (ctx.result or {}).get("meta") or {}
     proposed = validation.get("thresholds")
     return ctx.store.deploy(
@@ -52,6 +56,9 @@ class DeployPage(QWizardPage):
         self.reason = QLineEdit()
         self.reason.setPlaceholderText("Why deploy this model anyway? (kept with the version)")
         self.reason.textChanged.connect(self._reason_changed)
+        self.why = QLineEdit()  # the audit trail's reason (only from the live window)
+        self.why.setPlaceholderText("Why deploy? Required: kept in the audit trail with your name")
+        self.why.setVisible(ctx.record_deploy is not None)
         self.deploy_button = QPushButton("Deploy and activate")
         self.deploy_button.setMinimumHeight(40)
         self.message = message_label()
@@ -59,6 +66,7 @@ class DeployPage(QWizardPage):
         col.addWidget(self.summary)
         col.addWidget(self.warning)
         col.addWidget(self.reason)
+        col.addWidget(self.why)
         col.addWidget(self.deploy_button)
         col.addWidget(self.message)
         col.addStretch(1)
@@ -115,12 +123,16 @@ class DeployPage(QWizardPage):
         button is disabled and "Deploying…" shown meanwhile, the outcome shown when done."""
         if self.deploying:
             return
+        if self.ctx.record_deploy is not None and not self.why.text().strip():
+            show_message(self.message, "Say why this model is deployed (the audit trail keeps "
+                                       "the reason)", error=True)
+            return
         was_enabled = self.deploy_button.isEnabled()
         self.deploy_button.setEnabled(False)
         self.reason.setEnabled(False)
         show_message(self.message, "Deploying…")
         self.completeChanged.emit()
-        self.background.submit(deploy, self.ctx, self.reason.text(),
+        self.background.submit(deploy, self.ctx, self.reason.text(), self.why.text().strip(),
                                done=lambda version, error: self._deployed(version, error, was_enabled))
 
     def _deployed(self, version: int | None, error: str | None, was_enabled: bool) -> None:
