@@ -40,20 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     window.set_operator_mode(True)
     window.setGeometry(app.primaryScreen().geometry())  # bare Xvfb has no window manager to do it
-    outcome = {"rc": 1}
+    saved: list[bool] = []
 
-    def grab() -> None:
-        outcome["rc"] = 0 if save_widget(window, args.out) else 1
+    def grab() -> None:  # save, then end the event loop run_until started
+        saved.append(save_widget(window, args.out))
         window.close()
         app.quit()
 
-    def ready() -> bool:
-        shown = window.presenter.displayed_result()
-        return shown is not None and window.presenter.result.seq > 60
-
-    run_until(app, window, ready, lambda: QTimer.singleShot(1500, grab), args.timeout,
-              "no inspection results before the timeout")
-    return outcome["rc"]
+    run_until(app, window, lambda: window.presenter.result is not None and window.presenter.result.seq > 60,
+              lambda: QTimer.singleShot(1500, grab), args.timeout, "no inspection results before the timeout")
+    return 0 if saved and saved[0] else 1
 
 
 if __name__ == "__main__":

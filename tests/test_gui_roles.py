@@ -267,3 +267,52 @@ def test_first_start_offers_to_create_the_administrator(qtbot, tmp_path):
         assert w.roles.offer_first_admin() is None  # once one exists: not offered again
     finally:
         w.close()
+
+
+def test_forced_output_is_audited_before_it_is_driven(qtbot, tmp_path):
+    data_dir = make_data_dir(tmp_path)
+    w = open_window(qtbot, data_dir, "--no-start")
+    try:
+        w.toolbar.lineio_action.trigger()  # disabled for the operator: nothing opens
+        assert w.line_io.dialog is None
+        sign_in(qtbot, w)
+        w.toolbar.lineio_action.trigger()
+        panel = w.line_io.dialog.commission
+        panel.confirm = lambda: True
+        panel.value.setText("1")
+        panel.request_force()
+        qtbot.waitUntil(lambda: "forced" in panel.message.text().lower()
+                        or "not forced" in panel.message.text(), timeout=10000)
+        (entry,) = audit(data_dir, "forced_output")
+        assert entry.user == "eva" and entry.target == panel.output.currentText()
+        assert entry.target == "READY" and entry.new == {"value": True, "link": None}
+    finally:
+        w.close()
+
+
+def test_wizard_deploy_from_the_window_needs_the_role_and_a_reason(qtbot, tmp_path):
+    from app.wizard.context import WizardContext
+    from app.wizard.deploy_page import DeployPage, deploy
+    from core.auth import PermissionDenied
+
+    data_dir = make_data_dir(tmp_path)
+    store = RecipeStore(data_dir)
+    fine = {"training": {"separability": {"auroc": 0.9, "spread": 0.3, "images": 8}}}
+    result = {"bundle": str(make_tiny_bundle(tmp_path / "new.limodel")), "meta": fine}
+    w = open_window(qtbot, data_dir, "--no-start")
+    try:
+        ctx = WizardContext(store, recipe_name="demo", is_new=False, result=result,
+                            record_deploy=w.roles.record_deploy)
+        page = DeployPage(ctx, lambda *_: None)
+        qtbot.addWidget(page)
+        page.deploy()  # no reason typed: refused in the page
+        assert "Say why" in page.message.text() and not page.deploying
+        with pytest.raises(PermissionDenied):  # nobody signed in: nothing deployed
+            deploy(ctx, "", "new supplier")
+        assert [v.version for v in store.versions("demo")] == [1]
+        sign_in(qtbot, w)
+        assert deploy(ctx, "", "new supplier") == 2
+        (entry,) = audit(data_dir, "deploy")
+        assert (entry.user, entry.target, entry.reason, entry.old) == ("eva", "demo", "new supplier", 1)
+    finally:
+        w.close()

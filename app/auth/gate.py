@@ -73,6 +73,12 @@ class RoleGate(QObject):
         user = self.session.user
         return None if user is None else user.name
 
+    @property
+    def actor(self) -> tuple[str, str]:
+        """(user, role) for an audit entry made elsewhere, e.g. the alarm banner's
+        acknowledgement (``StationAlarms.acknowledge(alarm_id, *gate.actor)``)."""
+        return self.session.actor
+
     def allowed(self, action: str) -> bool:
         return self.session.can(action)
 

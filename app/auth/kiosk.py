@@ -30,6 +30,9 @@ def apply_view(window, gate: RoleGate, kiosk: bool) -> None:
     for a in tb.recipe_actions:
         a.setVisible(not kiosk or operator.allow_operator_recipe_select)
     tb.set_state(window.controller.running, bool(window.controller.busy))
+    for a in tb.actions():
+        if a.isSeparator():
+            a.setVisible(not kiosk)  # the kiosk's few actions need no grouping
     tb.sign_in_action.setVisible(not kiosk)
     tb.users_action.setVisible(not kiosk and gate.allowed("user_admin"))
     tb.users_action.setEnabled(not kiosk and gate.allowed("user_admin"))
