@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QSizePolicy, QS
                                QWidget)
 
 from app.auth.window_roles import WindowRoles
+from app.gallery.actions import GalleryActions
 from app.lineio.actions import LineIoActions
 from app.model_actions import ModelActions
 from app.presenter import LivePresenter
@@ -109,6 +110,8 @@ class MainWindow(QMainWindow):
         self.presenter = LivePresenter(self.controller, self.image_view, self.tile, self.counters,
                                        self.trend, self.histogram, self.thresholds, self.status,
                                        parent=self)
+        self.gallery = GalleryActions(self, self.controller)  # NG / REVIEW parts, under the image
+        self.left.insertWidget(1, self.gallery.strip)
         for i, mode in enumerate(MODES, start=1):
             QShortcut(QKeySequence(str(i)), self, activated=lambda m=mode: self.image_view.set_mode(m))
         QShortcut(QKeySequence("Escape"), self, activated=lambda: self.set_operator_mode(False))
@@ -215,6 +218,7 @@ class MainWindow(QMainWindow):
         self.roles.close()
         self.models.close()
         self.line_io.close()
+        self.gallery.close()
         self.presenter.stop()
         self.status.set_busy("Stopping")
         self.controller.shutdown()

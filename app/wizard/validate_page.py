@@ -8,14 +8,15 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton,
-                               QVBoxLayout, QWizardPage)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
+                               QPushButton, QVBoxLayout, QWizardPage)
 
 from app.wizard.context import WizardContext
 from app.wizard.qtutil import message_label, show_message, to_pixmap
 from app.workers.background import Background
 from core.display import render_overlay
 from core.evaluation.datasets import TRAINED_ON
+from core.evaluation.marked import check_marked
 from core.evaluation.validation import ValidationResult, defect_samples, validate
 
 TILE = 112
@@ -85,6 +86,9 @@ class ValidatePage(QWizardPage):
         self.limits_label = QLabel("")
         self.limits_label.setStyleSheet("font-size: 12pt; font-weight: bold;")
         self.defect_button = QPushButton("Add defective images…")
+        # the parts an engineer marked in the reject gallery (confirmed defects, false rejects)
+        self.use_marked = QCheckBox("Also validate on the marked parts of this recipe", checked=True)
+        self.marked_label = QLabel("", wordWrap=True)
         self.gallery = QGridLayout()
         self.message = message_label()
         plots = QHBoxLayout()
@@ -96,9 +100,12 @@ class ValidatePage(QWizardPage):
         col = QVBoxLayout(self)
         col.addLayout(plots, 1)
         col.addLayout(row)
+        col.addWidget(self.use_marked)
+        col.addWidget(self.marked_label)
         col.addLayout(self.gallery)
         col.addWidget(self.message)
         self.defect_button.clicked.connect(self._ask_defects)
+        self.use_marked.toggled.connect(lambda _on: self.run())
 
     def initializePage(self) -> None:
         self.result = None
@@ -118,23 +125,27 @@ class ValidatePage(QWizardPage):
         from core.inference.load import load_model
 
         ctx, folder = self.ctx, self.defect_folder
+        marked_of = ctx.recipe_name if self.use_marked.isChecked() else ""
         if ctx.bundle is None or self.background.busy:
             return
         holdout = [Path(p) for p in ctx.result.get("holdout", [])]
         if not holdout:  # too few to hold out: the pipeline calibrated on training images
             holdout = ctx.samples().paths()
 
-        def work() -> ValidationResult:
+        def work():
             inf = load_model(ctx.bundle, "reference", ctx.device)
             defects = defect_samples(folder) if folder else None
-            return validate(inf, holdout, defects, false_reject=ctx.false_reject, roi=ctx.roi,
-                            preprocessing=ctx.preprocessing)
+            result = validate(inf, holdout, defects, false_reject=ctx.false_reject, roi=ctx.roi,
+                              preprocessing=ctx.preprocessing)
+            marked = check_marked(inf, ctx.store.data_dir, marked_of, result.thresholds,
+                                  roi=ctx.roi, preprocessing=ctx.preprocessing) if marked_of else None
+            return result, marked
 
         show_message(self.message, "scoring validation images…")
         self.completeChanged.emit()
         self.background.submit(work, done=self._done)
 
-    def _done(self, result: ValidationResult | None, error: str | None) -> None:
+    def _done(self, out, error: str | None) -> None:
         if error:
             if self.defect_folder is not None:  # keep validating without the bad folder
                 error += f" (defect folder {self.defect_folder} ignored)"
@@ -142,8 +153,12 @@ class ValidatePage(QWizardPage):
             show_message(self.message, f"validation failed: {error}", error=True)
             self.completeChanged.emit()
             return
+        result, marked = out
         self.result = result
         self.ctx.validation = result.summary()
+        self.marked_label.setText("" if marked is None else marked.text())
+        if marked is not None and (marked.defects or marked.false_rejects):
+            self.ctx.validation["marked"] = marked.summary()
         self._plot(result)
         trained = sum(1 for _, why in result.skipped if why == TRAINED_ON)
         unreadable = len(result.skipped) - trained

@@ -19,6 +19,7 @@ PERMISSIONS: dict[str, Role] = {
     "line_io": Role.ENGINEER,        # line I/O settings and forced outputs
     "recipe_edit": Role.ENGINEER,
     "counter_reset": Role.ENGINEER,
+    "result_mark": Role.ENGINEER,    # false reject / confirmed defect in the reject gallery
     "user_admin": Role.ADMINISTRATOR,
     "start_stop": Role.ENGINEER,     # operator too where allow_operator_start_stop
     "recipe_select": Role.ENGINEER,  # operator too where allow_operator_recipe_select

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from core.recipe import VERDICTS, verdict_for
 from core.store.audit_schema import AUDIT_SCHEMA, AUDIT_SINCE_VERSION
 from core.store.errors import ResultsError
+from core.store.marks_schema import MARKS_SCHEMA, MARKS_SINCE_VERSION
 from core.store.shift_schema import SHIFT_COLUMNS, add_shifts_and_alarms
 
 if TYPE_CHECKING:
@@ -22,10 +23,11 @@ if TYPE_CHECKING:
 # opened for writing, each in its own transaction and idempotent (two processes may migrate
 # at once), so steps added by different features compose. A step is an SQL script or a
 # function of the connection (called inside the transaction).
-# 1: results (_SCHEMA); 2: audit trail; 3: shift and lot columns, alarms table.
-SCHEMA_VERSION = 3
+# 1: results (_SCHEMA); 2: audit trail; 3: shift and lot columns, alarms table; 4: marks.
+SCHEMA_VERSION = 4
 _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
-    AUDIT_SINCE_VERSION: AUDIT_SCHEMA, 3: add_shifts_and_alarms}
+    AUDIT_SINCE_VERSION: AUDIT_SCHEMA, 3: add_shifts_and_alarms,
+    MARKS_SINCE_VERSION: MARKS_SCHEMA}
 
 
 class NewerSchemaError(ResultsError):
