@@ -215,10 +215,10 @@ class MainWindow(QMainWindow):
         if not self.roles.may_close():  # asked first while inspecting
             event.ignore()
             return
+        self.gallery.close()  # first: a mark being stored still writes its audit entry
         self.roles.close()
         self.models.close()
         self.line_io.close()
-        self.gallery.close()
         self.presenter.stop()
         self.status.set_busy("Stopping")
         self.controller.shutdown()

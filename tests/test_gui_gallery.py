@@ -9,51 +9,25 @@ pytest.importorskip("pytestqt")
 
 from core.audit import AuditTrail  # noqa: E402
 from core.audit.chain import verify  # noqa: E402
-from core.auth.permissions import can  # noqa: E402
 from core.store.marks import MarkStore  # noqa: E402
 from tests.gallery_fakes import fill  # noqa: E402
-from tests.gui_helpers import make_data_dir, open_window  # noqa: E402
+from tests.gui_helpers import make_data_dir, open_window, sign_in  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
 
-class FakeAuth:
-    """What the gallery asks of an AuthSession: can(action) by the real table, and actor."""
-
-    def __init__(self, name, role):
-        self.name, self.role = name, role
-
-    def can(self, action):
-        return can(self.role, action)
-
-    @property
-    def actor(self):
-        return self.name, self.role
-
-
 @pytest.fixture
-def data_dir(tmp_path):
-    return make_data_dir(tmp_path)
-
-
-@pytest.fixture
-def parts(data_dir):
-    return fill(data_dir, ["NG", "OK", "REVIEW", "NG", "OK"])
-
-
-@pytest.fixture
-def window(qtbot, data_dir, parts):
+def station(qtbot, tmp_path):
+    """The window (not inspecting) on a data folder with five archived parts of "demo"."""
+    data_dir = make_data_dir(tmp_path)
+    parts = fill(data_dir, ["NG", "OK", "REVIEW", "NG", "OK"])
     w = open_window(qtbot, data_dir, "--no-start", "--recipe", "demo")
-    yield w
+    yield SimpleNamespace(window=w, data_dir=data_dir, parts=parts)
     w.close()
 
 
-def as_user(window, name, role):
-    """Sign ``name`` in as ``role`` for the gallery (the window's own role gate if it has one)."""
-    window.gallery.marker.window = SimpleNamespace(auth=FakeAuth(name, role))
-
-
-def test_gallery_shows_the_newest_rejects_first_and_a_click_enlarges_one(qtbot, window, parts):
+def test_gallery_shows_the_newest_rejects_first_and_a_click_enlarges_one(qtbot, station):
+    window, parts, data_dir = station.window, station.parts, station.data_dir
     strip = window.gallery.strip
     ng0, _, review, ng3, _ = parts
     qtbot.waitUntil(lambda: len(strip.records) == 3, timeout=10000)
@@ -76,8 +50,9 @@ def test_gallery_shows_the_newest_rejects_first_and_a_click_enlarges_one(qtbot, 
     assert view.mark_label.text() == "Not marked"
 
 
-def test_an_engineer_marks_a_part_stored_with_who_and_audited(qtbot, window, parts, data_dir):
-    as_user(window, "anna", "engineer")
+def test_an_engineer_marks_a_part_stored_with_who_and_audited(qtbot, station):
+    window, parts, data_dir = station.window, station.parts, station.data_dir
+    sign_in(qtbot, window, "anna")
     strip = window.gallery.strip
     qtbot.waitUntil(lambda: len(strip.records) == 3, timeout=10000)
     strip.tiles[1].click()  # the REVIEW part
@@ -102,24 +77,27 @@ def test_an_engineer_marks_a_part_stored_with_who_and_audited(qtbot, window, par
     assert "false reject" not in strip.tiles[1].text()
 
 
-def test_an_operator_is_not_offered_the_marks(qtbot, window, parts, data_dir):
-    as_user(window, "operator", "operator")
+def test_an_operator_is_not_offered_the_marks(qtbot, station):
+    window, parts, data_dir = station.window, station.parts, station.data_dir
     strip = window.gallery.strip
     qtbot.waitUntil(lambda: len(strip.records) == 3, timeout=10000)
     strip.tiles[0].click()
     view = window.gallery.view
+    assert window.roles.gate.user_name is None
     assert all(b.isHidden() for b in view.buttons.values())
     assert view.mark_label.text() == "Not marked"  # what is marked is still shown
     said = []
     assert not window.gallery.marker.mark(parts[3], "confirmed_defect", lambda m, e: said.append(e))
     assert "engineer" in said[0]
     assert MarkStore.for_data_dir(data_dir).get(parts[3].id) is None
-    as_user(window, "anna", "engineer")  # signing in offers them (the gate's changed signal)
-    view.refresh_buttons()
+    sign_in(qtbot, window, "anna")  # signing in offers them (the gate's changed signal)
     assert all(not b.isHidden() for b in view.buttons.values())
+    window.toolbar.sign_in_action.trigger()  # signing out takes them away again
+    assert all(b.isHidden() for b in view.buttons.values())
 
 
-def test_new_rejects_join_the_strip_as_they_are_painted(qtbot, window, parts, data_dir):
+def test_new_rejects_join_the_strip_as_they_are_painted(qtbot, station):
+    window, parts, data_dir = station.window, station.parts, station.data_dir
     strip = window.gallery.strip
     qtbot.waitUntil(lambda: len(strip.records) == 3, timeout=10000)
     strip.on_result(SimpleNamespace(verdict="OK"))

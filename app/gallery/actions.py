@@ -15,7 +15,7 @@ class GalleryActions(QObject):
         super().__init__(window)
         self.window = window
         self.strip = GalleryStrip(controller.data_dir)
-        self.marker = Marker(controller.data_dir, window, parent=self)
+        self.marker = Marker(controller.data_dir, window.roles.gate, parent=self)
         self.view: PartView | None = None
         self.marker.marked.connect(self.strip.set_mark)
         self.strip.opened.connect(self.open)

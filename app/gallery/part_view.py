@@ -71,9 +71,8 @@ class PartView(QDialog):
         row = QHBoxLayout(self)
         row.addWidget(self.image, 1)
         row.addLayout(side)
-        changed = marker.changed_signal()
-        if changed is not None:  # sign-in, sign-out, idle lock: offer the buttons or not
-            changed.connect(self.refresh_buttons)
+        # sign-in, sign-out, idle lock: offer the buttons or not
+        marker.gate.changed.connect(self.refresh_buttons)
         self.refresh_buttons()
         self._load()
 
@@ -139,11 +138,9 @@ class PartView(QDialog):
             pass
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
-        changed = self.marker.changed_signal()
-        if changed is not None:
-            try:
-                changed.disconnect(self.refresh_buttons)
-            except (RuntimeError, TypeError):
-                pass
+        try:
+            self.marker.gate.changed.disconnect(self.refresh_buttons)
+        except (RuntimeError, TypeError):
+            pass
         self.worker.shutdown(wait=False)
         super().closeEvent(event)
