@@ -1,5 +1,5 @@
-"""The window's actions (start, stop, freeze, snapshot, training, model versions, operator
-mode, sign-in, users) and the recipe selector."""
+"""The window's actions (start, stop, freeze, snapshot, training, model versions, audit
+trail, operator mode, sign-in, users) and the recipe selector."""
 
 from __future__ import annotations
 
@@ -40,6 +40,9 @@ class MainToolBar(QToolBar):
             "Line I/O…", "Ctrl+L",
             "The station's links to the line (PLC, broker, camera outputs): configure them, watch "
             "every signal live, force an output by hand and send test results (commissioning)")
+        self.audit_action = self._action(
+            "Audit trail…", "Ctrl+Shift+A",
+            "Who changed what, when and why: filter the entries, verify the hash chain, export CSV")
         self.addSeparator()
         self.operator_action = self._action("Operator mode", "F11",
                                             "Full screen with image, verdict and counters only",

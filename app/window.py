@@ -8,6 +8,8 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QSizePolicy, QSplitter, QVBoxLayout,
                                QWidget)
 
+from app.alarms.view import AlarmsView
+from app.audit.dialog import AuditActions
 from app.auth.window_roles import WindowRoles
 from app.gallery.actions import GalleryActions
 from app.lineio.actions import LineIoActions
@@ -17,6 +19,7 @@ from app.toolbar import MainToolBar
 from app.widgets.counters import CountersPanel
 from app.widgets.histogram_plot import HistogramPlot
 from app.widgets.image_view import MODES, LiveImageView
+from app.widgets.lot_dialog import open_lot_dialog
 from app.widgets.numfmt import decimals_to_tell_apart
 from app.widgets.status_bar import CameraStatusBar
 from app.widgets.style import APP_QSS
@@ -60,7 +63,7 @@ class MainWindow(QMainWindow):
         self.trend = TrendPlot()
         self.histogram = HistogramPlot()
         self.tile = VerdictTile()
-        self.counters = CountersPanel()
+        self.counters = CountersPanel(tz=getattr(self.controller.shift_context.schedule, "tz", None))
         self.thresholds = ThresholdsPanel()
         self.status = CameraStatusBar()
         self.setStatusBar(self.status)
@@ -103,7 +106,9 @@ class MainWindow(QMainWindow):
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 0)
         split.setChildrenCollapsible(False)
-        self.setCentralWidget(split)
+        self.alarms = AlarmsView(self, self.controller)
+        self.setCentralWidget(self.alarms.wrap(split))
+        self.audit_actions = AuditActions(self, self.controller)
         self.models = ModelActions(self, self.controller)
         self.line_io = LineIoActions(self, self.controller)
         self.roles = WindowRoles(self, self.controller)  # every engineering action asks it
@@ -138,6 +143,10 @@ class MainWindow(QMainWindow):
         tb.lineio_action.triggered.connect(r.guarded("line_io", self.line_io.open_dialog))
         tb.recipe_combo.textActivated.connect(r.switch_recipe)
         self.counters.resetRequested.connect(r.reset_counters)  # the current recipe's
+        tb.audit_action.triggered.connect(self.audit_actions.open_dialog)
+        self.counters.lotRequested.connect(lambda: open_lot_dialog(self, c.shift_context))
+        if c.shift_config_error:  # counting goes on without shifts: say why
+            self.show_error(f"Shifts not used: {c.shift_config_error}")
         self.thresholds.previewChanged.connect(self._on_preview)
         self.thresholds.applyRequested.connect(r.apply_thresholds)
         self.models.on_activate, self.models.record_deploy = r.activate_version, r.record_deploy
@@ -219,6 +228,8 @@ class MainWindow(QMainWindow):
         self.roles.close()
         self.models.close()
         self.line_io.close()
+        self.audit_actions.close()
+        self.alarms.close()
         self.presenter.stop()
         self.status.set_busy("Stopping")
         self.controller.shutdown()

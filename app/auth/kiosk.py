@@ -34,6 +34,7 @@ def apply_view(window, gate: RoleGate, kiosk: bool) -> None:
         if a.isSeparator():
             a.setVisible(not kiosk)  # the kiosk's few actions need no grouping
     tb.sign_in_action.setVisible(not kiosk)
+    tb.audit_action.setVisible(not kiosk)  # shown to every role outside the kiosk for now
     tb.users_action.setVisible(not kiosk and gate.allowed("user_admin"))
     tb.users_action.setEnabled(not kiosk and gate.allowed("user_admin"))
 

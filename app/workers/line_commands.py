@@ -41,6 +41,8 @@ def carry_out(controller, cmd: LineCommand) -> str:
         controller.counters.reset()
         return "RESET_COUNTERS: counters of the current recipe reset"
     if kind is LineInput.ACK_ALARM:
+        alarms = getattr(controller, "alarms", None)
+        acked = [] if alarms is None else alarms.acknowledge_all("line")
         controller.alarmAcknowledged.emit()
-        return "ACK_ALARM: alarm cleared"
+        return f"ACK_ALARM: alarm cleared ({len(acked)} acknowledged)"
     return f"{kind.name}: not for the window"

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from app.alarms.station import close_alarms, install_alarms
 from app.workers.background import Background
 from app.workers.line_commands import LineCommandError, carry_out
 from app.workers.line_control import LineControl
@@ -59,8 +61,10 @@ class SessionController(QObject):
     def __init__(self, data_dir: str | Path | None = None, *, source: str | None = None,
                  mode: DeliveryMode | str = DeliveryMode.LIVE, device: str = "auto", history_size: int = 500,
                  session_factory: Callable[..., LiveSession] = LiveSession,
-                 line_factory: Callable | None = None, parent=None) -> None:
-        """``line_factory(config, context)``: the line interface (default: core.lineio.hub's)."""
+                 line_factory: Callable | None = None, clock: Callable[[], float] = time.time,
+                 parent=None) -> None:
+        """``line_factory(config, context)``: the line interface (default: core.lineio.hub's);
+        ``clock``: wall time for shifts, alarms and the audit trail (tests: a fake one)."""
         super().__init__(parent)
         self.recipes = RecipeStore(data_dir)
         self.data_dir = self.recipes.data_dir
@@ -68,9 +72,10 @@ class SessionController(QObject):
         self.mode, self.device = mode, device
         self.history = ScoreHistory(history_size)
         # the station's shift schedule and current lot, shared by every recipe's counters
-        self.shift_context = ShiftContext(self._load_schedule())
+        self.shift_context = ShiftContext(self._load_schedule(), clock=clock)
         self._counters: dict[str, ShiftCounters] = {}
         self.counters = ShiftCounters(self.shift_context)  # of the recipe being inspected (see select_counters)
+        self.counters.add_rollover_listener(self._shift_ended)
         self.session: LiveSession | None = None
         self.results: ResultsStore | None = None
         self._factory = session_factory
@@ -87,6 +92,7 @@ class SessionController(QObject):
                                 parent=self, **extra)
         self.line.command.connect(self._on_line_command)
         self.line.start()
+        install_alarms(self, clock)  # self.audit, self.alarms (ticked off the inspection thread)
 
     def select_counters(self, recipe_name: str) -> ShiftCounters:
         """Make ``recipe_name``'s shift counters the current ones: each recipe counts its own
@@ -94,9 +100,17 @@ class SessionController(QObject):
         if not self._counters:  # the counters made before any recipe become the first one's
             self._counters[recipe_name] = self.counters
             self.counters.recipe = recipe_name
-        self.counters = self._counters.setdefault(recipe_name,
-                                                  ShiftCounters(self.shift_context, recipe_name))
+        if recipe_name not in self._counters:
+            self._counters[recipe_name] = ShiftCounters(self.shift_context, recipe_name)
+            self._counters[recipe_name].add_rollover_listener(self._shift_ended)
+        self.counters = self._counters[recipe_name]
         return self.counters
+
+    def _shift_ended(self, final, span) -> None:
+        """A recipe's shift ended: the line's counters of the running one restart too."""
+        s = self.session
+        if s is not None and s.recipe.name == final.recipe:
+            self.line.slot.update_state(ok=0, review=0, ng=0, late=0)
 
     def _load_schedule(self):
         """The shift schedule of station.toml; a wrong file is said in the log and in
@@ -219,6 +233,7 @@ class SessionController(QObject):
         self._closed = True
         self._control.shutdown(wait=True)
         ok = self._close_session(timeout)
+        ok &= close_alarms(self)
         ok &= self.line.shutdown(min(timeout, 5.0))
         if self.results is not None:
             try:
@@ -291,6 +306,7 @@ class SessionController(QObject):
         self.history.clear()  # scores of another model or recipe are not comparable
         session.open()
         self._attach_line(session)
+        self.alarms.attach(session)
         self.session = session
         self._selected = recipe.name
         self.recipeActivated.emit(session.recipe)
@@ -355,6 +371,7 @@ class SessionController(QObject):
         if s is None:
             return True
         self.line.slot.update_state(ready=False, busy=False)
+        self.alarms.detach()
         ok = s.close(timeout)
         self.session = None
         self.runningChanged.emit(False)
