@@ -9,8 +9,9 @@ import logging
 import time
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
 
+from app.widgets.elided_label import ElidedLabel
 from core.alarms import Alarm
 
 _log = logging.getLogger(__name__)
@@ -20,6 +21,8 @@ AlarmBanner { background-color: #c5221f; border-radius: 4px; }
 AlarmBanner QLabel { color: #ffffff; font-size: 12pt; }
 AlarmBanner QLabel#alarmTitle { font-weight: bold; font-size: 13pt; }
 AlarmBanner QLabel#alarmMore { font-weight: bold; }
+AlarmBanner QLabel#alarmCleared { color: #1a1a1a; background-color: #fdd663; font-weight: bold;
+    padding: 1px 6px; border-radius: 3px; }
 AlarmBanner QPushButton { font-weight: bold; padding: 3px 10px; }
 """
 
@@ -29,13 +32,13 @@ def _clock(t: float) -> str:
 
 
 def describe(alarm: Alarm) -> str:
-    """One line for the banner: raised time, text, and whether its cause has cleared."""
+    """One line for the banner: raised time and text (whether it cleared is said apart)."""
     text = f"{_clock(alarm.raised_at)}  {alarm.text}"
-    if alarm.recipe:
-        text += f"  (recipe {alarm.recipe})"
-    if not alarm.active:
-        text += f"  — cleared {_clock(alarm.cleared_at)}, acknowledge to dismiss"
-    return text
+    return text + (f"  (recipe {alarm.recipe})" if alarm.recipe else "")
+
+
+def cleared_text(alarm: Alarm) -> str:
+    return "" if alarm.active else f"cleared {_clock(alarm.cleared_at)}"
 
 
 class AlarmBanner(QFrame):
@@ -51,13 +54,16 @@ class AlarmBanner(QFrame):
         row = QHBoxLayout(self)
         row.setContentsMargins(10, 4, 6, 4)
         self.title = QLabel("ALARM", objectName="alarmTitle")
-        self.text_label = QLabel("", objectName="alarmText")
-        self.text_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # the cause has gone, but the alarm stays until acknowledged: said first, never cut
+        self.cleared_label = QLabel("", objectName="alarmCleared")
+        self.cleared_label.setToolTip("Its cause has cleared: acknowledge to dismiss")
+        self.text_label = ElidedLabel("", objectName="alarmText")  # cut with "…" when long
         self.more_label = QLabel("", objectName="alarmMore")
         self.ack_button = QPushButton("Acknowledge")
         self.ack_button.setToolTip("Acknowledge this alarm (recorded with your name in the audit trail)")
         self.ack_all_button = QPushButton("Acknowledge all")
         row.addWidget(self.title)
+        row.addWidget(self.cleared_label)
         row.addWidget(self.text_label, 1)
         row.addWidget(self.more_label)
         row.addWidget(self.ack_button)
@@ -76,7 +82,9 @@ class AlarmBanner(QFrame):
             self.setVisible(False)
             return
         self.text_label.setText(describe(self.shown))
-        self.text_label.setToolTip("\n".join(describe(a) for a in pending))
+        self.text_label.setToolTip("\n".join(f"{describe(a)} {cleared_text(a)}" for a in pending))
+        self.cleared_label.setText(cleared_text(self.shown))
+        self.cleared_label.setVisible(not self.shown.active)
         more = len(pending) - 1
         self.more_label.setText(f"+{more} more" if more else "")
         self.more_label.setVisible(bool(more))
