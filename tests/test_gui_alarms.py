@@ -133,3 +133,21 @@ def test_live_recipe_alarm_rule_raises_the_banner(qtbot, tmp_path):
     assert "(recipe demo)" in w.alarms.banner.text_label.text()
     w.close()
     assert our_threads() == []
+
+
+def test_a_failing_tick_is_said_once_and_ticking_goes_on(qtbot, window, caplog):
+    alarms = window.controller.alarms
+    broken = types.SimpleNamespace(status=lambda: 1 / 0, mode="live")
+    session = [broken]
+    ticker = AlarmTicker(alarms, lambda: session[0], interval_ms=60_000)
+    with caplog.at_level("INFO", logger="app.alarms.station"):
+        for _ in range(3):
+            ticker.tick()
+            qtbot.waitUntil(lambda: not ticker._work.busy, timeout=5000)
+        assert "ZeroDivisionError" in ticker.error
+        assert sum("alarm status tick failed" in r.message for r in caplog.records) == 1
+        session[0] = None  # stopped: disks and links still watched
+        ticker.tick()
+        qtbot.waitUntil(lambda: ticker.error == "", timeout=5000)
+        assert any("work again" in r.message for r in caplog.records)
+    ticker.stop()

@@ -50,6 +50,7 @@ class AlarmTicker(QObject):
         super().__init__(parent)
         self.alarms, self._session = alarms, session
         self._work = Background("alarm-tick", self)
+        self.error = ""  # the last tick's failure, "" once one works again (said once)
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.tick)
@@ -59,7 +60,22 @@ class AlarmTicker(QObject):
 
     def tick(self) -> None:
         if not self._work.busy:
-            self._work.submit(self.alarms.tick, self._session())
+            self._work.submit(self._tick, self._session(), done=self._done)
+
+    def _tick(self, session) -> str:
+        """The tick in the worker; its failure as a message (said once, not each second)."""
+        try:
+            self.alarms.tick(session)
+        except Exception as exc:  # e.g. a session closing under it: the next tick is fresh
+            return f"{type(exc).__name__}: {exc}"
+        return ""
+
+    def _done(self, error: str, _failed: str | None) -> None:
+        if error and error != self.error:
+            _log.error("alarm status tick failed: %s (said again only when it changes)", error)
+        elif not error and self.error:
+            _log.info("alarm status ticks work again")
+        self.error = error or ""
 
     def stop(self) -> None:
         self.timer.stop()
