@@ -36,10 +36,10 @@ def _held(monkeypatch):
     release, threads = threading.Event(), []
     real = deploy_page.deploy
 
-    def held(ctx, reason=""):
+    def held(ctx, *reasons):
         threads.append(threading.current_thread())
         assert release.wait(10)
-        return real(ctx, reason)
+        return real(ctx, *reasons)
 
     monkeypatch.setattr(deploy_page, "deploy", held)
     return release, threads
