@@ -1,6 +1,7 @@
 """Screenshot of the live window with the reject gallery showing NG / REVIEW parts.
 
-    xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python scripts/screenshot_gallery.py --out docs/screenshot-gallery.png
+    xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python scripts/screenshot_gallery.py --out docs/screenshot-gallery.png \
+        --part-out docs/screenshot-gallery-part.png
 
 Opens the window on the simulated line with the demo recipe (in a temporary data folder
 unless --data-dir is given), waits until the gallery holds a few NG / REVIEW parts and the
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--recipe", default="demo")
     ap.add_argument("--size", default="1366x768", help="window size WxH")
+    ap.add_argument("--part-out", type=Path, default=None,
+                    help="also save the enlarged view of the newest part here")
     ap.add_argument("--parts", type=int, default=6, help="gallery parts to wait for")
     ap.add_argument("--timeout", type=float, default=240.0)
     args = ap.parse_args(argv)
@@ -45,10 +48,32 @@ def main(argv: list[str] | None = None) -> int:
     strip = window.gallery.strip
     outcome = {"rc": 1}
 
-    def grab() -> None:
-        outcome["rc"] = 0 if save_widget(window, args.out) else 1
+    def finish() -> None:
         window.close()
         app.quit()
+
+    def grab_part(view) -> None:
+        if not save_widget(view, args.part_out):
+            outcome["rc"] = 1
+        finish()
+
+    def open_part(_user=None, error=None) -> None:
+        if error:
+            print(f"sign-in failed: {error}", file=sys.stderr)
+        view = window.gallery.open(strip.visible_records()[0])
+        view.resize(820, 520)
+        QTimer.singleShot(1500, lambda: grab_part(view))  # the image is read in a worker
+
+    def grab() -> None:
+        outcome["rc"] = 0 if save_widget(window, args.out) else 1
+        if args.part_out is None:
+            finish()
+            return
+        # as an engineer, so that the view shows the mark buttons (an account of this folder)
+        from core.auth import Actor, UserStore
+
+        UserStore(data_dir).add("eva", "engineer", "24680", by=Actor("screenshot", "administrator"))
+        window.roles.gate.sign_in("eva", "24680", open_part)
 
     def ready() -> bool:
         shown = window.presenter.displayed_result()

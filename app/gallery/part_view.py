@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QHBoxLayout, QLabel, QPushBut
 
 from app.gallery.marking import Marker
 from app.gallery.thumbs import overlay
+from app.widgets.numfmt import decimals_to_tell_apart
 from app.widgets.style import VERDICT_COLOURS
 from app.wizard.qtutil import message_label, show_message, to_qimage
 from app.workers.background import Background
@@ -80,9 +81,10 @@ class PartView(QDialog):
         r = self.record
         bg, fg = VERDICT_COLOURS.get(r.verdict, VERDICT_COLOURS[""])
         when = _dt.datetime.fromtimestamp(r.time).strftime("%Y-%m-%d %H:%M:%S")
+        d = decimals_to_tell_apart(r.ok_limit, r.ng_limit, minimum=3)
         rows = [("Score", f"{r.score:.4f}"), ("Time", when), ("Recipe", html.escape(r.recipe)),
                 ("Model", "—" if r.model_version is None else f"v{r.model_version}"),
-                ("Limits", f"OK &lt; {r.ok_limit:g}, NG ≥ {r.ng_limit:g}")]
+                ("Limits", f"OK &lt; {r.ok_limit:.{d}f}, NG ≥ {r.ng_limit:.{d}f}")]
         rows += [(k.capitalize(), html.escape(v)) for k, v in (("shift", r.shift), ("lot", r.lot)) if v]
         cells = "".join(f"<tr><td>{k}&nbsp;&nbsp;</td><td><b>{v}</b></td></tr>" for k, v in rows)
         return (f"<div style='background:{bg}; color:{fg}; font-size:20pt; font-weight:bold; "
