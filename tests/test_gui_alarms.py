@@ -101,6 +101,17 @@ def test_acknowledge_all_and_ack_alarm_from_the_line(qtbot, window, data_dir):
     assert [e.user for e in _acks(data_dir)][-1] == "line"
 
 
+def test_lot_from_the_line(qtbot, window):
+    from app.workers.line_commands import LineCommandError
+
+    assert "L-0412" in carry_out(window.controller, LineCommand(LineInput.LOT, "L-0412"))
+    assert window.controller.shift_context.lot == "L-0412"
+    with pytest.raises(LineCommandError, match="LOT"):
+        carry_out(window.controller, LineCommand(LineInput.LOT, "x" * 200))
+    assert window.controller.shift_context.lot == "L-0412"
+    qtbot.waitUntil(lambda: "L-0412" in window.counters.lot_label.text(), timeout=5000)
+
+
 def test_ticker_samples_the_session_off_the_gui_thread(qtbot, window):
     alarms = window.controller.alarms
     alarms.engine.set_rules(AlarmRules(), "demo")

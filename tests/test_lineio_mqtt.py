@@ -160,7 +160,8 @@ def test_commands_and_malformed_payloads(station, listen):  # noqa: F811
     for topic, payload, want in [("recipe", b"3", (LineInput.RECIPE, 3)), ("recipe", b'"part c"', (LineInput.RECIPE, "part c")),
                                  ("trigger", b"", (LineInput.TRIGGER, None)), ("start", b"1", (LineInput.START, None)),
                                  ("stop", b"", (LineInput.STOP, None)), ("reset_counters", b"", (LineInput.RESET_COUNTERS, None)),
-                                 ("ack_alarm", b"", (LineInput.ACK_ALARM, None))]:
+                                 ("ack_alarm", b"", (LineInput.ACK_ALARM, None)),
+                                 ("lot", b" L-0412 ", (LineInput.LOT, "L-0412"))]:
         pub.publish(f"{BASE}/cmd/{topic}", payload)
         cmd = commands.get(timeout=10)
         assert (cmd.kind, cmd.value) == want

@@ -119,7 +119,8 @@ def test_force_and_nan_score(served):
 @pytest.mark.parametrize("method, kind, args, value", [
     ("SelectRecipe", LineInput.RECIPE, ("part-b",), "part-b"), ("Start", LineInput.START, (), None),
     ("Stop", LineInput.STOP, (), None), ("ResetCounters", LineInput.RESET_COUNTERS, (), None),
-    ("AcknowledgeAlarm", LineInput.ACK_ALARM, (), None), ("Trigger", LineInput.TRIGGER, (), None)])
+    ("AcknowledgeAlarm", LineInput.ACK_ALARM, (), None), ("Trigger", LineInput.TRIGGER, (), None),
+    ("SetLot", LineInput.LOT, (" L-2026-0412 ",), "L-2026-0412")])
 def test_each_method_becomes_a_command(served, method, kind, args, value):
     t, commands = served
     res = run(call(t, method, *args))

@@ -90,7 +90,10 @@ def test_triggers_recipe_change_stop_start_and_counters(station):
     assert _settle(st, lambda: st.session is not None and st.session.recipe.name == "beta")
     assert _settle(st, lambda: link.states[-1].ready and link.states[-1].ng + link.states[-1].ok == 0)
     link.command(LineInput.ACK_ALARM)
+    link.command(LineInput.LOT, "L-0412")
+    link.command(LineInput.LOT, "bad\nlot")  # refused (logged); the lot stays
     st.poll()
+    assert st.counters.context.lot == "L-0412"
     assert "beta" in st.status_line() and "sent 4" in st.status_line()
     report = st.close()
     assert report.inspected == report.recorded == 4 and report.stopped_cleanly

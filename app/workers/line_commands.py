@@ -1,7 +1,7 @@
 """What the GUI station does with the line's orders (on the GUI thread, one at a time):
 START starts the selected recipe, STOP stops, RECIPE switches recipe (a name, or its 1-based
-number in the recipe list), RESET_COUNTERS resets the current recipe's counters, ACK_ALARM
-clears the alarm shown. TRIGGER is the camera's and the hub's business, not the window's."""
+number in the recipe list), RESET_COUNTERS resets the current recipe's counters, LOT sets the
+lot (counted and recorded with every result), ACK_ALARM clears the alarm shown. TRIGGER is the camera's and the hub's business, not the window's."""
 
 from __future__ import annotations
 
@@ -40,6 +40,12 @@ def carry_out(controller, cmd: LineCommand) -> str:
     if kind is LineInput.RESET_COUNTERS:
         controller.counters.reset()
         return "RESET_COUNTERS: counters of the current recipe reset"
+    if kind is LineInput.LOT:
+        try:
+            lot = controller.shift_context.set_lot(cmd.value)
+        except ValueError as exc:
+            raise LineCommandError(f"LOT: {exc}") from None
+        return f"LOT: lot {lot or '(none)'}"
     if kind is LineInput.ACK_ALARM:
         alarms = getattr(controller, "alarms", None)
         acked = [] if alarms is None else alarms.acknowledge_all("line")

@@ -33,6 +33,7 @@ class LineInput(str, enum.Enum):
     STOP = "stop"
     RESET_COUNTERS = "reset_counters"
     ACK_ALARM = "ack_alarm"
+    LOT = "lot"  # value: the lot number (text); from the transports that carry text (MQTT, OPC UA)
 
     def __str__(self) -> str:
         return self.value

@@ -68,7 +68,7 @@ def parse_command(topics: Topics, topic: str, payload: bytes, retained: bool, so
     """The LineCommand of one message on ``cmd/<input>``; None (and a warning) when malformed.
 
     RECIPE's payload is the recipe's name or number as text (a JSON string or number is
-    accepted too); the other commands ignore their payload. Retained commands are refused:
+    accepted too), LOT's the lot number as text; the other commands ignore their payload. Retained commands are refused:
     the broker would replay them at every reconnection."""
     name = topic[len(topics.cmd):] if topic.startswith(topics.cmd) else topic
     where = f"MQTT command on {topic[:120]!r}"
@@ -94,6 +94,8 @@ def parse_command(topics: Topics, topic: str, payload: bytes, retained: bool, so
         if value is None:
             _log.warning("%s ignored: the payload must be a recipe name or number, got %r", where, text[:60])
             return None
+    elif kind is LineInput.LOT:
+        value = text  # checked where it is set (core.shifts.counters.check_lot); "" clears the lot
     return LineCommand(kind, value, source=source, t=t)
 
 

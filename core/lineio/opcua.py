@@ -19,7 +19,8 @@ from typing import Any
 from asyncua import Server, ua
 
 from core.lineio import opcua_model as model
-from core.lineio.contract import CommandSink, LineCommand, LineOutput, LineResult, LinkStatus, StationState, Transport
+from core.lineio.contract import (CommandSink, LineCommand, LineInput, LineOutput, LineResult, LinkStatus,
+                                  StationState, Transport)
 from core.lineio.linkstate import LinkState
 from core.lineio.registry import LineConfigError, TransportContext
 from core.lineio.serverloop import check_port, run_server, stop_server
@@ -133,7 +134,8 @@ class OpcUaTransport(Transport):
         if takes_arg:
             value = args[0].Value if args and isinstance(args[0], ua.Variant) else (args[0] if args else None)
             if not isinstance(value, str) or not value.strip():
-                return _answer(ua.StatusCodes.BadInvalidArgument, f"{method}: the recipe name must not be empty")
+                what = "the lot" if kind is LineInput.LOT else "the recipe name"
+                return _answer(ua.StatusCodes.BadInvalidArgument, f"{method}: {what} must not be empty")
             value = value.strip()
         sink = self._commands
         try:

@@ -9,7 +9,8 @@
     <station>/Counters   OK, Review, NG, Late (Int64, of the current recipe)
     <station>/Alarms     Active (String, "" = none), Count (Int64, alarms raised since start)
     methods on <station>: SelectRecipe(Name: String), Start(), Stop(), ResetCounters(),
-                          AcknowledgeAlarm(), Trigger(); each returns Message (String)
+                          AcknowledgeAlarm(), Trigger(), SetLot(Name: String: the lot);
+                          each returns Message (String)
 
 A result is written in one event-loop step (no client request is served between its
 fields) and Seq is written last, so a client that reads or subscribes to Seq sees the other
@@ -49,6 +50,7 @@ METHODS: dict[str, tuple[LineInput, bool]] = {
     "ResetCounters": (LineInput.RESET_COUNTERS, False),
     "AcknowledgeAlarm": (LineInput.ACK_ALARM, False),
     "Trigger": (LineInput.TRIGGER, False),
+    "SetLot": (LineInput.LOT, True),
 }
 
 

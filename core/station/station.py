@@ -231,6 +231,12 @@ class Station:
             self.counters.for_recipe(self.selected).reset()
             self.line.update_state(ok=0, review=0, ng=0, late=0)
             return f"RESET_COUNTERS: counters of '{self.selected}' reset"
+        if kind is LineInput.LOT:
+            try:
+                lot = self.counters.context.set_lot(cmd.value)
+            except ValueError as exc:
+                raise LineCommandError(f"LOT: {exc}") from None
+            return f"LOT: lot {lot or '(none)'}"
         if kind is LineInput.ACK_ALARM:
             acked = [a.text for a in self.alarms.acknowledge_all("line")]
             text = "; ".join([t for t in (self.line.ack_alarm(),) if t] + acked)
