@@ -150,7 +150,7 @@ class MainWindow(QMainWindow):
         self.thresholds.previewChanged.connect(self._on_preview)
         self.thresholds.applyRequested.connect(r.apply_thresholds)
         self.models.on_activate, self.models.record_deploy = r.activate_version, r.record_deploy
-        self.line_io.on_force = r.force_output
+        self.line_io.on_force, self.line_io.on_save = r.force_output, r.save_line_io
         for plot in (self.trend, self.histogram):
             plot.lines.dragged.connect(self.thresholds.set_value)
             self.thresholds.lockChanged.connect(lambda locked, p=plot: p.lines.set_movable(not locked))

@@ -290,6 +290,25 @@ def test_forced_output_is_audited_before_it_is_driven(qtbot, tmp_path):
         w.close()
 
 
+def test_a_saved_line_io_configuration_is_audited_with_the_old_and_new(qtbot, tmp_path):
+    data_dir = make_data_dir(tmp_path)
+    w = open_window(qtbot, data_dir, "--no-start")
+    try:
+        sign_in(qtbot, w)
+        w.toolbar.lineio_action.trigger()
+        config = w.line_io.dialog.config
+        config.mapping.fields["deadline_ms"].setText("250")
+        config.request(False)
+        qtbot.waitUntil(lambda: (data_dir / "line_io.toml").is_file(), timeout=10000)
+        assert "deadline_ms = 250" in (data_dir / "line_io.toml").read_text()
+        (entry,) = audit(data_dir, "line_io_config")
+        assert entry.user == "eva" and entry.target == "line_io.toml"
+        assert entry.new["mapping"]["deadline_ms"] == 250
+        assert entry.old is None or entry.old["mapping"]["deadline_ms"] != 250
+    finally:
+        w.close()
+
+
 def test_wizard_deploy_from_the_window_needs_the_role_and_a_reason(qtbot, tmp_path):
     from app.wizard.context import WizardContext
     from app.wizard.deploy_page import DeployPage, deploy

@@ -212,6 +212,22 @@ class WindowRoles(QObject):
                           target=output.name, new={"value": value, "link": link},
                           audit_as="forced_output")
 
+    def save_line_io(self, dialog, form: dict, restart: bool) -> None:
+        """Line I/O page: a new configuration (mapping, deadline, links) is recorded with the
+        old one before it is saved; one the page cannot read is saved (and refused) unrecorded."""
+        from app.lineio.config_form import config_of
+        from core.lineio.registry import LineConfigError
+
+        try:
+            new = config_of(form).to_dict()
+        except (LineConfigError, ValueError, KeyError, TypeError):
+            dialog._save(form, restart)  # its own message names the field; nothing changes
+            return
+        old = getattr(self.controller.line.config, "to_dict", lambda: None)()
+        if not self.gate.perform("line_io", lambda: dialog._save(form, restart), target="line_io.toml",
+                                 old=old, new=new, audit_as="line_io_config"):
+            dialog.config.saved("not saved: sign in as an engineer first", restart)
+
     def may_close(self) -> bool:
         if not self.controller.running:
             return True

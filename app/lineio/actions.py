@@ -21,6 +21,8 @@ class LineIoActions(QObject):
         # on_force(dialog, output, value, link): the window's role gate records a forced output
         # before the page drives it (None: the page forces directly)
         self.on_force = None
+        # on_save(dialog, form, restart): the role gate records a changed configuration first
+        self.on_save = None
         # START from the line starts what the recipe selector shows
         controller.selected_recipe = lambda: window.toolbar.recipe_combo.currentText() or window.recipe_name
         controller.recipeSelected.connect(self._on_selected)
@@ -43,6 +45,10 @@ class LineIoActions(QObject):
                 d = self.dialog
                 d.commission.forceRequested.disconnect(d._force)
                 d.commission.forceRequested.connect(lambda o, v, link: self.on_force(d, o, v, link))
+            if self.on_save is not None:
+                d = self.dialog
+                d.config.saveRequested.disconnect(d._save)
+                d.config.saveRequested.connect(lambda form, restart: self.on_save(d, form, restart))
         self.dialog.show()
         self.dialog.raise_()
         self.dialog.activateWindow()

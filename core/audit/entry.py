@@ -17,7 +17,7 @@ REASON_REQUIRED = frozenset({"thresholds", "deploy"})
 KNOWN_ACTIONS = ("thresholds", "deploy", "rollback", "recipe_edit", "recipe_switch",
                  "counter_reset", "forced_output", "alarm_ack", "results_prune", "user_add",
                  "user_remove", "user_role", "user_reset_password", "user_lockout",
-                 "result_mark")
+                 "result_mark", "line_io_config")
 HASHED = ("time", "user", "role", "action", "target", "old_value", "new_value", "reason")
 MAX_TEXT = {"user": 64, "role": 64, "target": 200, "reason": 2000}
 MAX_VALUE_CHARS = 100_000  # old/new JSON; a whole recipe fits
