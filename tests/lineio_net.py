@@ -29,9 +29,11 @@ def send_garbage(port: int) -> None:
                 pass
 
 
-def wait_for(what, timeout: float = 10.0, message: str = "") -> None:
-    """Poll ``what()`` until it is true; fail after ``timeout`` (a guard, not a timing)."""
+def wait_for(what, timeout: float = 10.0, message: str = ""):
+    """Poll ``what()`` until it is true and return its value; fail after ``timeout`` (a
+    guard, not a timing)."""
     deadline = time.monotonic() + timeout
-    while not what():
+    while not (value := what()):
         assert time.monotonic() < deadline, message or "condition never came true"
         time.sleep(0.01)
+    return value

@@ -16,14 +16,11 @@ from core.camera.genicam.producers import bundled_viky_cti
 from core.camera.sim.line import SimLineSource
 from core.lineio.contract import LineResult, StationState
 from core.lineio.registry import LineConfigError, TransportContext, build_transport
+from tests.lineio_net import wait_for as net_wait_for
 
 
 def wait_for(check, what: str, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while not (got := check()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.01)
-    return got
+    return net_wait_for(check, timeout, what)
 
 
 @pytest.fixture()

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 
 import pytest
 
 from core.lineio.contract import LineResult
 from core.lineio.mqtt import build
 from core.lineio.registry import TransportContext
-from tests.lineio_net import free_port
+from tests.lineio_net import free_port, wait_for
 from tests.mosquitto import broker, listen, make_broker  # noqa: F401 (fixtures)
 
 STATION = "cell1"
@@ -26,11 +25,7 @@ def ok(seq: int) -> LineResult:
 
 
 def wait_until(check, what: str, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, f"never {what}"
-        time.sleep(0.02)
-    return value
+    return wait_for(check, timeout, f"never {what}")
 
 
 def transport(tmp_path, port: int, **opts):

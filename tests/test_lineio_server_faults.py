@@ -10,13 +10,12 @@ import asyncio
 import socket
 import struct
 import threading
-import time
 
 import pytest
 
 from core.lineio.contract import LineResult
 from core.lineio.registry import TransportContext, build_transport
-from tests.lineio_net import free_port
+from tests.lineio_net import free_port, wait_for
 
 # half of each protocol's first request: a Modbus MBAP header, an ISO-on-TCP (TPKT) header, OPC UA "HEL"
 HALF_REQUEST = {"modbus-server": b"\x00\x01\x00\x00\x00\x06",
@@ -62,20 +61,14 @@ def read_seq(kind: str, port: int) -> int:
     return asyncio.run(asyncio.wait_for(opcua(), 20.0))
 
 
-def wait_until(check, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "the server did not come up"
-        time.sleep(0.02)
-
-
 @pytest.fixture(params=sorted(HALF_REQUEST))
 def server(request, tmp_path):
     kind, port = request.param, free_port()
     t = build_transport(kind, {"host": "127.0.0.1", "port": port}, TransportContext(data_dir=tmp_path))
     t.start(lambda cmd: None)
     try:
-        wait_until(lambda: t.status().state in ("connected", "connecting") and _accepts(port))
+        wait_for(lambda: t.status().state in ("connected", "connecting") and _accepts(port), 15.0,
+                 "the server did not come up")
         yield kind, port, t
     finally:
         t.stop()
