@@ -20,10 +20,12 @@ from PySide6.QtCore import QObject, Signal
 from app.alarms.station import close_alarms, install_alarms
 from app.workers.background import Background
 from app.workers.line_commands import LineCommandError, carry_out
+from app.workers import model_switch
 from app.workers.line_control import LineControl
+from app.workers.shift_slot import ShiftSlot
 from core.camera.delivery import DeliveryMode
 from core.demo import DEMO_NAME, ensure_demo_recipe
-from core.inspection.counters import ShiftContext, ShiftCounters
+from core.inspection.counters import ShiftCounters
 from core.inspection.frame_tap import FrameTap
 from core.inspection.history import ScoreHistory
 from core.inspection.result import InspectionResult
@@ -71,11 +73,6 @@ class SessionController(QObject):
         self.source_override = source
         self.mode, self.device = mode, device
         self.history = ScoreHistory(history_size)
-        # the station's shift schedule and current lot, shared by every recipe's counters
-        self.shift_context = ShiftContext(self._load_schedule(), clock=clock)
-        self._counters: dict[str, ShiftCounters] = {}
-        self.counters = ShiftCounters(self.shift_context)  # of the recipe being inspected (see select_counters)
-        self.counters.add_rollover_listener(self._shift_ended)
         self.session: LiveSession | None = None
         self.results: ResultsStore | None = None
         self._factory = session_factory
@@ -92,38 +89,21 @@ class SessionController(QObject):
                                 parent=self, **extra)
         self.line.command.connect(self._on_line_command)
         self.line.start()
+        # the station's shift schedule and lot, shared by each recipe's counters
+        self.shifts = ShiftSlot(self.data_dir, clock, self.line.slot,
+                                lambda: getattr(getattr(self.session, "recipe", None), "name", None))
+        self.shift_context, self.shift_config_error = self.shifts.context, self.shifts.config_error
         install_alarms(self, clock)  # self.audit, self.alarms (ticked off the inspection thread)
+
+    @property
+    def counters(self) -> ShiftCounters:
+        """The shift counters of the recipe being inspected (see :meth:`select_counters`)."""
+        return self.shifts.counters
 
     def select_counters(self, recipe_name: str) -> ShiftCounters:
         """Make ``recipe_name``'s shift counters the current ones: each recipe counts its own
         parts, and switching back to a recipe shows its counts again."""
-        if not self._counters:  # the counters made before any recipe become the first one's
-            self._counters[recipe_name] = self.counters
-            self.counters.recipe = recipe_name
-        if recipe_name not in self._counters:
-            self._counters[recipe_name] = ShiftCounters(self.shift_context, recipe_name)
-            self._counters[recipe_name].add_rollover_listener(self._shift_ended)
-        self.counters = self._counters[recipe_name]
-        return self.counters
-
-    def _shift_ended(self, final, span) -> None:
-        """A recipe's shift ended: the line's counters of the running one restart too."""
-        s = self.session
-        if s is not None and s.recipe.name == final.recipe:
-            self.line.slot.update_state(ok=0, review=0, ng=0, late=0)
-
-    def _load_schedule(self):
-        """The shift schedule of station.toml; a wrong file is said in the log and in
-        :attr:`shift_config_error`, and counting goes on without shifts."""
-        from core.shifts.config import ShiftConfigError, load_schedule
-
-        self.shift_config_error = ""
-        try:
-            return load_schedule(self.data_dir)
-        except ShiftConfigError as exc:
-            self.shift_config_error = str(exc)
-            _log.error("shifts not used: %s", exc)
-            return None
+        return self.shifts.select(recipe_name)
 
     def select_recipe(self, name: str) -> None:
         """Make ``name`` the recipe START starts (the line's RECIPE while stopped)."""
@@ -205,12 +185,13 @@ class SessionController(QObject):
     def use_active_model(self, recipe_name: str) -> Future:
         """The recipe's active model version changed (e.g. the wizard deployed one): if that
         recipe is being inspected, switch the running session to it without stopping."""
-        return self._submit("Loading the new model", self._do_use_active, recipe_name)
+        return self._submit("Loading the new model", model_switch.use_active, self, recipe_name)
 
     def activate_version(self, recipe_name: str, version: int) -> Future:
         """Make ``version`` the recipe's active model (rollback = an earlier one); when the
         recipe is being inspected the model is loaded first and switched to without a stop."""
-        return self._submit(f"Activating model v{version}", self._do_activate, recipe_name, version)
+        return self._submit(f"Activating model v{version}", model_switch.activate, self, recipe_name,
+                            version)
 
     def apply_thresholds(self, thresholds: Thresholds) -> Future:
         return self._submit("Saving thresholds", self._do_apply, thresholds)
@@ -325,43 +306,6 @@ class SessionController(QObject):
     def _running(self, recipe_name: str) -> LiveSession | None:
         s = self.session
         return s if s is not None and s.recipe.name == recipe_name else None
-
-    def _do_use_active(self, recipe_name: str) -> None:
-        try:
-            if self._running(recipe_name) is not None:
-                recipe = self.recipes.get(recipe_name)
-                self._switch(recipe, self.recipes.active_bundle_path(recipe_name))
-        finally:
-            self.recipesChanged.emit()
-
-    def _do_activate(self, recipe_name: str, version: int) -> None:
-        try:
-            s = self._running(recipe_name)
-            inferencer = None
-            if s is not None:  # load before activating: a model that fails leaves all as it was
-                self.busyChanged.emit(f"Loading model v{version}")
-                inferencer = s.load_model(self.recipes.version(recipe_name, version).bundle_path)
-            recipe = self.recipes.activate(recipe_name, version)
-            if s is not None and self.session is s:
-                self._switch(recipe, self.recipes.active_bundle_path(recipe_name), inferencer)
-        finally:
-            self.recipesChanged.emit()
-
-    def _switch(self, recipe: Recipe, bundle: Path | None, inferencer=None) -> None:
-        """Put the recipe's active model in force in the running session (same camera), or
-        start the recipe afresh when its camera changed."""
-        s = self.session
-        if bundle is None:
-            raise RuntimeError(f"recipe '{recipe.name}' has no active model version")
-        if self._source_for(recipe, self._start_source) != s.source_spec:
-            self._do_start(recipe.name, self._start_source)
-            return
-        self.busyChanged.emit(f"Loading model v{recipe.active_version}")
-        s.switch_model(recipe, bundle, inferencer)
-        self.line.slot.update_state(model_version=recipe.active_version)
-        self.history.clear()  # scores of another model are not comparable
-        self.recipeActivated.emit(s.recipe)
-        self.modelSwitched.emit(recipe.name, recipe.active_version)
 
     def _do_stop(self) -> None:
         self._close_session()
