@@ -1,5 +1,5 @@
-"""The window's actions (start, stop, freeze, snapshot, training, model versions, audit
-trail, operator mode, sign-in, users) and the recipe selector."""
+"""The window's actions (start, stop, freeze, snapshot, training, model versions, recipe
+settings, audit trail, operator mode, sign-in, users) and the recipe selector."""
 
 from __future__ import annotations
 
@@ -40,6 +40,10 @@ class MainToolBar(QToolBar):
             "Line I/O…", "Ctrl+L",
             "The station's links to the line (PLC, broker, camera outputs): configure them, watch "
             "every signal live, force an output by hand and send test results (commissioning)")
+        self.recipe_settings_action = self._action(
+            "Recipe settings…", "Ctrl+R",
+            "The selected recipe's alarm rules, false-reject target and training defaults: "
+            "change them (each change audited with why); alarm rules are in force at once")
         self.audit_action = self._action(
             "Audit trail…", "Ctrl+Shift+A",
             "Who changed what, when and why: filter the entries, verify the hash chain, export CSV")
@@ -50,7 +54,8 @@ class MainToolBar(QToolBar):
         self.addSeparator()
         self.sign_in_action = self._action("Sign in…", "Ctrl+I",
                                            "Engineers and administrators: sign in for thresholds, "
-                                           "training, model versions, line I/O and counter reset")
+                                           "training, model versions, line I/O, recipe settings and "
+                                           "counter reset")
         self.users_action = self._action("Users…", "Ctrl+U", "Add, remove and change the "
                                          "station's engineers and administrators")
         self.stop_action.setEnabled(False)

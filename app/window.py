@@ -15,6 +15,7 @@ from app.gallery.actions import GalleryActions
 from app.lineio.actions import LineIoActions
 from app.model_actions import ModelActions
 from app.presenter import LivePresenter
+from app.recipe_settings.actions import RecipeSettingsActions
 from app.toolbar import MainToolBar
 from app.widgets.counters import CountersPanel
 from app.widgets.histogram_plot import HistogramPlot
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self.audit_actions = AuditActions(self, self.controller)
         self.models = ModelActions(self, self.controller)
         self.line_io = LineIoActions(self, self.controller)
+        self.recipe_settings = RecipeSettingsActions(self, self.controller)
         self.roles = WindowRoles(self, self.controller)  # every engineering action asks it
         self.presenter = LivePresenter(self.controller, self.image_view, self.tile, self.counters,
                                        self.trend, self.histogram, self.thresholds, self.status,
@@ -141,6 +143,7 @@ class MainWindow(QMainWindow):
         tb.train_action.triggered.connect(r.guarded("train", self.models.open_wizard))
         tb.versions_action.triggered.connect(r.guarded("rollback", self.models.open_versions))
         tb.lineio_action.triggered.connect(r.guarded("line_io", self.line_io.open_dialog))
+        tb.recipe_settings_action.triggered.connect(r.guarded("recipe_edit", self.recipe_settings.open_dialog))
         tb.recipe_combo.textActivated.connect(r.switch_recipe)
         self.counters.resetRequested.connect(r.reset_counters)  # the current recipe's
         tb.audit_action.triggered.connect(self.audit_actions.open_dialog)
@@ -151,6 +154,7 @@ class MainWindow(QMainWindow):
         self.thresholds.applyRequested.connect(r.apply_thresholds)
         self.models.on_activate, self.models.record_deploy = r.activate_version, r.record_deploy
         self.line_io.on_force, self.line_io.on_save = r.force_output, r.save_line_io
+        self.recipe_settings.on_save = r.save_recipe
         for plot in (self.trend, self.histogram):
             plot.lines.dragged.connect(self.thresholds.set_value)
             self.thresholds.lockChanged.connect(lambda locked, p=plot: p.lines.set_movable(not locked))
@@ -228,6 +232,7 @@ class MainWindow(QMainWindow):
         self.roles.close()
         self.models.close()
         self.line_io.close()
+        self.recipe_settings.close()
         self.audit_actions.close()
         self.alarms.close()
         self.presenter.stop()

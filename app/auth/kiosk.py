@@ -12,7 +12,8 @@ from app.auth.gate import RoleGate
 from core.auth import least_role
 
 # toolbar action attribute -> the permission it needs
-ENGINEERING = {"train_action": "train", "versions_action": "rollback", "lineio_action": "line_io"}
+ENGINEERING = {"train_action": "train", "versions_action": "rollback", "lineio_action": "line_io",
+               "recipe_settings_action": "recipe_edit"}
 
 
 def apply_view(window, gate: RoleGate, kiosk: bool) -> None:

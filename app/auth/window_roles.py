@@ -59,7 +59,8 @@ class WindowRoles(QObject):
         self.window.toolbar.sign_in_action.setText(f"Sign out ({name})" if name else "Sign in…")
         apply_view(self.window, g, self.kiosk)
         if name is None:
-            for dialog in (self.window.models.versions, self.window.line_io.dialog):
+            w = self.window
+            for dialog in (w.models.versions, w.line_io.dialog, w.recipe_settings.dialog):
                 if dialog is not None:  # engineering pages close with the session
                     dialog.close()
 
@@ -205,6 +206,18 @@ class WindowRoles(QObject):
         if not self.gate.perform("recipe_select", lambda: self.window.start(name), target=name,
                                  old=old, new=name, audit_as="recipe_switch"):
             self.window.refresh_recipes()  # the selector shows the recipe still running
+
+    def save_recipe(self, dialog, old: dict, new: dict) -> None:
+        """Recipe settings' Save: asks why; the entry (old and new of the changed settings)
+        is written, then the recipe saved in the session controller's thread."""
+        if not self.gate.check("recipe_edit"):
+            return
+        ask = ReasonDialog("Save recipe settings", f"{dialog.summary(old, new)} Why? (kept in "
+                           "the audit trail)", parent=dialog)
+        ask.given.connect(lambda reason: self.gate.perform(
+            "recipe_edit", lambda: dialog.save(new), target=dialog.recipe.name, old=old, new=new,
+            reason=reason))
+        self._open(ask)
 
     def force_output(self, dialog, output, value, link) -> None:
         """Line I/O page: a forced output is recorded before it is driven."""

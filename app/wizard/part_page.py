@@ -151,6 +151,7 @@ class PartPage(QWizardPage):
         if recipe.roi is not None:
             self.roi_view.set_roi(recipe.roi)
         self.ctx.preprocessing = recipe.preprocessing
+        self.ctx.false_reject = recipe.false_reject_target  # calibrated for the recipe's target
         self.ctx.anomalies = recipe.training.anomalies
         from app.wizard.model_choice import presets_for
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from app.alarms.station import close_alarms, install_alarms
+from app.workers import model_switch
 from app.workers.background import Background
 from app.workers.line_commands import LineCommandError, carry_out
-from app.workers import model_switch
 from app.workers.line_control import LineControl
 from app.workers.shift_slot import ShiftSlot
 from core.camera.delivery import DeliveryMode
@@ -196,6 +196,14 @@ class SessionController(QObject):
     def apply_thresholds(self, thresholds: Thresholds) -> Future:
         return self._submit("Saving thresholds", self._do_apply, thresholds)
 
+    def edit_recipe(self, name: str, change: Callable[[Recipe], Recipe | None],
+                    done: Callable | None = None) -> Future:
+        """Save ``change`` to recipe ``name`` (RecipeStore.update: read, changed and written
+        under its lock) in the control thread; when the recipe is being inspected its alarm
+        rules are in force from the next result, no restart. ``done(recipe, error)`` runs on
+        the GUI thread (the caller says the error where the change was asked)."""
+        return self._control.submit(self._do_edit, name, change, done=done)
+
     def snapshot(self, result: InspectionResult, opacity: float = 0.45) -> Future:
         return self._submit("Saving snapshot", self._do_snapshot, result, opacity)
 
@@ -332,6 +340,12 @@ class SessionController(QObject):
         self.recipes.update(s.recipe.name, lambda recipe: setattr(recipe, "thresholds", new))
         s.set_thresholds(thresholds)
         self.thresholdsSaved.emit(thresholds)
+
+    def _do_edit(self, name: str, change: Callable[[Recipe], Recipe | None]) -> Recipe:
+        recipe = self.recipes.update(name, change)
+        if self._running(name) is not None:
+            self.alarms.use_rules(recipe)
+        return recipe
 
     def _do_snapshot(self, result: InspectionResult, opacity: float) -> str:
         path = save_snapshot(result, self.data_dir / "snapshots", opacity=opacity)

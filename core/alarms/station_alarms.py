@@ -40,12 +40,16 @@ class StationAlarms:
     def attach(self, session) -> None:
         """Judge ``session``'s recipe by its [alarms] rules and its results from now on."""
         self.detach()
-        recipe = session.recipe
-        self.engine.set_rules(getattr(recipe, "alarms", None) or DEFAULT, recipe.name)
+        self.use_rules(session.recipe)
         worker = getattr(session, "worker", None)
         if worker is not None:
             worker.add_consumer(self.engine)
             self._worker = worker
+
+    def use_rules(self, recipe) -> None:
+        """Judge by ``recipe``'s [alarms] rules from now on (its session attached, or the
+        recipe edited while it is inspected: no restart needed)."""
+        self.engine.set_rules(getattr(recipe, "alarms", None) or DEFAULT, recipe.name)
 
     def detach(self) -> None:
         if self._worker is not None:

@@ -22,6 +22,11 @@ from dataclasses import asdict, dataclass
 KEYS = ("consecutive_ng", "yield_window", "yield_below_pct", "camera_fault",
         "skip_above_pct", "skip_window", "min_free_mb", "line_down")
 MAX_PARTS = 1_000_000
+#: each number's valid range (lowest, highest, whether the lowest itself is allowed): checked
+#: here, and the window's recipe settings offer only these (one table, no second copy)
+RANGES = {"consecutive_ng": (1, MAX_PARTS, True), "yield_window": (1, MAX_PARTS, True),
+          "yield_below_pct": (0, 100, False), "skip_above_pct": (0, 100, True),
+          "skip_window": (10, 100 * MAX_PARTS, True), "min_free_mb": (0, 10_000_000, False)}
 
 
 @dataclass(frozen=True)
@@ -43,22 +48,30 @@ class AlarmRules:
 DEFAULT = AlarmRules()
 
 
-def _int(d: dict, key: str, lo: int, hi: int) -> int | None:
+def _int(d: dict, key: str) -> int | None:
     v = d.get(key)
     if v is None:
         return None
+    lo, hi, _ = RANGES[key]
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
         raise ValueError(f"alarms.{key} must be a whole number from {lo} to {hi}, got {str(v)[:40]!r}")
     return v
 
 
-def _pct(d: dict, key: str, *, zero_ok: bool) -> float | None:
+def _number(v: object, key: str) -> bool:
+    """``v`` is a number in ``RANGES[key]``."""
+    lo, hi, lo_ok = RANGES[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        return False
+    return (lo <= v if lo_ok else lo < v) and v <= hi
+
+
+def _pct(d: dict, key: str) -> float | None:
     v = d.get(key)
     if v is None:
         return None
-    ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
-    if not ok or not (0 <= v if zero_ok else 0 < v) or v > 100:
-        lo = "0" if zero_ok else "above 0"
+    if not _number(v, key):
+        lo = "0" if RANGES[key][2] else "above 0"
         raise ValueError(f"alarms.{key} must be a percentage from {lo} to 100, got {str(v)[:40]!r}")
     return float(v)
 
@@ -77,17 +90,16 @@ def check_alarm_rules(data: object) -> AlarmRules:
     for k in data:
         if k not in KEYS:
             raise ValueError(f"unknown key alarms.{str(k)[:30]} (expected one of: {', '.join(KEYS)})")
-    window, below = _int(data, "yield_window", 1, MAX_PARTS), _pct(data, "yield_below_pct", zero_ok=False)
+    window, below = _int(data, "yield_window"), _pct(data, "yield_below_pct")
     if (window is None) != (below is None):
         raise ValueError("alarms.yield_window and alarms.yield_below_pct go together: set both or neither")
     free = data.get("min_free_mb")
-    if free is not None and (isinstance(free, bool) or not isinstance(free, (int, float))
-                             or not math.isfinite(free) or not 0 < free <= 10_000_000):
+    if free is not None and not _number(free, "min_free_mb"):
         raise ValueError(f"alarms.min_free_mb must be a number of MB above 0, got {str(free)[:40]!r}")
-    skip_window = _int(data, "skip_window", 10, 100 * MAX_PARTS)
+    skip_window = _int(data, "skip_window")
     return AlarmRules(
-        consecutive_ng=_int(data, "consecutive_ng", 1, MAX_PARTS), yield_window=window,
+        consecutive_ng=_int(data, "consecutive_ng"), yield_window=window,
         yield_below_pct=below, camera_fault=_bool(data, "camera_fault", True),
-        skip_above_pct=_pct(data, "skip_above_pct", zero_ok=True),
+        skip_above_pct=_pct(data, "skip_above_pct"),
         skip_window=1000 if skip_window is None else skip_window,
         min_free_mb=None if free is None else float(free), line_down=_bool(data, "line_down", True))

@@ -23,6 +23,9 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SettingValue = str | int | float | bool
 MAX_STACK = 10_000
 MAX_PIXELS = 100_000  # no camera frame is wider or taller
+#: the false-reject target (a fraction of good parts) lies strictly between these: 0 or 1
+#: would calibrate nothing (the window's recipe settings offer the same range)
+FALSE_REJECT_RANGE = (0.0, 1.0)
 
 
 def _shown(key: str) -> str:
@@ -204,8 +207,10 @@ class _Parser:
         if active is not None:
             active = self.integer(active, "active_version", 1)
         frt = self.number(top.get("false_reject_target", 0.01), "false_reject_target")
-        if not 0.0 < frt < 1.0:
-            raise self.fail(f"false_reject_target must be between 0 and 1 (exclusive), got {frt}")
+        lo, hi = FALSE_REJECT_RANGE
+        if not lo < frt < hi:
+            raise self.fail(f"false_reject_target must be between {lo:g} and {hi:g} (exclusive), "
+                            f"got {frt}")
         return Recipe(name=check_name(self.name), camera=self.camera(top),
                       roi=self.roi(top), preprocessing=self.preprocessing(top),
                       thresholds=self.thresholds(top), false_reject_target=frt,
