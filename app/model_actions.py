@@ -10,6 +10,8 @@ dialog for the recipe being inspected, and hand what they do to the session cont
 * On a CPU, live inspection is paused while the wizard measures or trains (the cores go to
   training, see :mod:`core.training.share`) and started again afterwards; the verdict tile
   reads PAUSED and the status bar says why.
+* When the session signs out or locks (idle, operator mode) the wizard is hidden, not closed:
+  a training run goes on and is shown again, on its page, when an engineer signs in.
 * The versions dialog's *Activate* goes to :meth:`SessionController.activate_version`
   (same switch); the dialog is refreshed when the controller reports the change.
 """
@@ -24,6 +26,8 @@ from app.wizard.camera_feed import open_grabber
 from app.wizard.context import WizardContext, default_preset
 from app.wizard.wizard import TrainingWizard
 from app.workers.session_controller import DEFAULT_SOURCE, SessionController
+
+BACKGROUND = "Training continues in the background: sign in to see it"
 
 
 class LiveInspectionHandle:
@@ -48,6 +52,7 @@ class ModelActions(QObject):
         super().__init__(window)
         self.window, self.controller = window, controller
         self.wizard: TrainingWizard | None = None
+        self._held = ""  # hidden by a sign-out or lock ("hidden", "training"): shown at sign-in
         self.versions: VersionsDialog | None = None
         # the window's role gate replaces these: Activate asks it (rollback confirmed and
         # audited); record_deploy(recipe, reason, bundle) is called before a wizard deploy
@@ -69,10 +74,34 @@ class ModelActions(QObject):
             self.wizard = TrainingWizard(context=ctx, camera_opener=self._open_camera, parent=self.window)
             self.wizard.deployed.connect(self._on_deployed)
             self.wizard.finished.connect(self._wizard_closed)
+            self.wizard.train.completeChanged.connect(self._on_train_changed)  # after each event
+        self._held = ""
         self.wizard.show()
         self.wizard.raise_()
         self.wizard.activateWindow()
         return self.wizard
+
+    def wizard_for_role(self, may_train: bool) -> None:
+        """The session signed out or locked (idle, kiosk): hide the wizard rather than close
+        it, so a training run goes on in its process and nothing is lost; an engineer or
+        administrator signing in again gets it back on the page where it was."""
+        w = self.wizard
+        if w is None:
+            return
+        if not may_train and w.isVisible():
+            w.hide()  # not close(): closing would stop the training run
+            self._held = "training" if w.train.running else "hidden"
+            if w.train.running:
+                self.window.status.notify(BACKGROUND, 24 * 3600 * 1000)
+        elif may_train and self._held:
+            self.open_wizard()
+            self.window.status.notify("The training wizard is open again where it was left", 6000)
+
+    def _on_train_changed(self) -> None:
+        """A hidden wizard's run has ended: the status bar stops saying it goes on."""
+        if self._held == "training" and self.wizard is not None and not self.wizard.train.running:
+            self._held = "hidden"
+            self.window.status.notify("Training has ended: sign in to see the result", 24 * 3600 * 1000)
 
     def _open_camera(self, spec: str):
         tap = self.controller.camera_tap(spec)

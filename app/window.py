@@ -109,11 +109,11 @@ class MainWindow(QMainWindow):
         split.setChildrenCollapsible(False)
         self.alarms = AlarmsView(self, self.controller)
         self.setCentralWidget(self.alarms.wrap(split))
-        self.audit_actions = AuditActions(self, self.controller)
         self.models = ModelActions(self, self.controller)
         self.line_io = LineIoActions(self, self.controller)
         self.recipe_settings = RecipeSettingsActions(self, self.controller)
         self.roles = WindowRoles(self, self.controller)  # every engineering action asks it
+        self.audit_actions = AuditActions(self, self.controller, self.roles.gate)
         self.presenter = LivePresenter(self.controller, self.image_view, self.tile, self.counters,
                                        self.trend, self.histogram, self.thresholds, self.status,
                                        parent=self)

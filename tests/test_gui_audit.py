@@ -1,5 +1,6 @@
 """The "Audit trail…" dialog (offscreen Qt): entries listed newest first, filtered, the chain
-verified (intact, then broken after the database is edited behind the app's back), CSV export."""
+verified (intact, then broken after the database is edited behind the app's back), CSV export;
+in the window it needs the engineer role and closes with the session."""
 
 import csv
 import sqlite3
@@ -121,14 +122,27 @@ def test_export_writes_the_filtered_entries(qtbot, dialog, tmp_path, monkeypatch
     assert rows[0]["reason"] == "too many false rejects" and len(rows[0]["hash"]) == 64
 
 
-def test_window_action_opens_the_dialog(qtbot, tmp_path):
-    from tests.gui_helpers import make_data_dir, open_window
+def test_window_action_needs_an_engineer_and_closes_on_sign_out(qtbot, tmp_path):
+    from tests.gui_helpers import make_data_dir, open_window, sign_in
 
     w = open_window(qtbot, make_data_dir(tmp_path), "--no-start")
-    w.toolbar.audit_action.trigger()
-    d = w.audit_actions.dialog
-    assert d is not None and d.isVisible()
-    qtbot.waitUntil(lambda: d.count_label.text() == "0 entries", timeout=5000)
-    w.set_operator_mode(True)  # the operator kiosk offers no audit trail
-    assert not w.toolbar.audit_action.isVisible()
-    w.close()
+    try:
+        action = w.toolbar.audit_action
+        assert action.isVisible() and not action.isEnabled()  # an operator: shown, disabled
+        assert "Needs the engineer role: sign in first" in action.toolTip()
+        assert w.audit_actions.open_dialog() is None  # reached anyway (a script): refused, said
+        assert w.audit_actions.dialog is None and "audit view needs the engineer role" in w.error_label.text()
+        sign_in(qtbot, w)
+        assert action.isEnabled() and "Needs the" not in action.toolTip()
+        action.trigger()
+        d = w.audit_actions.dialog
+        assert d is not None and d.isVisible()
+        qtbot.waitUntil(lambda: d.count_label.text() == "0 entries", timeout=5000)
+        w.toolbar.sign_in_action.trigger()  # sign out: the dialog closes with the session
+        assert not d.isVisible() and not action.isEnabled()
+        sign_in(qtbot, w, "root", "12345678", role="administrator")
+        assert w.audit_actions.open_dialog() is d and d.isVisible()
+        w.set_operator_mode(True)  # the operator kiosk offers no audit trail
+        assert not action.isVisible() and not d.isVisible()
+    finally:
+        w.close()

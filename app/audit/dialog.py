@@ -169,13 +169,17 @@ class AuditDialog(QDialog):
 
 
 class AuditActions:
-    """The window's "Audit trail…": one dialog, opened again where it was left."""
+    """The window's "Audit trail…": one dialog, opened again where it was left. Viewing it
+    needs ``audit_view`` (engineer): ``gate`` (the window's RoleGate) refuses anyone else, also
+    when the disabled action is reached another way; the window closes it on sign-out."""
 
-    def __init__(self, window, controller) -> None:
-        self.window, self.controller = window, controller
+    def __init__(self, window, controller, gate=None) -> None:
+        self.window, self.controller, self.gate = window, controller, gate
         self.dialog: AuditDialog | None = None
 
-    def open_dialog(self) -> AuditDialog:
+    def open_dialog(self) -> AuditDialog | None:
+        if self.gate is not None and not self.gate.check("audit_view"):
+            return None  # refused: said in the window's message line by the gate
         if self.dialog is None:
             self.dialog = AuditDialog(self.controller.data_dir, self.window)
         else:

@@ -13,7 +13,7 @@ from core.auth import least_role
 
 # toolbar action attribute -> the permission it needs
 ENGINEERING = {"train_action": "train", "versions_action": "rollback", "lineio_action": "line_io",
-               "recipe_settings_action": "recipe_edit"}
+               "recipe_settings_action": "recipe_edit", "audit_action": "audit_view"}
 
 
 def apply_view(window, gate: RoleGate, kiosk: bool) -> None:
@@ -35,7 +35,6 @@ def apply_view(window, gate: RoleGate, kiosk: bool) -> None:
         if a.isSeparator():
             a.setVisible(not kiosk)  # the kiosk's few actions need no grouping
     tb.sign_in_action.setVisible(not kiosk)
-    tb.audit_action.setVisible(not kiosk)  # shown to every role outside the kiosk for now
     tb.users_action.setVisible(not kiosk and gate.allowed("user_admin"))
     tb.users_action.setEnabled(not kiosk and gate.allowed("user_admin"))
 

@@ -58,11 +58,14 @@ class WindowRoles(QObject):
                                 else "Operator (nobody signed in)")
         self.window.toolbar.sign_in_action.setText(f"Sign out ({name})" if name else "Sign in…")
         apply_view(self.window, g, self.kiosk)
+        w = self.window
         if name is None:
-            w = self.window
-            for dialog in (w.models.versions, w.line_io.dialog, w.recipe_settings.dialog):
+            for dialog in (w.models.versions, w.line_io.dialog, w.recipe_settings.dialog,
+                           w.audit_actions.dialog):
                 if dialog is not None:  # engineering pages close with the session
                     dialog.close()
+        # the training wizard is hidden instead (its training goes on) and comes back
+        w.models.wizard_for_role(not self.kiosk and g.allowed("train"))
 
     def _on_unlock(self, locked: bool) -> None:
         if not locked and not self.gate.check("thresholds"):

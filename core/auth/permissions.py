@@ -20,6 +20,7 @@ PERMISSIONS: dict[str, Role] = {
     "recipe_edit": Role.ENGINEER,
     "counter_reset": Role.ENGINEER,
     "result_mark": Role.ENGINEER,    # false reject / confirmed defect in the reject gallery
+    "audit_view": Role.ENGINEER,     # the window's audit dialog (the CLI: whoever has the machine)
     "user_admin": Role.ADMINISTRATOR,
     "start_stop": Role.ENGINEER,     # operator too where allow_operator_start_stop
     "recipe_select": Role.ENGINEER,  # operator too where allow_operator_recipe_select
