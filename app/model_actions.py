@@ -26,6 +26,7 @@ from app.wizard.camera_feed import open_grabber
 from app.wizard.context import WizardContext, default_preset
 from app.wizard.wizard import TrainingWizard
 from app.workers.session_controller import DEFAULT_SOURCE, SessionController
+from app.widgets.present import discard, present
 
 BACKGROUND = "Training continues in the background: sign in to see it"
 
@@ -76,9 +77,7 @@ class ModelActions(QObject):
             self.wizard.finished.connect(self._wizard_closed)
             self.wizard.train.completeChanged.connect(self._on_train_changed)  # after each event
         self._held = ""
-        self.wizard.show()
-        self.wizard.raise_()
-        self.wizard.activateWindow()
+        present(self.wizard)
         return self.wizard
 
     def wizard_for_role(self, may_train: bool) -> None:
@@ -158,8 +157,7 @@ class ModelActions(QObject):
 
     def _versions_closed(self) -> None:
         dialog, self.versions = self.versions, None
-        if dialog is not None:
-            dialog.deleteLater()
+        discard(dialog)
 
     def close(self) -> None:
         """Close both (the wizard stops its camera and any training run, keeping its checkpoint)."""

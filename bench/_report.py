@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -20,3 +21,16 @@ def write_report(path: Path, payload: dict) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(out, indent=2))
     return out
+
+
+def whole_number(hi: int):
+    """An argparse type: a whole number from 1 to ``hi``, with a message naming what is wrong."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not 1 <= v <= hi:
+            raise argparse.ArgumentTypeError(f"must be 1-{hi}, got {v}")
+        return v
+    return parse

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench._report import write_report  # noqa: E402
+from bench._report import whole_number, write_report  # noqa: E402
 
 # one cycle of the direct mix: 2 activity events in 10 (a click, a key), the rest what an
 # idle window sees most (mouse moves, key releases, repaint requests, timers)
@@ -47,14 +47,7 @@ DIRECT_MIX = ("move", "move", "move", "move", "press", "key", "release", "update
 BURST_MIX = ("move",) * 8 + ("key", "release")
 
 
-def positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 1 <= v <= 10_000_000:
-        raise argparse.ArgumentTypeError(f"must be 1-10000000, got {v}")
-    return v
+positive_int = whole_number(10_000_000)
 
 
 def make_events() -> dict:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._report import write_report  # noqa: E402
+from bench._report import whole_number, write_report  # noqa: E402
 from bench._station import bench_station  # noqa: E402
 
 KINDS = ("modbus-server", "modbus-client", "opcua", "mqtt", "s7", "genicam")
@@ -51,14 +51,7 @@ def summary(values: list[float]) -> dict:
             "p99_ms": round(pct(values, 0.99), 2), "max_ms": round(max(values), 2)}
 
 
-def positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 1 <= v <= 100_000:
-        raise argparse.ArgumentTypeError(f"must be 1-100000, got {v}")
-    return v
+positive_int = whole_number(100_000)
 
 
 def kind_list(text: str) -> list[str]:

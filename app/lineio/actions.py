@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, QTimer
 
 from app.lineio.dialog import LineIoDialog
 from app.lineio.indicator import indicator_view
+from app.widgets.present import discard, present
 
 INDICATOR_MS = 500
 
@@ -49,15 +50,11 @@ class LineIoActions(QObject):
                 d = self.dialog
                 d.config.saveRequested.disconnect(d._save)
                 d.config.saveRequested.connect(lambda form, restart: self.on_save(d, form, restart))
-        self.dialog.show()
-        self.dialog.raise_()
-        self.dialog.activateWindow()
-        return self.dialog
+        return present(self.dialog)
 
     def _closed(self) -> None:
         dialog, self.dialog = self.dialog, None
-        if dialog is not None:
-            dialog.deleteLater()
+        discard(dialog)
 
     def _on_selected(self, name: str) -> None:
         self.window.recipe_name = name

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from app.recipe_settings.dialog import RecipeSettingsDialog
+from app.widgets.present import discard, present
 
 
 class RecipeSettingsActions(QObject):
@@ -39,15 +40,11 @@ class RecipeSettingsActions(QObject):
             d.finished.connect(self._closed)
             d.saveRequested.connect(lambda old, new: self.on_save(d, old, new)
                                     if self.on_save is not None else d.save(new))
-        self.dialog.show()
-        self.dialog.raise_()
-        self.dialog.activateWindow()
-        return self.dialog
+        return present(self.dialog)
 
     def _closed(self) -> None:
         dialog, self.dialog = self.dialog, None
-        if dialog is not None:
-            dialog.deleteLater()
+        discard(dialog)
 
     def close(self) -> None:
         if self.dialog is not None:
