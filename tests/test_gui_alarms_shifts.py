@@ -1,5 +1,6 @@
 """Shifts and lots in the live window (offscreen Qt, fake clock): the counters panel names the
-shift and its hours, rolls over at the shift's end (the line's counters too) and sets the lot."""
+shift and its hours, rolls over at the shift's end (the line's counters too, and the shift's
+report is written) and sets the lot."""
 
 import datetime as dt
 
@@ -79,6 +80,31 @@ def test_roll_over_restarts_the_line_counters_of_the_running_recipe(qtbot, windo
         assert c.line.slot._state["ng"] == 0
     finally:
         c.session = None
+
+
+def test_shift_report_written_at_the_shift_end_once_for_all_recipes(qtbot, window, clock):
+    from core.store import ResultRecord, ResultsStore
+
+    c = window.controller
+    reports = c.data_dir / "reports"
+    c.select_counters("demo").add("OK")
+    clock.t += 180  # 14:01, but nothing inspected since the start: no store, no report
+    assert c.select_counters("demo").tick() is not None
+    assert c.shifts.reports is not None and c.shifts.reports.wait(10)
+    assert not reports.exists()
+    c.results = ResultsStore(c.data_dir, max_delay_s=0.0)  # as after a start
+    for recipe, verdict in (("demo", "OK"), ("demo", "NG"), ("other", "OK")):
+        c.select_counters(recipe).add(verdict)
+        c.results.append(ResultRecord(time=clock.t + 60, recipe=recipe, model_version=1, ok_limit=0.3,
+                                      ng_limit=0.6, pixel_threshold=None, score=0.1 if verdict == "OK"
+                                      else 0.9, verdict=verdict, shift="late"))
+    clock.t += 8 * 3600  # 22:01: both recipes' counters roll over into the night shift
+    assert c.select_counters("demo").tick() is not None
+    assert c.select_counters("other").tick() is not None
+    assert c.shifts.reports.wait(10) and not c.shifts.reports.error
+    assert [p.name for p in reports.iterdir()] == ["shift-2026-03-02-late.html"]
+    html = (reports / "shift-2026-03-02-late.html").read_text(encoding="utf-8")
+    assert "late" in html and c.shifts.reports.written == [reports / "shift-2026-03-02-late.html"]
 
 
 def test_lot_set_shown_and_a_bad_lot_refused(qtbot, window):

@@ -91,7 +91,8 @@ class SessionController(QObject):
         self.line.start()
         # the station's shift schedule and lot, shared by each recipe's counters
         self.shifts = ShiftSlot(self.data_dir, clock, self.line.slot,
-                                lambda: getattr(getattr(self.session, "recipe", None), "name", None))
+                                lambda: getattr(getattr(self.session, "recipe", None), "name", None),
+                                results=lambda: self.results)
         self.shift_context, self.shift_config_error = self.shifts.context, self.shifts.config_error
         install_alarms(self, clock)  # self.audit, self.alarms (ticked off the inspection thread)
 
