@@ -98,7 +98,7 @@ def test_unknown_recipe_or_kind_is_refused():
         AnomalySimulator(ProceduralTextures(), kinds={"sparkle": 1.0})
 
 
-def test_random_crop_is_uniform_and_pads_small_images():
+def test_random_crop_is_a_true_crop_anywhere_and_pads_small_images():
     image = np.arange(100 * 80, dtype=np.int32).reshape(100, 80)
     rng = np.random.default_rng(0)
     origins = set()
@@ -112,6 +112,21 @@ def test_random_crop_is_uniform_and_pads_small_images():
     assert 0 <= min(ys) <= 3 and 65 <= max(ys) <= 68 and 0 <= min(xs) <= 3 and 45 <= max(xs) <= 48
     small = random_crop(np.ones((10, 20, 3), np.uint8), 32, rng)
     assert small.shape == (32, 32, 3) and (small == 1).all()
+
+
+def test_crops_show_the_image_edges_about_as_often_as_its_middle():
+    from core.training.data import crop_origin
+
+    rng = np.random.default_rng(1)
+    for length, size in ((256, 128), (180, 128), (128, 128), (600, 32)):
+        seen = np.zeros(length)
+        for _ in range(20000):
+            o = crop_origin(length, size, rng)
+            assert 0 <= o <= length - size
+            seen[o:o + size] += 1
+        # a uniform origin would show the first pixel in 1 crop of length - size + 1
+        assert seen.max() / seen.min() < 2.1, (length, size, seen.min(), seen.max())
+        assert min(seen[0], seen[-1]) > 0.45 * seen[length // 2]
 
 
 def test_crop_dataset_is_deterministic_and_takes_images_of_any_size():
