@@ -101,7 +101,8 @@ def crop_origin(length: int, size: int, rng: np.random.Generator, reach: float =
     trained so fired on the rim of good parts); ``reach`` 1 shows every pixel with a
     probability within 3 times that of the least seen one (2 on a frame at least two crops
     long), at the price of many crops in the corners (4 in 9 on a frame of two crops);
-    0.5, the default, within about 3 times, with a quarter of the crops at each end."""
+    0.5, the default, within about 3 times (a quarter of the crops at each end of a frame
+    of two crops)."""
     e = int(round(reach * (size - 1)))
     o = int(rng.integers(-e, length - size + e + 1))
     return min(max(o, 0), length - size)

@@ -107,8 +107,8 @@ class Preset(TrainInput):
 # costs what one 256x256 image did and the live window keeps up; crops that reach the
 # frame's edge (crop_reach 0.5: magnetic tile 0.702 -> 0.790 image AUROC at 20 minutes, the
 # maps firing less on the parts' rim; 1 gave 0.804 but cost bottle 0.971 -> 0.937 at 5
-# minutes); defect-like anomalies, a warm start from the
-# shipped base model, a short warm-up, cosine decay and a moving average of the weights.
+# minutes); defect-like anomalies, a warm start from the shipped base model, a short
+# warm-up, cosine decay and a moving average of the weights.
 _CPU = dict(lr=5e-4, schedule="cosine", warmup=0.02, ema=0.99, anomalies="defects",
             input_mode="tiles", max_side=256, base="base-12x8")
 
