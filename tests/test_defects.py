@@ -140,7 +140,7 @@ def test_crops_show_the_image_edges_about_as_often_as_its_middle():
 def test_crop_reach_is_validated_and_reaches_the_dataset():
     from core.training.presets import get_preset
 
-    assert get_preset("fast").crop_reach == 0.5 and get_preset("thorough").crop_reach == 0.5
+    assert get_preset("fast").crop_reach == 0.0 and get_preset("thorough").crop_reach == 0.0
     for bad in (-0.1, 1.5, float("nan")):
         with pytest.raises(ValueError, match="crop_reach must be in"):
             get_preset("fast", crop_reach=bad)

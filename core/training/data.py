@@ -86,10 +86,10 @@ def fit_images(images: list[np.ndarray], size: tuple[int, int], mode: str = "res
     return arr, None
 
 
-CROP_REACH = 0.5
-"""The default reach of training crops past the frame's edge (docs/BENCHMARKS.md §7.8:
-magnetic tile 0.702 -> 0.790 image AUROC at 20 minutes; bottle 0.971 after 5 minutes, where
-a reach of 1 gave magnetic tile 0.804 but bottle only 0.937)."""
+CROP_REACH = 0.0
+"""The default reach of training crops past the frame's edge: none (docs/BENCHMARKS.md §7.8:
+0.5 took magnetic tile from 0.702 to 0.790 image AUROC at 20 minutes but bottle from 0.986
+to 0.940; 1 gave 0.804 and 0.971 / 0.963 (two seeds), and 0.937 on bottle at 5 minutes)."""
 
 
 def crop_origin(length: int, size: int, rng: np.random.Generator, reach: float = CROP_REACH) -> int:
@@ -101,8 +101,8 @@ def crop_origin(length: int, size: int, rng: np.random.Generator, reach: float =
     trained so fired on the rim of good parts); ``reach`` 1 shows every pixel with a
     probability within 3 times that of the least seen one (2 on a frame at least two crops
     long), at the price of many crops in the corners (4 in 9 on a frame of two crops);
-    0.5, the default, within about 3 times (a quarter of the crops at each end of a frame
-    of two crops)."""
+    0.5 within about 3 times (a quarter of the crops at each end of a frame of two crops).
+    The default is 0 (:data:`CROP_REACH`)."""
     e = int(round(reach * (size - 1)))
     o = int(rng.integers(-e, length - size + e + 1))
     return min(max(o, 0), length - size)

@@ -46,7 +46,7 @@ class Preset(TrainInput):
     input_mode: str = "resize"    # "resize": squash frames to image_size; "tiles": native pixels
     crop: int = 0                 # tiles mode: training crop side in pixels (0: image_size)
     max_side: int = 0             # tiles mode: frames longer than this are scaled down to it (0: never)
-    crop_reach: float = 0.5       # tiles mode: how far crops may reach past the edge before clamping
+    crop_reach: float = 0.0       # tiles mode: how far crops may reach past the edge before clamping
                                   # (0: uniform inside the frame; 1: edges seen as often as the
                                   # middle; see core.training.data.crop_origin)
     overlap: int = 0              # tiles mode: pixels by which inference tiles overlap
@@ -104,11 +104,11 @@ class Preset(TrainInput):
 # overlap (the tile must be the crop: the same bottle model scored 0.43 image AUROC by
 # 256-pixel tiles and 0.975 by 128-pixel ones; overlapping tiles cost 2.2x and gave
 # 0.974); frames longer than 256 pixels are scaled down to 256, so that a 400x400 frame
-# costs what one 256x256 image did and the live window keeps up; crops that reach the
-# frame's edge (crop_reach 0.5: magnetic tile 0.702 -> 0.790 image AUROC at 20 minutes, the
-# maps firing less on the parts' rim; 1 gave 0.804 but cost bottle 0.971 -> 0.937 at 5
-# minutes); defect-like anomalies, a warm start from the shipped base model, a short
-# warm-up, cosine decay and a moving average of the weights.
+# costs what one 256x256 image did and the live window keeps up; crops inside the frame
+# (crop_reach 0: reaching past the edge took magnetic tile from 0.702 to 0.79-0.80 image
+# AUROC at 20 minutes but cost bottle 0.986 -> 0.94-0.97, BENCHMARKS 7.8); defect-like
+# anomalies, a warm start from the shipped base model, a short warm-up, cosine decay and a
+# moving average of the weights.
 _CPU = dict(lr=5e-4, schedule="cosine", warmup=0.02, ema=0.99, anomalies="defects",
             input_mode="tiles", max_side=256, base="base-12x8")
 
