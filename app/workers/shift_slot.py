@@ -54,7 +54,7 @@ class ShiftSlot:
         if self._running() == final.recipe:
             self._line.update_state(ok=0, review=0, ng=0, late=0)
         store = self._results()
-        if self.reports is not None and store is not None and hasattr(store, "summary_by"):
+        if self.reports is not None and store is not None:
             self.reports.store = store
             self.reports(final, span)
 
