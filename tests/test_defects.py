@@ -153,6 +153,33 @@ def test_crop_reach_is_validated_and_reaches_the_dataset():
     assert at_left[0.0] <= 5 < 10 <= at_left[1.0]  # 1 in 225 against 32 in 287
 
 
+def test_tile_share_crops_are_the_inference_tiles_and_zero_changes_nothing():
+    from core.inference.tiling import axis_origins
+    from core.training.presets import get_preset
+
+    # a frame whose pixel value says where it is: row in channel 0, column in channel 1
+    h, w = 200, 300
+    x = np.zeros((h, w, 3), np.uint8)
+    x[..., 0] = np.arange(h)[:, None]
+    x[..., 1] = np.arange(w)[None, :]
+    tiles = {(y, c) for y in axis_origins(h, 128, 16) for c in axis_origins(w, 128, 16)}
+    assert len(tiles) == 6
+    rng = np.random.default_rng(0)
+    origins = [tuple(int(v) for v in random_crop(x, 128, rng, 0.0, 0.5, 16)[0, 0, :2]) for _ in range(2000)]
+    on_tiles = sum(o in tiles for o in origins)
+    assert 0.45 * 2000 < on_tiles < 0.60 * 2000  # half by the share, a few uniform ones by chance
+    assert {o for o in origins if o in tiles} == tiles  # every tile is drawn
+    # share 0 draws from the generator exactly what the sampling before the field did
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    for _ in range(50):
+        assert np.array_equal(random_crop(x, 64, a, 0.3, 0.0, 16), random_crop(x, 64, b, 0.3))
+    assert a.random() == b.random()
+    assert get_preset("fast").tile_share == 0.0
+    for bad in (-0.5, 1.01, float("nan")):
+        with pytest.raises(ValueError, match="tile_share must be in"):
+            get_preset("fast", tile_share=bad)
+
+
 def test_crop_dataset_is_deterministic_and_takes_images_of_any_size():
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for h, w in ((100, 70), (50, 200), (40, 40))]

@@ -109,15 +109,23 @@ def crop_origin(length: int, size: int, rng: np.random.Generator, reach: float =
 
 
 def random_crop(image: np.ndarray, size: int, rng: np.random.Generator,
-                reach: float = CROP_REACH) -> np.ndarray:
-    """A ``size`` x ``size`` crop placed by :func:`crop_origin`; an image smaller than that is
-    first padded by reflection (as tiles mode pads a small frame)."""
-    from core.inference.tiling import pad_to
+                reach: float = CROP_REACH, tile_share: float = 0.0, overlap: int = 0) -> np.ndarray:
+    """A ``size`` x ``size`` crop; an image smaller than that is first padded by reflection
+    (as tiles mode pads a small frame). With probability ``tile_share`` the crop is one of
+    the tiles inference will cut from this frame (:func:`core.inference.tiling.axis_origins`
+    with ``overlap``), chosen at random: the frame's rim is seen where inference sees it, at
+    a tile's border. Otherwise it is placed by :func:`crop_origin`. ``tile_share`` 0 draws
+    nothing more from ``rng`` (the sampling before the field existed)."""
+    from core.inference.tiling import axis_origins, pad_to
 
     image = pad_to(image, (size, size))
     h, w = image.shape[:2]
-    y = crop_origin(h, size, rng, reach)
-    x = crop_origin(w, size, rng, reach)
+    if tile_share > 0.0 and rng.random() < tile_share:
+        ys, xs = axis_origins(h, size, overlap), axis_origins(w, size, overlap)
+        y, x = ys[int(rng.integers(len(ys)))], xs[int(rng.integers(len(xs)))]
+    else:
+        y = crop_origin(h, size, rng, reach)
+        x = crop_origin(w, size, rng, reach)
     return image[y:y + size, x:x + size]
 
 
@@ -141,12 +149,13 @@ class SynthDataset(Dataset):
     """
 
     def __init__(self, images: np.ndarray | list[np.ndarray], simulator: AnomalySimulator, seed: int = 0,
-                 crop: int = 0, reach: float = CROP_REACH):
+                 crop: int = 0, reach: float = CROP_REACH, tile_share: float = 0.0, overlap: int = 0):
         self.images = images
         self.sim = simulator
         self.seed = seed
         self.crop = int(crop)
         self.reach = float(reach)  # see crop_origin
+        self.tile_share, self.overlap = float(tile_share), int(overlap)  # see random_crop
         if not self.crop:
             shapes = {im.shape for im in images}
             if len(shapes) > 1:
@@ -166,7 +175,7 @@ class SynthDataset(Dataset):
         img = self.images[self.image_index(k)]
         donor = None
         if self.crop:
-            img = random_crop(img, self.crop, rng, self.reach)
+            img = random_crop(img, self.crop, rng, self.reach, self.tile_share, self.overlap)
             donor = random_crop(self.images[int(rng.integers(len(self.images)))], self.crop, rng, self.reach)
             donor = donor.astype(np.float32) / 255.0
         s = self.sim(img.astype(np.float32) / 255.0, rng, donor)

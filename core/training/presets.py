@@ -49,6 +49,8 @@ class Preset(TrainInput):
     crop_reach: float = 0.0       # tiles mode: how far crops may reach past the edge before clamping
                                   # (0: uniform inside the frame; 1: edges seen as often as the
                                   # middle; see core.training.data.crop_origin)
+    tile_share: float = 0.0       # tiles mode: share of training crops that are exactly one of
+                                  # the frame's inference tiles (see core.training.data.random_crop)
     overlap: int = 0              # tiles mode: pixels by which inference tiles overlap
     base: str | None = None       # warm start: a base model in resources/base (see warmstart.py)
     minutes: float | None = None  # the training time the wizard proposes (None: the step count)
@@ -76,6 +78,8 @@ class Preset(TrainInput):
                              f"[{max(self.train_size)}, 16384], got {self.max_side}")
         if not 0.0 <= self.crop_reach <= 1.0:
             raise ValueError(f"preset {self.name}: crop_reach must be in [0, 1], got {self.crop_reach}")
+        if not 0.0 <= self.tile_share <= 1.0:
+            raise ValueError(f"preset {self.name}: tile_share must be in [0, 1], got {self.tile_share}")
         if not 0 <= self.overlap < min(h, w) // 2:
             raise ValueError(f"preset {self.name}: overlap must be in [0, {min(h, w) // 2 - 1}], "
                              f"got {self.overlap}")

@@ -238,7 +238,7 @@ def train(images, simulator, settings: TrainSettings,
     workers = settings.workers if settings.workers is not None else default_workers(cuda)
     crop = preset.train_size[0] if preset.input_mode == "tiles" else 0
     dataset = images if isinstance(images, Dataset) else SynthDataset(
-        images, simulator, settings.seed, crop, preset.crop_reach)
+        images, simulator, settings.seed, crop, preset.crop_reach, preset.tile_share, preset.overlap)
     loader = make_loader(dataset, preset.batch_size, start,
                          LOADER_HORIZON if total is None else total, workers, pin_memory=cuda)
 
