@@ -65,3 +65,23 @@ def test_draem_loss_sums_parts():
     mask = (torch.rand(2, 1, 16, 16) > 0.5).float()
     total, parts = draem_loss(rec, tgt, logits, mask)
     assert abs(total.item() - (parts["l2"] + parts["ssim"] + parts["focal"])) < 1e-5
+
+
+def test_focal_alpha_weighs_the_classes_and_half_or_zero_is_the_paper_loss():
+    import pytest
+
+    from core.training.presets import get_preset
+
+    probs = torch.softmax(torch.randn(2, 2, 8, 8), dim=1)
+    mask = (torch.rand(2, 1, 8, 8) > 0.7).float()
+    plain = focal_loss(probs, mask).item()
+    assert focal_loss(probs, mask, alpha=0.5).item() == pytest.approx(plain, rel=1e-6)
+    # the per-pixel loss split by class, recombined with 2 alpha / 2 (1 - alpha)
+    pos = focal_loss(probs, mask, alpha=1.0 - 1e-9).item() / 2  # only anomalous pixels count
+    neg = plain - pos
+    assert 0 < pos < plain
+    assert focal_loss(probs, mask, alpha=0.75).item() == pytest.approx(1.5 * pos + 0.5 * neg, rel=1e-5)
+    assert get_preset("fast").focal_alpha == 0.0 and get_preset("fast", focal_alpha=0.75).focal_alpha == 0.75
+    for bad in (-0.1, 1.0, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="focal_alpha must be 0"):
+            get_preset("fast", focal_alpha=bad)

@@ -41,25 +41,33 @@ def ssim_loss(rec: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def focal_loss(probs: torch.Tensor, target: torch.Tensor, gamma: float = 2.0,
-               smooth: float = 1e-5) -> torch.Tensor:
+               smooth: float = 1e-5, alpha: float = 0.0) -> torch.Tensor:
     """Focal loss on softmax probabilities (N, 2, H, W) against a {0,1} mask (N, 1, H, W).
 
     Like the official code: label smoothing clamps the one-hot to [smooth/(C-1), 1-smooth],
     pt = <one_hot, p> + smooth, loss = -(1 - pt)^gamma * log(pt), mean over pixels.
+    ``alpha`` in (0, 1) balances the classes as Lin et al.: anomalous pixels weigh
+    ``2 alpha``, normal ones ``2 (1 - alpha)`` (0.5 is the unweighted loss); 0 (the paper and
+    the official code) leaves the loss unweighted.
     """
     n_cls = probs.shape[1]
     idx = target.long().clamp(0, n_cls - 1)
     one_hot = torch.zeros_like(probs).scatter_(1, idx, 1.0)
     one_hot = one_hot.clamp(smooth / (n_cls - 1), 1.0 - smooth)
     pt = (one_hot * probs).sum(1) + smooth
-    return (-((1.0 - pt) ** gamma) * pt.log()).mean()
+    loss = -((1.0 - pt) ** gamma) * pt.log()
+    if alpha:
+        positive = target[:, 0] > 0.5
+        loss = loss * torch.where(positive, 2.0 * alpha, 2.0 * (1.0 - alpha))
+    return loss.mean()
 
 
 def draem_loss(rec: torch.Tensor, target: torch.Tensor, logits: torch.Tensor,
-               mask: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-    """Total loss = L2 + SSIM loss + focal loss; returns (loss, parts for logging)."""
+               mask: torch.Tensor, focal_alpha: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
+    """Total loss = L2 + SSIM loss + focal loss (class balance ``focal_alpha``, see
+    ``focal_loss``); returns (loss, parts for logging)."""
     l2 = F.mse_loss(rec, target)
     ls = ssim_loss(rec.float(), target.float())
-    lf = focal_loss(torch.softmax(logits.float(), dim=1), mask)
+    lf = focal_loss(torch.softmax(logits.float(), dim=1), mask, alpha=focal_alpha)
     total = l2 + ls + lf
     return total, {"l2": float(l2.detach()), "ssim": float(ls.detach()), "focal": float(lf.detach())}

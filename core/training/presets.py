@@ -52,6 +52,8 @@ class Preset(TrainInput):
     tile_share: float = 0.0       # tiles mode: share of training crops that are exactly one of
                                   # the frame's inference tiles (see core.training.data.random_crop)
     overlap: int = 0              # tiles mode: pixels by which inference tiles overlap
+    focal_alpha: float = 0.0      # class balance of the focal loss: anomalous pixels weigh 2 alpha,
+                                  # normal ones 2 (1 - alpha); 0: unweighted, as the paper
     base: str | None = None       # warm start: a base model in resources/base (see warmstart.py)
     minutes: float | None = None  # the training time the wizard proposes (None: the step count)
 
@@ -80,6 +82,9 @@ class Preset(TrainInput):
             raise ValueError(f"preset {self.name}: crop_reach must be in [0, 1], got {self.crop_reach}")
         if not 0.0 <= self.tile_share <= 1.0:
             raise ValueError(f"preset {self.name}: tile_share must be in [0, 1], got {self.tile_share}")
+        if not (self.focal_alpha == 0.0 or 0.0 < self.focal_alpha < 1.0):
+            raise ValueError(f"preset {self.name}: focal_alpha must be 0 (unweighted) or in (0, 1), "
+                             f"got {self.focal_alpha}")
         if not 0 <= self.overlap < min(h, w) // 2:
             raise ValueError(f"preset {self.name}: overlap must be in [0, {min(h, w) // 2 - 1}], "
                              f"got {self.overlap}")

@@ -282,7 +282,7 @@ def train(images, simulator, settings: TrainSettings,
             x = x.contiguous(memory_format=fmt)
             with torch.autocast(device.type, dtype=torch.float16, enabled=cuda):
                 rec, logits = model(x)
-            loss, parts = draem_loss(rec.float(), target, logits.float(), mask)
+            loss, parts = draem_loss(rec.float(), target, logits.float(), mask, preset.focal_alpha)
             loss_value = float(loss.detach())
             if not np.isfinite(loss_value):
                 raise FloatingPointError(f"training diverged: loss became {loss_value} at step {step}")
