@@ -174,7 +174,7 @@ def test_tile_share_crops_are_the_inference_tiles_and_zero_changes_nothing():
     for _ in range(50):
         assert np.array_equal(random_crop(x, 64, a, 0.3, 0.0, 16), random_crop(x, 64, b, 0.3))
     assert a.random() == b.random()
-    assert get_preset("fast").tile_share == 0.0
+    assert get_preset("fast").tile_share == 0.3 and get_preset("paper").tile_share == 0.0
     for bad in (-0.5, 1.01, float("nan")):
         with pytest.raises(ValueError, match="tile_share must be in"):
             get_preset("fast", tile_share=bad)
